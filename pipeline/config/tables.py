@@ -1,0 +1,150 @@
+"""customers, contracts and tax_rates: one row per entity, from CSV or Parquet.
+
+Rows are read as text (CSV) or converted to text (Parquet) and parsed with the
+same rules, so both formats behave alike. Every problem names the file and row.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pycountry
+
+from ..errors import ConfigError, ProblemList
+from .fields import parse_decimal
+
+BILLING_PERIODS = ("daily", "weekly", "monthly", "quarterly", "annual")
+
+
+@dataclass(frozen=True)
+class Row:
+    where: str  # "customers.csv line 4"
+    cells: dict[str, str | None]
+
+
+def read_table(workspace: Path, stem: str, required: tuple[str, ...]) -> list[Row]:
+    """Rows of WORKSPACE/stem.csv or stem.parquet; missing file or columns is a ConfigError."""
+    csv_path, pq_path = workspace / f"{stem}.csv", workspace / f"{stem}.parquet"
+    if csv_path.exists() and pq_path.exists():
+        raise ConfigError([f"{stem}: both {csv_path.name} and {pq_path.name} exist; keep one of them"])
+    if csv_path.exists():
+        header, rows = _read_csv(csv_path)
+    elif pq_path.exists():
+        header, rows = _read_parquet(pq_path)
+    else:
+        raise ConfigError([f"{stem}.csv: not found in {workspace}; create it (or {stem}.parquet)"])
+    missing = [c for c in required if c not in header]
+    if missing:
+        name = csv_path.name if csv_path.exists() else pq_path.name
+        raise ConfigError([f"{name}: required column(s) {', '.join(missing)} missing; "
+                           f"the header has {', '.join(header) or '(nothing)'}"])
+    return rows
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[Row]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, strict=True)
+            header = [h.strip() for h in next(reader, [])]
+            rows = []
+            for values in reader:
+                if not any(v.strip() for v in values):
+                    continue
+                where = f"{path.name} line {reader.line_num}"
+                if len(values) > len(header):
+                    raise ConfigError([f"{where}: {len(values)} cells but the header has {len(header)}; "
+                                       "quote cells that contain commas"])
+                cells = {h: (v.strip() or None) for h, v in zip(header, values)}
+                rows.append(Row(where, cells))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path.name}: not UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8"]) from None
+    except csv.Error as exc:
+        raise ConfigError([f"{path.name}: malformed CSV ({exc}); check quoting"]) from None
+    return header, rows
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return str(value).strip() or None
+
+
+def _read_parquet(path: Path) -> tuple[list[str], list[Row]]:
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the same user problem
+        raise ConfigError([f"{path.name}: cannot be read as Parquet ({exc}); re-export the file"]) from None
+    header = table.column_names
+    rows = [Row(f"{path.name} row {i + 1}", {k: _text(v) for k, v in rec.items()})
+            for i, rec in enumerate(table.to_pylist())]
+    return header, rows
+
+
+class Cells:
+    """Typed access to one row's cells, recording problems with the row's location."""
+
+    def __init__(self, row: Row, problems: ProblemList):
+        self.row, self.problems = row, problems
+
+    def text(self, key: str, required: bool = False) -> str | None:
+        value = self.row.cells.get(key)
+        if value is None and required:
+            self.problems.add(self.row.where, f"{key} is empty", f"fill in {key}")
+        return value
+
+    def date(self, key: str, required: bool = False) -> dt.date | None:
+        value = self.text(key, required)
+        if value is None:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.problems.add(self.row.where, f"{key} {value!r} is not a date", "write it as YYYY-MM-DD")
+            return None
+
+    def decimal(self, key: str, default: Decimal | None = None, low: Decimal | None = None,
+                high: Decimal | None = None) -> Decimal | None:
+        value = self.text(key)
+        if value is None:
+            return default
+        number = parse_decimal(value)
+        if number is None or (low is not None and number < low) or (high is not None and number > high):
+            bounds = f" between {low} and {high}" if high is not None else f" of at least {low}" if low is not None else ""
+            self.problems.add(self.row.where, f"{key} {value!r} is not a number{bounds}", f"write a number{bounds}")
+            return default
+        return number
+
+    def integer(self, key: str, default: int | None, low: int, high: int | None = None) -> int | None:
+        number = self.decimal(key, None, Decimal(low), Decimal(high) if high is not None else None)
+        if number is None:
+            return default
+        if number != number.to_integral_value():
+            self.problems.add(self.row.where, f"{key} {number} is not a whole number")
+            return default
+        return int(number)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.text(key)
+        if value is None:
+            return default
+        if value.lower() not in ("true", "false"):
+            self.problems.add(self.row.where, f"{key} {value!r} is not a boolean", "write true or false")
+            return default
+        return value.lower() == "true"
+
+    def country(self, key: str, allow_star: bool = False) -> str:
+        value = (self.text(key, required=True) or "").upper()
+        if value and not (allow_star and value == "*") and pycountry.countries.get(alpha_2=value) is None:
+            self.problems.add(self.row.where, f"{key} {value!r} is not an ISO 3166-1 alpha-2 country code",
+                              "use a code such as DE, FR or US" + (" (or * for the default)" if allow_star else ""))
+        return value

@@ -1,0 +1,184 @@
+"""The whole workspace configuration, loaded and cross-checked before any event is read.
+
+Every problem is collected and reported at once, each naming file, row or key and the fix.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import ConfigError, ProblemList
+from ..tax import TaxRule, tax_id_is_valid, tax_rule
+from .pricebook import Plan, Pricebook, load_pricebook
+from .tables import BILLING_PERIODS, Cells, read_table
+
+
+@dataclass(frozen=True)
+class Customer:
+    customer_id: str
+    name: str
+    country: str
+    tax_id: str | None
+    tax_exempt: bool
+    timezone: str
+    payment_terms_days: int
+    address: tuple[tuple[str, str], ...]  # email and address lines, for documents
+
+
+@dataclass(frozen=True)
+class Contract:
+    contract_id: str
+    customer_id: str
+    plan_id: str
+    start_date: dt.date
+    end_date: dt.date | None
+    billing_period: str
+    anchor_day: int
+    discount_percent: Decimal
+    minimum_commitment: Decimal | None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    pricebook: Pricebook
+    customers: dict[str, Customer]
+    contracts: dict[str, Contract]
+    tax_rates: dict[str, tuple[Decimal, str]]  # country or '*' -> (percent, name)
+    config_files: tuple[Path, ...]
+
+    def plan_of(self, contract: Contract) -> Plan:
+        return self.pricebook.plans[contract.plan_id]
+
+    def tax_of(self, customer: Customer) -> TaxRule:
+        return tax_rule(customer_country=customer.country, customer_tax_id=customer.tax_id,
+                        tax_exempt=customer.tax_exempt, company_country=self.pricebook.company.country,
+                        rates=self.tax_rates)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+ADDRESS_FIELDS = ("email", "address_line1", "address_line2", "city", "postal_code")
+
+
+def _customers(root: Path, problems: ProblemList) -> dict[str, Customer]:
+    out: dict[str, Customer] = {}
+    for row in read_table(root, "customers", ("customer_id", "name", "country")):
+        c = Cells(row, problems)
+        cid = c.text("customer_id", required=True)
+        country = c.country("country")
+        tz = c.text("timezone") or "UTC"
+        if tz not in _zones():
+            problems.add(row.where, f"timezone {tz!r} is not an IANA time zone", "use a name such as Europe/Berlin or UTC")
+        tax_id = c.text("tax_id")
+        if tax_id and country and tax_id_is_valid(country, tax_id) is False:
+            problems.add(row.where, f"tax_id {tax_id!r} fails the checksum rules of {country}",
+                         "correct the number or leave tax_id empty")
+        if cid in out:
+            problems.add(row.where, f"duplicate customer_id {cid!r}", "customer ids must be unique")
+        customer = Customer(cid or "", c.text("name", required=True) or "", country, tax_id,
+                            c.boolean("tax_exempt", False), tz, c.integer("payment_terms_days", 30, 0, 3650) or 0,
+                            tuple((k, row.cells[k]) for k in ADDRESS_FIELDS if row.cells.get(k)))
+        if cid and cid not in out:
+            out[cid] = customer
+    return out
+
+
+def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
+               problems: ProblemList) -> dict[str, Contract]:
+    out: dict[str, Contract] = {}
+    for row in read_table(root, "contracts", ("contract_id", "customer_id", "plan_id", "start_date")):
+        c = Cells(row, problems)
+        kid = c.text("contract_id", required=True)
+        customer_id = c.text("customer_id", required=True)
+        plan_id = c.text("plan_id", required=True)
+        if customer_id and customer_id not in customers:
+            problems.add(row.where, f"unknown customer_id {customer_id!r}", "add the customer to customers or fix the id")
+        if plan_id and plan_id not in pricebook.plans:
+            problems.add(row.where, f"unknown plan_id {plan_id!r}",
+                         f"use a plan of pricebook.yaml: {', '.join(sorted(pricebook.plans)) or '(none)'}")
+        start, end = c.date("start_date", required=True), c.date("end_date")
+        if start and end and end <= start:
+            problems.add(row.where, f"end_date {end} is not after start_date {start}",
+                         "end_date is the first day without service (exclusive)")
+        period = c.text("billing_period") or "monthly"
+        if period not in BILLING_PERIODS:
+            problems.add(row.where, f"billing_period {period!r} is unknown", f"use one of {', '.join(BILLING_PERIODS)}")
+        anchor = c.integer("billing_anchor_day", None, 1, 31)
+        if kid in out:
+            problems.add(row.where, f"duplicate contract_id {kid!r}", "contract ids must be unique")
+        elif kid:
+            out[kid] = Contract(kid, customer_id or "", plan_id or "", start or dt.date(1970, 1, 1), end, period,
+                                anchor or (start.day if start else 1),
+                                c.decimal("discount_percent", Decimal(0), Decimal(0), Decimal(100)),
+                                c.decimal("minimum_commitment", None, Decimal(0)))
+    return out
+
+
+def _tax_rates(root: Path, problems: ProblemList) -> dict[str, tuple[Decimal, str]]:
+    out: dict[str, tuple[Decimal, str]] = {}
+    for row in read_table(root, "tax_rates", ("country", "percent")):
+        c = Cells(row, problems)
+        country = c.country("country", allow_star=True)
+        percent = c.decimal("percent", None, Decimal(0), Decimal(100))
+        if percent is None and row.cells.get("percent") is None:
+            problems.add(row.where, "percent is empty", "fill in the tax percent (20 means 20 %)")
+        if country in out:
+            problems.add(row.where, f"duplicate tax rate for {country!r}", "keep one row per country")
+        out[country] = (percent or Decimal(0), c.text("name") or "")
+    return out
+
+
+def _check_overlaps(ws: Workspace, problems: ProblemList) -> None:
+    """Two contracts of one customer overlapping in time must not meter the same event_type."""
+    by_customer: dict[str, list[Contract]] = {}
+    for k in ws.contracts.values():
+        by_customer.setdefault(k.customer_id, []).append(k)
+    metrics = ws.pricebook.metrics
+    for contracts in by_customer.values():
+        contracts.sort(key=lambda k: (k.start_date, k.contract_id))
+        for i, a in enumerate(contracts):
+            for b in contracts[i + 1:]:
+                if a.end_date is not None and b.start_date >= a.end_date:
+                    continue
+                if a.plan_id not in ws.pricebook.plans or b.plan_id not in ws.pricebook.plans:
+                    continue
+                shared = ws.plan_of(a).metered_event_types(metrics) & ws.plan_of(b).metered_event_types(metrics)
+                if shared:
+                    problems.add(f"contracts {a.contract_id} and {b.contract_id}",
+                                 f"overlap in time for customer {a.customer_id} and both meter event_type "
+                                 f"{', '.join(sorted(shared))}",
+                                 f"end {a.contract_id} before {b.contract_id} starts, or meter different event types")
+
+
+def load_workspace(root: Path) -> Workspace:
+    """Read and validate all configuration; raise one ConfigError listing every problem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError([f"{root}: workspace folder not found; pass the folder holding pricebook.yaml"])
+    problems = ProblemList()
+    pricebook = load_pricebook(root / "pricebook.yaml", problems)
+    company = pricebook.company
+    if company.country and company.tax_id and tax_id_is_valid(company.country, company.tax_id) is False:
+        problems.add("pricebook.yaml: company", f"tax_id {company.tax_id!r} fails the checksum rules of "
+                                                f"{company.country}", "correct the seller's tax number")
+    customers = _customers(root, problems)
+    contracts = _contracts(root, pricebook, customers, problems)
+    rates = _tax_rates(root, problems)
+    for c in customers.values():
+        if c.country and c.country not in rates and "*" not in rates:
+            problems.add("tax_rates", f"no rate for country {c.country} (customer {c.customer_id}) and no '*' row",
+                         f"add a row `{c.country},<percent>` or a default row `*,<percent>`")
+    files = tuple(p for p in sorted(root.iterdir()) if p.is_file() and p.stem in
+                  ("pricebook", "customers", "contracts", "tax_rates"))
+    ws = Workspace(root, pricebook, customers, contracts, rates, files)
+    _check_overlaps(ws, problems)
+    problems.raise_if_any()
+    return ws

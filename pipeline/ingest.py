@@ -1,0 +1,151 @@
+"""ingest: event files -> one classified row per considered event (DuckDB temp table `classified`).
+
+Finds every Parquet file under events/, checks each footer (readable, required
+columns, convertible types) before reading any event, then runs
+sql/classify_events.sql: dedup on (customer_id, event_id) keeping the earliest
+copy by (timestamp, file path, row), and one status per event: billed,
+duplicate, invalid, unknown_customer, no_active_contract, unmetered or
+outside_window.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .db import fetch_table, quote_ident, sql
+from .errors import InputDataError
+
+REQUIRED = ("event_id", "customer_id", "event_type", "timestamp")
+STATUSES = ("billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered", "outside_window")
+QUARANTINE_REASONS = ("invalid", "unknown_customer", "no_active_contract", "unmetered")
+
+
+@dataclass(frozen=True)
+class EventFiles:
+    """The event files of a workspace and their combined schema."""
+
+    root: Path
+    files: tuple[Path, ...]  # sorted by path relative to root: the dedup tie-break order
+    schema: dict[str, pa.DataType]
+
+    def relative(self, path: str | Path) -> str:
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+
+def _check_types(path: Path, schema: pa.Schema, rel: str) -> None:
+    ts_type = schema.field("timestamp").type
+    if not pa.types.is_timestamp(ts_type):
+        raise InputDataError(f"events/{rel}: column timestamp is {ts_type}, not a timestamp; "
+                             "write it as a Parquet TIMESTAMP (UTC, or with a time zone)")
+    for name in ("event_id", "customer_id", "event_type"):
+        t = schema.field(name).type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                or pa.types.is_dictionary(t) or pa.types.is_null(t) or pa.types.is_string_view(t)):
+            raise InputDataError(f"events/{rel}: column {name} is {t}; write it as a string")
+
+
+def discover(events_dir: Path) -> EventFiles:
+    """All Parquet files under events_dir (any depth), each checked; an unreadable one stops the run."""
+    if not events_dir.is_dir():
+        raise InputDataError(f"{events_dir}: events folder not found; create it (it may be empty)")
+    files = sorted((p for p in events_dir.rglob("*.parquet") if p.is_file()),
+                   key=lambda p: p.relative_to(events_dir).as_posix())
+    schema: dict[str, pa.DataType] = {}
+    for path in files:
+        rel = path.relative_to(events_dir).as_posix()
+        try:
+            file_schema = pq.read_schema(path)
+        except Exception as exc:  # noqa: BLE001 - any footer failure means the same: unreadable file
+            raise InputDataError(f"events/{rel}: cannot be read as Parquet ({exc}); "
+                                 "replace or remove the file") from None
+        missing = [c for c in REQUIRED if c not in file_schema.names]
+        if missing:
+            raise InputDataError(f"events/{rel}: required column(s) {', '.join(missing)} missing; "
+                                 f"every events file needs {', '.join(REQUIRED)}")
+        _check_types(path, file_schema, rel)
+        for field in file_schema:
+            schema.setdefault(field.name, field.type)
+    return EventFiles(events_dir, tuple(files), schema)
+
+
+@dataclass
+class Columns:
+    """The event columns the metrics use, under safe aliases: u<i> as text, n<i> as DECIMAL(38,9)."""
+
+    schema: dict[str, pa.DataType]
+    text: dict[str, str]
+    number: dict[str, str]
+
+    @classmethod
+    def empty(cls, schema: dict[str, pa.DataType]) -> "Columns":
+        return cls(schema, {}, {})
+
+    def text_of(self, column: str) -> str:
+        return self.text.setdefault(column, f"u{len(self.text)}")
+
+    def number_of(self, column: str) -> str:
+        return self.number.setdefault(column, f"n{len(self.number)}")
+
+    def projection(self) -> str:
+        ts = quote_ident("timestamp")
+        ts_type = self.schema.get("timestamp")
+        ts_expr = ts if ts_type is not None and getattr(ts_type, "tz", None) else f"timezone('UTC', {ts})"
+        parts = [f"CAST({quote_ident(c)} AS VARCHAR) AS {c}" for c in ("event_id", "customer_id", "event_type")]
+        parts += [f"CAST({ts_expr} AS TIMESTAMPTZ) AS ts", "filename AS _file", "file_row_number AS _row"]
+        for col, alias in self.text.items():
+            parts.append(f"CAST({quote_ident(col)} AS VARCHAR) AS {alias}" if col in self.schema
+                         else f"CAST(NULL AS VARCHAR) AS {alias}")
+        for col, alias in self.number.items():
+            parts.append(f"TRY_CAST({quote_ident(col)} AS DECIMAL(38, 9)) AS {alias}" if col in self.schema
+                         else f"CAST(NULL AS DECIMAL(38, 9)) AS {alias}")
+        return ",\n           ".join(parts)
+
+
+def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
+             params: dict, customer_filter: bool) -> dict[str, int]:
+    """Create the `classified` temp table and return the count of events per status."""
+    query = sql("classify_events", projection=columns.projection(), metric_flags=metric_flags,
+                customer_filter="AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
+                if customer_filter else "")
+    try:
+        con.execute(query, {"files": [str(p) for p in events.files], **params})
+    except duckdb.Error as exc:
+        raise InputDataError(f"events: reading failed: {exc}; check or remove the file it names") from None
+    counts = dict.fromkeys(STATUSES, 0)
+    for status, n in con.execute("SELECT status, count(*) FROM classified GROUP BY status").fetchall():
+        counts[status] = n
+    return {"read": sum(counts.values()), **counts}
+
+
+def empty_quarantine(events: EventFiles) -> pa.Table:
+    fields = [pa.field(n, t) for n, t in events.schema.items()]
+    fields += [pa.field("reason", pa.string()), pa.field("source_file", pa.string()),
+               pa.field("source_row", pa.int64())]
+    return pa.schema(fields).empty_table()
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
+    """Quarantined events with their original columns, `reason`, and where they came from."""
+    rows = fetch_table(con, """
+        SELECT _file, _row, status FROM classified
+        WHERE status IN ('invalid', 'unknown_customer', 'no_active_contract', 'unmetered')
+    """)
+    files = sorted(set(rows.column("_file").to_pylist())) if rows.num_rows else []
+    if not files:
+        return empty_quarantine(events)
+    con.register("quarantined_t", rows)
+    table = fetch_table(con, """
+        SELECT e.* EXCLUDE (filename, file_row_number), q.status AS reason,
+               e.filename AS source_file, e.file_row_number AS source_row
+        FROM read_parquet($files, union_by_name = true, filename = true, file_row_number = true,
+                          hive_partitioning = false) e
+        JOIN quarantined_t q ON q._file = e.filename AND q._row = e.file_row_number
+        ORDER BY e.filename, e.file_row_number
+    """, {"files": files})
+    con.unregister("quarantined_t")
+    rel = pa.array([events.relative(f) for f in table.column("source_file").to_pylist()], pa.string())
+    return table.set_column(table.schema.get_field_index("source_file"), "source_file", rel)

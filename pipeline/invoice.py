@@ -1,0 +1,136 @@
+"""invoice: priced charges -> invoices with their lines (contract section 3).
+
+Per billed period: one line per charge (per group with group_by), a `minimum`
+line per usage charge below its min_amount, a `commitment` line below the
+minimum commitment, a `discount` line, then tax and totals. Each line amount is
+computed exactly and rounded once, half away from zero, to the currency's minor unit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from . import rate
+from .config.pricebook import Charge, Metric, Plan
+from .meter import GroupValues, Metered
+from .money import round_money, round_quantity
+from .scope import BilledPeriod, Scope
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class Line:
+    line_number: int
+    line_type: str  # flat, usage, minimum, commitment, discount
+    charge_id: str | None
+    metric_id: str | None
+    group_key: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal | None
+    amount: Decimal
+    exact_amount: Decimal
+    steps: tuple[str, ...] = ()
+
+
+@dataclass
+class Invoice:
+    invoice_id: str
+    billed: BilledPeriod
+    currency: str
+    digits: int
+    lines: list[Line] = field(default_factory=list)
+    subtotal: Decimal = Decimal(0)
+    discount_total: Decimal = Decimal(0)
+    tax_percent: Decimal = Decimal(0)
+    tax_note: str = ""
+    tax_name: str = ""
+    tax_total: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    invoice_number: str | None = None
+    status: str = "draft"
+
+    @property
+    def issue_date(self) -> dt.date:
+        return self.billed.period.end
+
+    def due_date(self, payment_terms_days: int) -> dt.date:
+        return self.issue_date + dt.timedelta(days=payment_terms_days)
+
+
+def invoice_id(contract_id: str, period_start: dt.date) -> str:
+    """Deterministic: the same contract and period give the same id in every run."""
+    digest = hashlib.sha256(f"{contract_id}\x1f{period_start.isoformat()}".encode()).hexdigest()
+    return f"in_{digest[:24]}"
+
+
+def group_key(metric: Metric, values: GroupValues) -> str:
+    return ",".join(f"{col}={value}" for col, value in zip(metric.group_by, values))
+
+
+def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fraction, digits: int) -> list[Line]:
+    groups = sorted((g for (m, g) in metered.quantity if m == metric.id), key=lambda g: group_key(metric, g))
+    if not metric.group_by or not groups:
+        groups = groups if metric.group_by else [()]
+    lines = []
+    for g in groups:
+        q = metered.quantity.get((metric.id, g), Decimal(0))
+        usage = rate.Usage(q, factor, metered.event_amount.get((charge.id, g)))
+        priced = rate.price(charge.model, charge.params, usage)
+        gk = group_key(metric, g)
+        desc = f"{charge.id}: {q.normalize():f} {metric.id}" + (f" ({gk})" if gk else "")
+        lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
+                          round_money(priced.amount, digits), priced.amount, priced.steps))
+    if charge.min_amount is not None:
+        floor = round_money(Fraction(charge.min_amount) * factor, digits)
+        used = sum((line.amount for line in lines), Decimal(0))
+        if used < floor:
+            lines.append(Line(0, "minimum", charge.id, None, "", f"Minimum for {charge.id}", Decimal(1), None,
+                              floor - used, floor - used, (f"min_amount {charge.min_amount} x {factor}",)))
+    return lines
+
+
+def _charge_lines(plan: Plan, metrics: dict[str, Metric], metered: Metered, factor: Fraction) -> list[Line]:
+    lines: list[Line] = []
+    for charge in plan.charges:
+        if charge.metric_id is None:
+            priced = rate.price(charge.model, charge.params, rate.Usage(Decimal(0), factor))
+            desc = charge.id if factor == 1 else f"{charge.id} (prorated {factor.numerator}/{factor.denominator})"
+            lines.append(Line(0, charge.model, charge.id, None, "", desc, round_quantity(factor), priced.unit_price,
+                              round_money(priced.amount, plan.digits), priced.amount, priced.steps))
+        else:
+            lines += _usage_lines(charge, metrics[charge.metric_id], metered, factor, plan.digits)
+    return lines
+
+
+def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoice:
+    ws = scope.workspace
+    contract, factor = billed.contract, billed.period.factor
+    plan = ws.plan_of(contract)
+    inv = Invoice(invoice_id(contract.contract_id, billed.period.start), billed, plan.currency, plan.digits)
+    lines = _charge_lines(plan, ws.pricebook.metrics, metered, factor)
+    subtotal = sum((line.amount for line in lines), Decimal(0))
+    if contract.minimum_commitment is not None:
+        floor = round_money(Fraction(contract.minimum_commitment) * factor, plan.digits)
+        if subtotal < floor:
+            lines.append(Line(0, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
+                              floor - subtotal, floor - subtotal, (f"minimum_commitment {contract.minimum_commitment}"
+                                                                   f" x {factor}",)))
+            subtotal = floor
+    inv.subtotal = subtotal
+    if contract.discount_percent:
+        inv.discount_total = round_money(subtotal * contract.discount_percent / HUNDRED, plan.digits)
+        lines.append(Line(0, "discount", None, None, "", f"Discount {contract.discount_percent.normalize():f}%",
+                          Decimal(1), None, -inv.discount_total, -inv.discount_total))
+    rule = ws.tax_of(ws.customers[contract.customer_id])
+    inv.tax_percent, inv.tax_note, inv.tax_name = rule.percent, rule.note, rule.name
+    inv.tax_total = round_money((subtotal - inv.discount_total) * rule.percent / HUNDRED, plan.digits)
+    inv.total = subtotal - inv.discount_total + inv.tax_total
+    for n, line in enumerate(lines, start=1):
+        line.line_number = n
+    inv.lines = lines
+    return inv

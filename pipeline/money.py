@@ -1,0 +1,51 @@
+"""Money: exact decimals, currency minor units, one rounding rule.
+
+Rounding is half away from zero to the currency's minor unit (ISO 4217 digits
+from the maintained `iso4217` package). This is the only place money is rounded.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from fractions import Fraction
+from functools import lru_cache
+
+from iso4217 import Currency
+
+# Enough digits that no product or quotient of config values loses precision.
+EXACT = Context(prec=60, rounding=ROUND_HALF_UP)
+QUANTITY_SCALE = 9  # quantities keep 9 fractional digits (contract section 1)
+MONEY_SCALE = 4  # Parquet money columns: DECIMAL(38, 4) holds every ISO 4217 minor unit
+
+
+@lru_cache(maxsize=None)
+def currency_digits(code: str) -> int | None:
+    """Minor-unit digits of an ISO 4217 currency, or None when the code is not a currency with a minor unit."""
+    try:
+        exponent = Currency(code).exponent
+    except ValueError:
+        return None
+    return exponent
+
+
+def round_money(value: Decimal | Fraction, digits: int) -> Decimal:
+    """Round once, half away from zero, to `digits` fractional digits."""
+    if isinstance(value, Fraction):
+        with localcontext(EXACT):
+            value = Decimal(value.numerator) / Decimal(value.denominator)
+    return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=EXACT)
+
+
+def round_quantity(value: Decimal | Fraction) -> Decimal:
+    """Quantities (and proration factors shown as quantities) keep 9 fractional digits."""
+    return round_money(value, QUANTITY_SCALE)
+
+
+def to_decimal(value: Fraction) -> Decimal:
+    """An exact-enough Decimal of a Fraction, for products that are rounded later."""
+    with localcontext(EXACT):
+        return Decimal(value.numerator) / Decimal(value.denominator)
+
+
+def format_money(value: Decimal, digits: int) -> str:
+    """Exactly `digits` fractional digits, as accounting CSV imports expect."""
+    return f"{round_money(value, digits):f}"

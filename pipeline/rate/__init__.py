@@ -1,0 +1,28 @@
+"""rate: usage quantities -> exact amounts, one small module per charge model.
+
+Adding a model touches its module, this registry, and its tests.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import flat, graduated, package, per_unit, percentage, volume
+from .base import Priced, Usage
+
+MODELS: dict[str, ModuleType] = {m.NAME: m for m in (flat, per_unit, graduated, volume, package, percentage)}
+COMMON_KEYS = {"id", "model", "metric", "min_amount"}
+
+
+def model(name: str) -> ModuleType:
+    """The module of a charge model; KeyError names the known ones."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown charge model {name!r}; use one of {', '.join(MODELS)}") from None
+
+
+def price(model_name: str, params: object, usage: Usage) -> Priced:
+    return MODELS[model_name].price(params, usage)
+
+
+__all__ = ["MODELS", "COMMON_KEYS", "Priced", "Usage", "model", "price"]

@@ -1,0 +1,54 @@
+"""Tier tables shared by graduated and volume pricing.
+
+`up_to` bounds are cumulative and strictly increasing; tier k covers
+(up_to[k-1], up_to[k]], the first tier covers [0, up_to[0]]; the last tier has no
+`up_to` (no upper bound).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..config.fields import Fields
+
+
+@dataclass(frozen=True)
+class Tier:
+    lower: Decimal  # exclusive lower bound (0 for the first tier, inclusive there)
+    up_to: Decimal | None  # inclusive upper bound; None = unbounded
+    unit_price: Decimal
+    flat_fee: Decimal
+
+    def contains(self, q: Decimal, first: bool) -> bool:
+        above = q >= self.lower if first else q > self.lower
+        return above and (self.up_to is None or q <= self.up_to)
+
+
+def parse_tiers(spec: Fields) -> tuple[Tier, ...]:
+    raw = spec.raw.get("tiers")
+    if not isinstance(raw, list) or not raw:
+        spec.problems.add(spec.where, "tiers must be a non-empty list", "add `tiers: [{up_to: 100, unit_price: 0.1}, {unit_price: 0.05}]`")
+        return ()
+    tiers: list[Tier] = []
+    lower = Decimal(0)
+    for k, item in enumerate(raw):
+        where = f"{spec.where}.tiers[{k}]"
+        if not isinstance(item, dict):
+            spec.problems.add(where, f"a tier must be a mapping, got {item!r}")
+            continue
+        t = Fields(item, where, spec.problems)
+        t.unknown_keys({"up_to", "unit_price", "flat_fee"})
+        last = k == len(raw) - 1
+        up_to = t.decimal("up_to", required=False)
+        if up_to is None and not last and "up_to" not in item:
+            spec.problems.add(where, "only the last tier may omit up_to", "give every tier but the last an up_to bound")
+        if up_to is not None and last:
+            spec.problems.add(where, f"the last tier has up_to {up_to}", "remove it: the last tier has no upper bound")
+        if up_to is not None and (up_to <= lower and k > 0 or up_to < lower):
+            spec.problems.add(where, f"up_to {up_to} is not above the previous bound {lower}",
+                              "tiers must be strictly increasing")
+        unit_price = t.decimal("unit_price") or Decimal(0)
+        flat_fee = t.decimal("flat_fee", required=False, default=Decimal(0))
+        tiers.append(Tier(lower, up_to, unit_price, flat_fee))
+        lower = up_to if up_to is not None else lower
+    return tuple(tiers)

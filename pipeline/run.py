@@ -1,0 +1,227 @@
+"""run: the billing chain end to end, ingest -> meter -> rate -> invoice -> emit.
+
+`bill()` does the work in memory and returns a `Bill`; `write_outputs()` publishes
+it atomically. Nothing is written before every stage has succeeded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pyarrow as pa
+
+from . import __version__, emit, ingest, meter
+from .config.workspace import Workspace, load_workspace
+from .db import connect
+from .invoice import Invoice, build_invoice, group_key
+from .io import fingerprint, staged_dir, write_bytes
+from .meter import Metered, MetricSql
+from .money import EXACT
+from .scope import Scope, lookup_tables, select
+
+DEDUP_WINDOW_DAYS = 34
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    first_day: dt.date
+    stop_day: dt.date
+    contracts: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
+    dedup_window_days: int = DEDUP_WINDOW_DAYS
+
+    def as_dict(self) -> dict:
+        return {"from": self.first_day.isoformat(), "to": self.stop_day.isoformat(),
+                "contracts": sorted(self.contracts), "customers": sorted(self.customers),
+                "dedup_window_days": self.dedup_window_days}
+
+
+@dataclass
+class Bill:
+    """Everything one run produced, before it is written."""
+
+    run_id: str
+    args: RunArgs
+    inputs: dict[str, str]
+    counts: dict[str, int]
+    invoices: pa.Table
+    lines: pa.Table
+    usage: pa.Table
+    quarantine: pa.Table
+    digits: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+    invoice_objects: list[Invoice] = field(default_factory=list)
+
+    def totals(self) -> dict[str, dict[str, str | int]]:
+        out: dict[str, dict] = {}
+        for row in self.invoices.to_pylist():
+            t = out.setdefault(row["currency"], {"invoices": 0, "subtotal": Decimal(0), "discount_total": Decimal(0),
+                                                 "tax_total": Decimal(0), "total": Decimal(0)})
+            t["invoices"] += 1
+            for k in ("subtotal", "discount_total", "tax_total", "total"):
+                t[k] += row[k]
+        return {c: {k: (v if isinstance(v, int) else emit.format_money(v, self.digits[c])) for k, v in t.items()}
+                for c, t in sorted(out.items())}
+
+    def manifest(self) -> dict:
+        return {"run_id": self.run_id, "usagebill_version": __version__, "arguments": self.args.as_dict(),
+                "inputs": self.inputs, "counts": self.counts, "totals": self.totals(),
+                "outputs": {"invoices": self.invoices.num_rows, "invoice_lines": self.lines.num_rows,
+                            "usage": self.usage.num_rows, "quarantine": self.quarantine.num_rows},
+                "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
+class Stopwatch:
+    def __init__(self, progress: Callable[[str], None] | None = None):
+        self.timings: dict[str, float] = {}
+        self.progress = progress or (lambda _msg: None)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.progress(name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - start
+
+
+def _fingerprints(ws: Workspace, events: ingest.EventFiles) -> dict[str, str]:
+    out = {p.name: fingerprint(p) for p in ws.config_files}
+    out.update({f"events/{events.relative(p)}": fingerprint(p) for p in events.files})
+    return out
+
+
+def _run_id(args: RunArgs, inputs: dict[str, str]) -> str:
+    blob = json.dumps({"version": __version__, "args": args.as_dict(), "inputs": inputs}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _metered_by_period(scope: Scope, ms: MetricSql, usage: list[dict], weighted: list[dict],
+                       percentage: list[dict], pct_charges: list[tuple[str, str]]) -> dict[tuple, Metered]:
+    by: dict[tuple, Metered] = {(b.contract.contract_id, b.period.start): Metered() for b in scope.periods}
+    full_us = {(b.contract.contract_id, b.period.start): b.full_seconds_us for b in scope.periods}
+    for r in usage:
+        m = by[(r["contract_id"], r["period_start"])]
+        key = (ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]))
+        m.quantity[key], m.events[key] = r["quantity"], r["events"]
+    for r in weighted:
+        if r["events"] == 0 and r["opening"] == 0 and ms.metrics[r["metric_idx"]].group_by:
+            continue  # a group appears when it has events in the period or a non-zero opening level
+        pk = (r["contract_id"], r["period_start"])
+        key = (ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]))
+        by[pk].quantity[key] = meter.weighted_quantity(r["level_us"], full_us[pk])
+        by[pk].events[key] = r["events"]
+    for r in percentage:
+        charge_id = pct_charges[r["charge_idx"]][1]
+        by[(r["contract_id"], r["period_start"])].event_amount[(charge_id, tuple(r["group_values"]))] = r["event_amount"]
+    return by
+
+
+def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[tuple[str, str]]]:
+    """pct_t: one row per selected contract and percentage charge of its plan, with the charge's parameters."""
+    index = {m.id: k for k, m in enumerate(ms.metrics)}
+    rows, charges = [], []
+    for k in scope.contracts:
+        for c in scope.workspace.plan_of(k).charges:
+            if c.model != "percentage":
+                continue
+            charges.append((k.plan_id, c.id))
+            p = c.params
+            rows.append({"contract_id": k.contract_id, "metric_idx": index[c.metric_id], "charge_idx": len(charges) - 1,
+                         "rate": p.percent / 100, "fixed_fee": p.fixed_fee, "per_event_min": p.per_event_min,
+                         "per_event_max": p.per_event_max, "free_events": p.free_events, "free_amount": p.free_amount})
+    dec = pa.decimal128(38, 12)
+    schema = pa.schema([("contract_id", pa.string()), ("metric_idx", pa.int32()), ("charge_idx", pa.int32()),
+                        ("rate", pa.decimal128(38, 14)), ("fixed_fee", dec), ("per_event_min", dec),
+                        ("per_event_max", dec), ("free_events", pa.int64()), ("free_amount", pa.decimal128(38, 9))])
+    return pa.Table.from_pylist(rows, schema=schema), charges
+
+
+def _usage_table(scope: Scope, invoices: list[Invoice], by: dict[tuple, Metered]) -> pa.Table:
+    rows = []
+    metrics = scope.workspace.pricebook.metrics
+    for inv in invoices:
+        b = inv.billed
+        m = by[(b.contract.contract_id, b.period.start)]
+        for line in inv.lines:
+            if line.line_type != "usage":
+                continue
+            metric = metrics[line.metric_id]
+            groups = [g for (mid, g) in m.quantity if mid == metric.id and group_key(metric, g) == line.group_key]
+            events = m.events.get((metric.id, groups[0]), 0) if groups else 0
+            rows.append({"invoice_id": inv.invoice_id, "contract_id": b.contract.contract_id,
+                         "customer_id": b.contract.customer_id, "period_start": b.period.start,
+                         "period_end": b.period.end, "charge_id": line.charge_id, "metric_id": line.metric_id,
+                         "group_key": line.group_key, "quantity": line.quantity, "events": events})
+    return pa.Table.from_pylist(rows, schema=emit.USAGE_SCHEMA)
+
+
+def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
+         progress: Callable[[str], None] | None = None) -> Bill:
+    """Rate the window [first_day, stop_day) of a workspace: every stage, in memory."""
+    watch = Stopwatch(progress)
+    with watch.stage("validate"):
+        ws = load_workspace(workspace)
+        events = ingest.discover(ws.root / "events")
+        scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
+    with watch.stage("fingerprint"):
+        inputs = _fingerprints(ws, events)
+    used = sorted({c.metric_id for k in scope.contracts for c in ws.plan_of(k).charges if c.metric_id})
+    ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
+    con = connect(threads, memory_limit)
+    for name, table in lookup_tables(scope, used).items():
+        con.register(name, table)
+    span = scope.span
+    with watch.stage("ingest"):
+        if span is None or not events.files:
+            counts = {"read": 0, **dict.fromkeys(ingest.STATUSES, 0)}
+            quarantine = ingest.empty_quarantine(events)
+        else:
+            params = {"lookback_start": span[0] - dt.timedelta(days=args.dedup_window_days),
+                      "span_start": span[0], "span_end": span[1]}
+            flags = ms.flags()
+            counts = ingest.classify(con, events, ms.columns, flags, {**params, **ms.params}, scope.selected)
+            quarantine = ingest.quarantine(con, events)
+    with watch.stage("meter"):
+        pct, pct_charges = _percentage_table(scope, ms)
+        if span is None or not events.files:
+            usage_rows, weighted_rows, pct_rows = [], [], []
+        else:
+            usage_rows = meter.meter_usage(con, ms)
+            pct_rows = meter.rate_percentage(con, ms, pct)
+            weighted_rows = meter.meter_weighted(con, ms, scope, events)
+        by = _metered_by_period(scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
+    with watch.stage("rate"), localcontext(EXACT):
+        invoices = [build_invoice(scope, b, by[(b.contract.contract_id, b.period.start)]) for b in scope.periods]
+    with watch.stage("assemble"):
+        terms = {c.customer_id: c.payment_terms_days for c in ws.customers.values()}
+        inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)
+        usage_t = _usage_table(scope, invoices, by)
+    con.close()
+    digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
+    result = Bill(_run_id(args, inputs), args, inputs, counts, inv_t, line_t, usage_t, quarantine, digits,
+                  watch.timings, invoices)
+    with watch.stage("check"):
+        from schemas import validate_bill
+        validate_bill(result)
+    return result
+
+
+def write_outputs(result: Bill, out: Path) -> Path:
+    """Publish every output file atomically into `out`."""
+    start = time.perf_counter()
+    with staged_dir(out) as stage:
+        for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
+            emit.write_parquet(table, stage / f"{name}.parquet")
+            write_bytes(stage / f"{name}.csv", emit.csv_bytes(table, result.digits))
+        emit.write_parquet(result.usage, stage / "usage.parquet")
+        emit.write_parquet(result.quarantine, stage / "quarantine.parquet")
+        result.timings["emit"] = time.perf_counter() - start
+        write_bytes(stage / "manifest.json", (json.dumps(result.manifest(), indent=2, sort_keys=True) + "\n").encode())
+    return out

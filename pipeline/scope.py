@@ -1,0 +1,116 @@
+"""scope: what one run bills, and the lookup tables the event queries join against.
+
+From the workspace and the run's arguments: the selected contracts, their periods
+that close in [from, to), the span [S, E) of instants those periods cover, and the
+small Arrow tables (customers, coverage, active contracts, periods) DuckDB joins
+events with.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from .config.workspace import Contract, Workspace
+from .errors import ConfigError
+from .periods import Period, closing_periods, instant
+
+FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
+TS = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class BilledPeriod:
+    contract: Contract
+    period: Period
+    timezone: str
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return instant(self.period.start, self.timezone)
+
+    @property
+    def end_at(self) -> dt.datetime:
+        return instant(self.period.end, self.timezone)
+
+    @property
+    def full_seconds_us(self) -> int:
+        span = instant(self.period.full_end, self.timezone) - instant(self.period.full_start, self.timezone)
+        return span // dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    workspace: Workspace
+    contracts: tuple[Contract, ...]  # selected, sorted by id
+    periods: tuple[BilledPeriod, ...]  # sorted by (period_end, contract_id)
+    selected: bool  # --contract or --customer given
+
+    @property
+    def span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        if not self.periods:
+            return None
+        return min(p.start_at for p in self.periods), max(p.end_at for p in self.periods)
+
+
+def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: tuple[str, ...] = (),
+           customer_ids: tuple[str, ...] = (), periods_of=closing_periods) -> Scope:
+    """The contracts and periods a run bills. Unknown ids in the selection are a ConfigError."""
+    unknown = [f"--contract {c}: no such contract in contracts" for c in contract_ids if c not in ws.contracts]
+    unknown += [f"--customer {c}: no such customer in customers" for c in customer_ids if c not in ws.customers]
+    if unknown:
+        raise ConfigError(unknown)
+    chosen = [k for k in ws.contracts.values()
+              if (not contract_ids and not customer_ids) or k.contract_id in contract_ids
+              or k.customer_id in customer_ids]
+    chosen.sort(key=lambda k: k.contract_id)
+    periods = [BilledPeriod(k, p, ws.customers[k.customer_id].timezone)
+               for k in chosen for p in periods_of(k, first_day, stop_day)]
+    periods.sort(key=lambda b: (b.period.end, b.contract.contract_id, b.period.start))
+    return Scope(ws, tuple(chosen), tuple(periods), bool(contract_ids or customer_ids))
+
+
+def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]:
+    tz = ws.customers[k.customer_id].timezone
+    return instant(k.start_date, tz), instant(k.end_date, tz) if k.end_date else FOREVER
+
+
+def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
+    """customers_t, selected_customers_t, active_t, coverage_t (with m<k> flags) and periods_t."""
+    ws = scope.workspace
+    metrics = ws.pricebook.metrics
+    coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
+                                 "active_to": []}
+    flags: list[list[bool]] = [[] for _ in metric_ids]
+    active: dict[str, list] = {"customer_id": [], "active_from": [], "active_to": []}
+    for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id):
+        lo, hi = _active_range(ws, k)
+        active["customer_id"].append(k.customer_id)
+        active["active_from"].append(lo)
+        active["active_to"].append(hi)
+        metered = {c.metric_id for c in ws.plan_of(k).charges if c.metric_id in metrics}
+        for event_type in sorted({metrics[m].event_type for m in metered}):
+            for col, value in zip(coverage, (k.customer_id, event_type, k.contract_id, lo, hi)):
+                coverage[col].append(value)
+            for i, m in enumerate(metric_ids):
+                flags[i].append(m in metered and metrics[m].event_type == event_type)
+    coverage_t = pa.table({**coverage, **{f"m{i}": pa.array(f, pa.bool_()) for i, f in enumerate(flags)}})
+    coverage_t = coverage_t.cast(pa.schema([pa.field(n, TS if n.startswith("active") else t)
+                                            for n, t in zip(coverage_t.column_names, coverage_t.schema.types)]))
+    periods_t = pa.table({
+        "contract_id": pa.array([b.contract.contract_id for b in scope.periods], pa.string()),
+        "period_start": pa.array([b.period.start for b in scope.periods], pa.date32()),
+        "start_at": pa.array([b.start_at for b in scope.periods], TS),
+        "end_at": pa.array([b.end_at for b in scope.periods], TS),
+    })
+    return {
+        "customers_t": pa.table({"customer_id": pa.array(sorted(ws.customers), pa.string())}),
+        "selected_customers_t": pa.table({"customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}),
+                                                                  pa.string())}),
+        "active_t": pa.table({"customer_id": pa.array(active["customer_id"], pa.string()),
+                              "active_from": pa.array(active["active_from"], TS),
+                              "active_to": pa.array(active["active_to"], TS)}),
+        "coverage_t": coverage_t,
+        "periods_t": periods_t,
+    }
