@@ -1,9 +1,17 @@
-"""usagebill command line (click)."""
+"""usagebill command line (click).
+
+Errors a user can act on (`BillingError`) print as one red line and exit 1;
+`--debug` shows the traceback. Progress goes to stderr: a spinner on a terminal,
+plain timestamped lines in logs.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 import click
 
@@ -19,39 +27,110 @@ def _date(ctx, param, value):  # noqa: ANN001 - click callback
         raise click.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD") from None
 
 
-@click.group()
+@contextmanager
+def progress() -> Iterator[Callable[[str], None]]:
+    """A callback that reports the stage being run: rich status on a terminal, plain lines otherwise."""
+    start = time.perf_counter()
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        with Console(stderr=True).status("starting") as status:
+            yield lambda stage: status.update(f"[bold]{stage}[/bold] ({time.perf_counter() - start:.1f}s)")
+    else:
+        yield lambda stage: click.echo(f"usagebill: [{time.perf_counter() - start:7.2f}s] {stage}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """usagebill: batch rating and invoicing for usage-based billing."""
-    ctx.obj = {"debug": debug}
+@click.version_option(package_name="usagebill")
+def cli(debug: bool) -> None:
+    """usagebill: batch rating and invoicing for usage-based billing.
+
+    A workspace (pricebook.yaml, customers, contracts, tax_rates, events/) goes in;
+    draft invoices, lines and usage come out as Parquet and CSV.
+
+    \b
+    Check a workspace:   usagebill validate ws/
+    Bill October:        usagebill run ws/ --from 2026-10-01 --to 2026-11-01
+    """
+
+
+window_options = [
+    click.option("--from", "first_day", required=True, callback=_date,
+                 help="Bill the periods whose last day is on or after this date (YYYY-MM-DD)."),
+    click.option("--to", "stop_day", required=True, callback=_date,
+                 help="... and before this date: --from 2026-10-01 --to 2026-11-01 bills periods closing in October."),
+    click.option("--contract", "contracts", multiple=True, help="Bill only this contract (repeatable)."),
+    click.option("--customer", "customers", multiple=True, help="Bill only this customer's contracts (repeatable)."),
+    click.option("--dedup-window-days", default=34, show_default=True, type=click.IntRange(0, 3660),
+                 help="How many days before the window earlier copies of an event are looked for."),
+    click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores)."),
+    click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM)."),
+]
+
+
+def with_window(fn: Callable) -> Callable:
+    for option in reversed(window_options):
+        fn = option(fn)
+    return fn
 
 
 @cli.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
-@click.option("--from", "first_day", required=True, callback=_date, help="First closing day billed (YYYY-MM-DD).")
-@click.option("--to", "stop_day", required=True, callback=_date, help="Day after the last closing day billed.")
-@click.option("--contract", "contracts", multiple=True, help="Bill only this contract (repeatable).")
-@click.option("--customer", "customers", multiple=True, help="Bill only this customer's contracts (repeatable).")
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default WORKSPACE/out/<run_id>).")
-@click.option("--dedup-window-days", default=34, show_default=True, type=click.IntRange(0, 3660),
-              help="How far before the window duplicates are looked for.")
-@click.option("--threads", type=click.IntRange(1, 256), help="DuckDB threads (default: all cores).")
-@click.option("--memory-limit", help="DuckDB memory limit, e.g. 4GB.")
+@with_window
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/<run_id>); replaced atomically.")
 def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
-        customers: tuple[str, ...], out: Path | None, dedup_window_days: int, threads: int | None,
-        memory_limit: str | None) -> None:
-    """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to)."""
+        customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
+        out: Path | None) -> None:
+    """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to).
+
+    Example: usagebill run ws/ --from 2026-10-01 --to 2026-11-01 --out out/october
+    """
     from .run import RunArgs, bill, write_outputs
 
     if stop_day <= first_day:
         raise BillingError(f"--to {stop_day} must be after --from {first_day}")
     args = RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
-    result = bill(workspace, args, threads=threads, memory_limit=memory_limit)
-    target = out or workspace / "out" / result.run_id
-    write_outputs(result, target)
-    click.echo(f"run {result.run_id}: {result.invoices.num_rows} invoices, {result.counts['read']} events read "
-               f"({result.counts['billed']} billed, {result.quarantine.num_rows} quarantined) -> {target}")
+    with progress() as report:
+        result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=report)
+        target = out or workspace / "out" / result.run_id
+        report("emit")
+        write_outputs(result, target)
+    _summary(result, target)
+
+
+def _summary(result, target: Path) -> None:  # noqa: ANN001 - pipeline.run.Bill
+    c = result.counts
+    quarantined = sum(c[k] for k in ("invalid", "unknown_customer", "no_active_contract", "unmetered"))
+    click.echo(f"run {result.run_id}: {result.invoices.num_rows} invoices from {c['read']} events "
+               f"({c['billed']} billed, {c['duplicate']} duplicate, {quarantined} quarantined, "
+               f"{c['outside_window']} outside the window)")
+    for currency, t in result.totals().items():
+        click.echo(f"  {currency}: {t['invoices']:>6} invoices  subtotal {t['subtotal']:>14}  tax {t['tax_total']:>12}"
+                   f"  total {t['total']:>14}")
+    if quarantined:
+        reasons = ", ".join(f"{k} {c[k]}" for k in ("invalid", "unknown_customer", "no_active_contract", "unmetered")
+                            if c[k])
+        click.echo(f"  quarantine: {reasons} (see quarantine.parquet)")
+    click.echo(f"outputs: {target}")
+
+
+@cli.command()
+@click.argument("workspace", type=click.Path(path_type=Path))
+def validate(workspace: Path) -> None:
+    """Check WORKSPACE's configuration and event file footers, without billing.
+
+    Example: usagebill validate ws/
+    """
+    from .config.workspace import load_workspace
+    from .ingest import discover
+
+    ws = load_workspace(workspace)
+    events = discover(ws.root / "events")
+    click.echo(f"workspace ok: {len(ws.customers)} customers, {len(ws.contracts)} contracts, "
+               f"{len(ws.pricebook.plans)} plans, {len(ws.pricebook.metrics)} metrics, "
+               f"{len(events.files)} event files")
 
 
 def main() -> None:
@@ -59,6 +138,7 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
+        click.secho("aborted", fg="red", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -67,4 +147,10 @@ def main() -> None:
         if debug:
             raise
         click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - never a traceback without --debug
+        if debug:
+            raise
+        click.secho(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+                    fg="red", err=True)
         sys.exit(1)

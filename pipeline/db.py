@@ -52,7 +52,7 @@ def sql(name: str, **fragments: str) -> str:
 
 def fetch_table(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None) -> pa.Table:
     """Run a query and return its result as one Arrow table."""
-    return con.execute(query, params or {}).to_arrow_table()
+    return con.sql(query, params=params or None).to_arrow_table()
 
 
 def quote_ident(name: str) -> str:

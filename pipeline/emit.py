@@ -41,6 +41,7 @@ USAGE_SCHEMA = pa.schema([
     ("period_start", pa.date32()), ("period_end", pa.date32()), ("charge_id", pa.string()),
     ("metric_id", pa.string()), ("group_key", pa.string()), ("quantity", QUANTITY), ("events", pa.int64()),
 ])
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_COLUMNS = {"subtotal", "discount_total", "tax_total", "total", "amount"}
 
 
@@ -87,7 +88,14 @@ def _cell(name: str, value: object, digits: int) -> str:
         if name in MONEY_COLUMNS:
             return format_money(value, digits)
         return f"{value.normalize():f}" if name in ("unit_price", "tax_percent") else f"{value:f}"
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return neutralize(str(value))
+
+
+def neutralize(text: str) -> str:
+    """Keep a spreadsheet from running a text cell as a formula: prefix =, +, -, @, tab and CR with a quote."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
 def csv_bytes(table: pa.Table, digits_of: dict[str, int]) -> bytes:

@@ -42,3 +42,7 @@ class ProblemList:
     def raise_if_any(self) -> None:
         if self.items:
             raise ConfigError(self.items)
+
+
+class CheckError(BillingError):
+    """A stage produced data that breaks an invariant (a Pandera model failed): a bug, reported, nothing written."""

@@ -1,5 +1,61 @@
-"""Pandera models for every stage boundary (placeholder, filled next)."""
+"""Pandera models at each stage boundary: events (counts and quarantine), usage, lines, invoices.
+
+They check values, not only names and types, and the cross-table rules that make
+an invoice trustworthy (total = lines + tax, lines numbered 1..n, money rounded to
+the currency's minor unit). A failure here is a bug in the pipeline, never the
+user's input: the run stops before writing anything.
+"""
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+from pipeline.errors import CheckError
+
+from .events import EventCounts, Quarantine
+from .invoices import InvoiceLines, Invoices, InvoiceTotals
+from .usage import Usage
+
+__all__ = ["EventCounts", "Quarantine", "Usage", "InvoiceLines", "Invoices", "InvoiceTotals", "validate_bill",
+           "check"]
 
 
-def validate_bill(result) -> None:  # noqa: ANN001
-    return None
+def check(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> pl.DataFrame:
+    """Validate every row (lazy: all failures at once); raise CheckError naming the model and the failures."""
+    try:
+        return model.validate(frame, lazy=True)
+    except (pa.errors.SchemaErrors, pa.errors.SchemaError) as exc:
+        cases = getattr(exc, "failure_cases", None)
+        detail = cases.head(10).to_dicts() if isinstance(cases, pl.DataFrame) else str(exc)[:2000]
+        raise CheckError(f"internal check {model.__name__} failed (a bug in usagebill; please report it "
+                         f"with the workspace): {detail}") from None
+
+
+def _with_digits(frame: pl.DataFrame, digits: dict[str, int]) -> pl.DataFrame:
+    mapping = pl.DataFrame({"currency": list(digits), "digits": list(digits.values())},
+                           schema={"currency": pl.Utf8, "digits": pl.Int32})
+    return frame.join(mapping, on="currency", how="left")
+
+
+def invoice_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per invoice with the sums of its lines next to its header fields."""
+    sums = lines.group_by("invoice_id").agg(
+        lines_subtotal=pl.col("amount").filter(pl.col("line_type") != "discount").sum(),
+        lines_discount=-pl.col("amount").filter(pl.col("line_type") == "discount").sum(),
+        lines_count=pl.len(),
+        max_line_number=pl.col("line_number").max(),
+        distinct_line_numbers=pl.col("line_number").n_unique(),
+    )
+    return invoices.join(sums, on="invoice_id", how="left")
+
+
+def validate_bill(bill) -> None:  # noqa: ANN001 - pipeline.run.Bill (imported lazily to avoid a cycle)
+    counts = pl.DataFrame([bill.counts])
+    check(EventCounts, counts)
+    check(Quarantine, pl.from_arrow(bill.quarantine.select(["reason", "source_file", "source_row"])))
+    check(Usage, pl.from_arrow(bill.usage))
+    invoices = _with_digits(pl.from_arrow(bill.invoices), bill.digits)
+    lines = _with_digits(pl.from_arrow(bill.lines), bill.digits)
+    check(Invoices, invoices)
+    check(InvoiceLines, lines)
+    check(InvoiceTotals, invoice_totals(invoices, lines))

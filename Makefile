@@ -1,0 +1,28 @@
+# usagebill: make demo (set up + run on a generated workspace), make test, make bench.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := data/demo
+N      ?= 10000000
+
+.PHONY: install demo test bench clean
+
+install: $(BIN)/usagebill
+
+$(BIN)/usagebill: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: install
+	rm -rf $(DEMO)
+	$(BIN)/python -m pipeline.generate $(DEMO)/ws --customers 300 --events 200000 --seed 7
+	$(BIN)/usagebill run $(DEMO)/ws --from 2026-10-01 --to 2026-11-01 --out $(DEMO)/out
+	@echo "invoices: $(DEMO)/out/invoices.csv and invoice_lines.csv (Parquet beside them)"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(DEMO) .pytest_cache .hypothesis
