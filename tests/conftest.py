@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from pipeline.run import Bill, RunArgs, bill
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+
+def run_bill(ws: Path, first: str = "2026-10-01", stop: str = "2026-11-01", **kw) -> Bill:
+    return bill(ws, RunArgs(dt.date.fromisoformat(first), dt.date.fromisoformat(stop), **kw))
+
+
+def lines_by(result: Bill) -> dict[tuple[str, str, str], dict]:
+    """(line_type, charge_id, group_key) -> line, for a single-invoice bill."""
+    return {(r["line_type"], r["charge_id"] or "", r["group_key"]): r for r in result.lines.to_pylist()}
+
+
+@pytest.fixture
+def scenarios() -> Path:
+    return SCENARIOS
