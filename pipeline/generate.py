@@ -16,6 +16,8 @@ import argparse
 import csv
 import json
 import math
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -208,10 +210,11 @@ def _customers(rng: np.random.Generator, n: int) -> list[dict]:
         first = _pick(NAMES, u[i, 0])
         partner = NAMES[(NAMES.index(first) + 1 + int(u[i, 1] * 8)) % len(NAMES)]
         name = f"{first}, {partner} & Partners" if u[i, 2] < 0.12 else f"{first} {_pick(TRADES, u[i, 1])}"
+        slug = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
         has_vat = (code in ("FR", "NL") and u[i, 3] < 0.5) or (code == "DE" and u[i, 3] < 0.3)
         rows.append({
             "customer_id": f"C{i + 1:0{width}d}", "name": f"{name} {form}",
-            "email": f"billing@{''.join(c for c in name.lower() if c.isascii() and c.isalnum())[:24]}.example",
+            "email": f"billing@{''.join(c for c in slug if c.isalnum())[:24]}.example",
             "address_line1": f"{1 + int(u[i, 4] * 200)} {street}", "city": city, "postal_code": postal,
             "country": code, "tax_id": _vat_id(code, int(u[i, 5] * 1e9)) if has_vat else "",
             "tax_exempt": "true" if u[i, 6] < 0.02 else "false", "timezone": _pick(zones, u[i, 7]),
@@ -260,7 +263,7 @@ def _fresh_events(rng: np.random.Generator, pop: _Population, n: int, s0: int, s
     """n new events in [s0, s1) as numpy columns: customers weighted by activity and active time."""
     p = pop.weight * np.clip(np.minimum(pop.hi, s1) - np.maximum(pop.lo, s0), 0, None)
     p = pop.weight if p.sum() == 0 else p
-    cust = np.minimum(np.searchsorted(np.cumsum(p) / p.sum(), rng.random(n), side="right"), len(p) - 1)
+    cust = np.repeat(np.arange(len(p)), rng.multinomial(n, p / p.sum()))  # time-sorted below
     lo, hi = np.maximum(pop.lo[cust], s0), np.minimum(pop.hi[cust], s1)
     ts = lo + (rng.random(n) * np.maximum(hi - lo, 0)).astype(np.int64)
     etype = np.minimum((rng.random(n)[:, None] >= pop.type_cum[cust]).sum(axis=1), HEARTBEAT)
@@ -325,16 +328,23 @@ def _write_events(folder: Path, rng: np.random.Generator, pop: _Population, tota
     bounds = np.linspace(span[0], span[1], slices + 1).astype(np.int64)
     sizes = np.diff(np.arange(slices + 1) * total // slices)
     rows = fresh = 0
-    carry = None
+    carry, writing, closing = None, None, []
     folder.mkdir()
-    for f in range(files):
-        with pq.ParquetWriter(folder / f"part-{f:04d}.parquet", SCHEMA, compression="zstd") as writer:
+    with ThreadPoolExecutor(max_workers=1) as pool:  # one thread writes (in order) while the next slice is made
+        for f in range(files):
+            writer = pq.ParquetWriter(folder / f"part-{f:04d}.parquet", SCHEMA, compression="zstd")
             for s in range(f * per_file, (f + 1) * per_file):
                 n = int(sizes[s])
                 cols, carry = _chunk(rng, pop, n, int(bounds[s]), int(bounds[s + 1]), fresh, carry)
                 fresh += n - round(n * DUPLICATE_SHARE)
                 rows += len(cols["eid"])
-                writer.write_table(_to_arrow(cols, pop), row_group_size=CHUNK_ROWS)
+                table = _to_arrow(cols, pop)
+                if writing is not None:
+                    writing.result()  # at most one slice waits to be written: memory stays bounded
+                writing = pool.submit(writer.write_table, table, row_group_size=CHUNK_ROWS)
+            closing.append(pool.submit(writer.close))
+        for future in [writing, *closing]:
+            future.result()
     return rows, rows - fresh
 
 
@@ -386,8 +396,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--incremental", action="store_true", help="spread billing anchor days over 1..28")
     parser.add_argument("--files", type=int, default=None, help="number of event files")
     args = parser.parse_args(argv)
-    summary = generate_workspace(args.path, customers=args.customers, events=args.events, seed=args.seed,
-                                 month=args.month, incremental=args.incremental, files=args.files)
+    try:
+        summary = generate_workspace(args.path, customers=args.customers, events=args.events, seed=args.seed,
+                                     month=args.month, incremental=args.incremental, files=args.files)
+    except (FileExistsError, ValueError) as exc:
+        parser.error(str(exc))
     print(json.dumps(summary, indent=2))
 
 

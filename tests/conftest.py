@@ -10,8 +10,9 @@ from pipeline.run import Bill, RunArgs, bill
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
-def run_bill(ws: Path, first: str = "2026-10-01", stop: str = "2026-11-01", **kw) -> Bill:
-    return bill(ws, RunArgs(dt.date.fromisoformat(first), dt.date.fromisoformat(stop), **kw))
+def run_bill(ws: Path, first: str = "2026-10-01", stop: str = "2026-11-01", *, threads: int | None = None,
+             **kw) -> Bill:
+    return bill(ws, RunArgs(dt.date.fromisoformat(first), dt.date.fromisoformat(stop), **kw), threads=threads)
 
 
 def lines_by(result: Bill) -> dict[tuple[str, str, str], dict]:
