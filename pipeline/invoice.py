@@ -35,6 +35,7 @@ class Line:
     amount: Decimal
     exact_amount: Decimal
     steps: tuple[str, ...] = ()
+    events: int = 0  # usage lines: events the metric counted
 
 
 @dataclass
@@ -84,7 +85,8 @@ def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fract
         gk = group_key(metric, g)
         desc = f"{charge.id}: {q.normalize():f} {metric.id}" + (f" ({gk})" if gk else "")
         lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
-                          round_money(priced.amount, digits), priced.amount, priced.steps))
+                          round_money(priced.amount, digits), priced.amount, priced.steps,
+                          metered.events.get((metric.id, g), 0)))
     if charge.min_amount is not None:
         floor = round_money(Fraction(charge.min_amount) * factor, digits)
         used = sum((line.amount for line in lines), Decimal(0))

@@ -20,7 +20,7 @@ import pyarrow as pa
 from . import __version__, emit, ingest, meter
 from .config.workspace import Workspace, load_workspace
 from .db import connect
-from .invoice import Invoice, build_invoice, group_key
+from .invoice import Invoice, build_invoice
 from .io import fingerprint, staged_dir, write_bytes
 from .meter import Metered, MetricSql
 from .money import EXACT
@@ -143,22 +143,13 @@ def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[tuple
     return pa.Table.from_pylist(rows, schema=schema), charges
 
 
-def _usage_table(scope: Scope, invoices: list[Invoice], by: dict[tuple, Metered]) -> pa.Table:
-    rows = []
-    metrics = scope.workspace.pricebook.metrics
-    for inv in invoices:
-        b = inv.billed
-        m = by[(b.contract.contract_id, b.period.start)]
-        for line in inv.lines:
-            if line.line_type != "usage":
-                continue
-            metric = metrics[line.metric_id]
-            groups = [g for (mid, g) in m.quantity if mid == metric.id and group_key(metric, g) == line.group_key]
-            events = m.events.get((metric.id, groups[0]), 0) if groups else 0
-            rows.append({"invoice_id": inv.invoice_id, "contract_id": b.contract.contract_id,
-                         "customer_id": b.contract.customer_id, "period_start": b.period.start,
-                         "period_end": b.period.end, "charge_id": line.charge_id, "metric_id": line.metric_id,
-                         "group_key": line.group_key, "quantity": line.quantity, "events": events})
+def _usage_table(invoices: list[Invoice]) -> pa.Table:
+    """usage.parquet: one row per contract, period, usage charge and group."""
+    rows = [{"invoice_id": inv.invoice_id, "contract_id": inv.billed.contract.contract_id,
+             "customer_id": inv.billed.contract.customer_id, "period_start": inv.billed.period.start,
+             "period_end": inv.billed.period.end, "charge_id": line.charge_id, "metric_id": line.metric_id,
+             "group_key": line.group_key, "quantity": line.quantity, "events": line.events}
+            for inv in invoices for line in inv.lines if line.line_type == "usage"]
     return pa.Table.from_pylist(rows, schema=emit.USAGE_SCHEMA)
 
 
@@ -202,7 +193,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     with watch.stage("assemble"):
         terms = {c.customer_id: c.payment_terms_days for c in ws.customers.values()}
         inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)
-        usage_t = _usage_table(scope, invoices, by)
+        usage_t = _usage_table(invoices)
     con.close()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     result = Bill(_run_id(args, inputs), args, inputs, counts, inv_t, line_t, usage_t, quarantine, digits,
