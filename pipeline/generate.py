@@ -171,7 +171,8 @@ class _Population:
     users: np.ndarray  # size of the user pool
 
 
-def _pick(seq, x: float):
+def _pick(seq: tuple, x: float):
+    """The element of seq that a uniform draw x in [0, 1) falls on."""
     return seq[min(int(x * len(seq)), len(seq) - 1)]
 
 
@@ -308,8 +309,9 @@ def _to_arrow(cols: dict, pop: _Population) -> pa.Table:
     user = pa.array(cols["user"], mask=etype != API)
     numbers = {name: pa.array(cols["value"], mask=~np.isin(etype, types) | np.isnan(cols["value"]))
                for name, types in NUMBER_COLUMNS.items()}
+    event_id = pc.utf8_lpad(pc.cast(pa.array(cols["eid"]), pa.string()), 10, "0")
     return pa.table({
-        "event_id": pc.binary_join_element_wise("evt_", pc.utf8_lpad(pc.cast(pa.array(cols["eid"]), pa.string()), 10, "0"), ""),
+        "event_id": pc.binary_join_element_wise("evt_", event_id, ""),
         "customer_id": pc.take(pop.ids, cols["cust"]),
         "event_type": pc.take(pa.array(EVENT_TYPES), etype),
         "timestamp": pa.array(cols["ts"], type=pa.timestamp("us", tz="UTC")),
@@ -357,8 +359,10 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
 
 def generate_workspace(path: str | Path, *, customers: int = 300, events: int = 200_000, seed: int = 7,
                        month: str = "2026-10", incremental: bool = False, files: int | None = None) -> dict:
-    """Write a complete workspace at `path` (created; must not exist or be empty). Returns a summary dict
-    (customers, contracts, events written, files, the suggested run window {'from': 'YYYY-MM-DD', 'to': 'YYYY-MM-DD'})."""
+    """Write a complete workspace at `path` (created; must not exist or be empty).
+
+    Returns a summary dict: customers, contracts, events written (and duplicates among them), event
+    files, and the suggested run window {'from': 'YYYY-MM-DD', 'to': 'YYYY-MM-DD'}."""
     root = Path(path)
     if root.exists() and any(root.iterdir()):
         raise FileExistsError(f"{root} is not empty; choose a new folder")
