@@ -127,7 +127,7 @@ def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoi
     if contract.discount_percent:
         inv.discount_total = round_money(subtotal * contract.discount_percent / HUNDRED, plan.digits)
         lines.append(Line(0, "discount", None, None, "", f"Discount {contract.discount_percent.normalize():f}%",
-                          Decimal(1), None, -inv.discount_total, -inv.discount_total))
+                          Decimal(1), None, 0 - inv.discount_total, 0 - inv.discount_total))
     rule = ws.tax_of(ws.customers[contract.customer_id])
     inv.tax_percent, inv.tax_note, inv.tax_name = rule.percent, rule.note, rule.name
     inv.tax_total = round_money((subtotal - inv.discount_total) * rule.percent / HUNDRED, plan.digits)

@@ -32,7 +32,8 @@ def round_money(value: Decimal | Fraction, digits: int) -> Decimal:
     if isinstance(value, Fraction):
         with localcontext(EXACT):
             value = Decimal(value.numerator) / Decimal(value.denominator)
-    return value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=EXACT)
+    rounded = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=EXACT)
+    return rounded if rounded else abs(rounded)  # never "-0.00"
 
 
 def round_quantity(value: Decimal | Fraction) -> Decimal:

@@ -24,6 +24,8 @@ def tax_id_is_valid(country: str, tax_id: str) -> bool | None:
     compact = tax_id.replace(" ", "").replace("-", "").replace(".", "").upper()
     prefix = _VAT_PREFIX.get(country, country)
     if country in EU_MEMBER_STATES:
+        if compact[:2] == country and prefix != country:
+            compact = prefix + compact[2:]  # GR... is written EL... in VAT numbers
         if compact[:2].isalpha():
             return compact[:2] == prefix and bool(eu_vat.is_valid(compact))
         return bool(eu_vat.is_valid(prefix + compact))

@@ -138,9 +138,6 @@ def test_tiers_decreasing(ws):
     assert_problem(exc, "plans[growth_usd]: charges[api].tiers[1]", "up_to 500 is not above the previous bound 1000")
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/rate/tiers.py parse_tiers: `up_to: null` on a middle tier passes "
-                   "validation (only a missing key is flagged), so the tier is unbounded and graduated pricing counts "
-                   "units twice; up_to bounds must be strictly increasing (DATA_CONTRACT.md 'Tiers')")
 def test_tier_with_null_up_to_in_the_middle(ws):
     edit_pricebook(ws, lambda d: charge(d, "growth_usd", "api")["tiers"][1].update(up_to=None))
     exc = config_error(ws)

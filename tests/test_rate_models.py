@@ -375,9 +375,6 @@ def test_per_unit_is_never_negative(unit_price, free_units, q):
     assert priced.amount == max(q - free_units, D(0)) * unit_price
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline/rate/tiers.py parse_tiers: an explicit `up_to: null` on a tier "
-                   "that is not the last is accepted (only a missing key is flagged), giving a middle tier with no "
-                   "upper bound; bounds must be strictly increasing (DATA_CONTRACT.md 'Tiers')")
 @pytest.mark.parametrize("module", [graduated, volume])
 def test_null_up_to_on_a_middle_tier_is_a_problem(module):
     tiers = [{"up_to": None, "unit_price": 1}, {"up_to": 10, "unit_price": 2}, {"unit_price": 3}]

@@ -40,7 +40,7 @@ def parse_tiers(spec: Fields) -> tuple[Tier, ...]:
         t.unknown_keys({"up_to", "unit_price", "flat_fee"})
         last = k == len(raw) - 1
         up_to = t.decimal("up_to", required=False)
-        if up_to is None and not last and "up_to" not in item:
+        if up_to is None and not last:
             spec.problems.add(where, "only the last tier may omit up_to", "give every tier but the last an up_to bound")
         if up_to is not None and last:
             spec.problems.add(where, f"the last tier has up_to {up_to}", "remove it: the last tier has no upper bound")
