@@ -95,7 +95,7 @@ class Columns:
         ts_type = self.schema.get("timestamp")
         ts_expr = ts if ts_type is not None and getattr(ts_type, "tz", None) else f"timezone('UTC', {ts})"
         parts = [f"CAST({quote_ident(c)} AS VARCHAR) AS {c}" for c in ("event_id", "customer_id", "event_type")]
-        parts += [f"CAST({ts_expr} AS TIMESTAMPTZ) AS ts", "filename AS _file", "file_row_number AS _row"]
+        parts += [f"CAST({ts_expr} AS TIMESTAMPTZ) AS ts", "file_index AS _file", "file_row_number AS _row"]
         for col, alias in self.text.items():
             parts.append(f"CAST({quote_ident(col)} AS VARCHAR) AS {alias}" if col in self.schema
                          else f"CAST(NULL AS VARCHAR) AS {alias}")
@@ -104,20 +104,25 @@ class Columns:
                          else f"CAST(NULL AS DECIMAL(38, 9)) AS {alias}")
         return ",\n           ".join(parts)
 
+    def kept(self) -> str:
+        """The aliased metric columns, as a SELECT-list prefix ("u0, n0, " or "")."""
+        return "".join(f"e.{alias}, " for alias in [*self.text.values(), *self.number.values()])
+
 
 def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
              params: dict, customer_filter: bool) -> dict[str, int]:
     """Create the `classified` temp table and return the count of events per status."""
     query = sql("classify_events", projection=columns.projection(), metric_flags=metric_flags,
+                kept_columns=columns.kept(),
                 customer_filter="AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
                 if customer_filter else "")
     try:
         con.execute(query, {"files": [str(p) for p in events.files], **params})
-    except duckdb.Error as exc:
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise InputDataError(f"events: reading failed: {exc}; check or remove the file it names") from None
     counts = dict.fromkeys(STATUSES, 0)
-    for status, n in con.execute("SELECT status, count(*) FROM classified GROUP BY status").fetchall():
-        counts[status] = n
+    for code, n in con.execute("SELECT status, count(*) FROM classified GROUP BY status").fetchall():
+        counts[STATUSES[code]] = n
     return {"read": sum(counts.values()), **counts}
 
 
@@ -129,23 +134,28 @@ def empty_quarantine(events: EventFiles) -> pa.Table:
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
-    """Quarantined events with their original columns, `reason`, and where they came from."""
-    rows = fetch_table(con, """
-        SELECT _file, _row, status FROM classified
-        WHERE status IN ('invalid', 'unknown_customer', 'no_active_contract', 'unmetered')
-    """)
-    files = sorted(set(rows.column("_file").to_pylist())) if rows.num_rows else []
-    if not files:
+    """Quarantined events with their original columns, `reason`, and where they came from.
+
+    Reads back only the files that hold quarantined rows, and only those rows.
+    """
+    codes = [STATUSES.index(r) for r in QUARANTINE_REASONS]
+    rows = fetch_table(con, f"SELECT _file, _row, status FROM classified WHERE status IN ({', '.join(map(str, codes))})")
+    if not rows.num_rows:
         return empty_quarantine(events)
-    con.register("quarantined_t", rows)
+    wanted = sorted(set(rows.column("_file").to_pylist()))
+    position = {f: i for i, f in enumerate(wanted)}
+    keys = pa.table({"_file": pa.array([position[f] for f in rows.column("_file").to_pylist()], pa.uint64()),
+                     "_row": rows.column("_row"),
+                     "reason": pa.array([STATUSES[c] for c in rows.column("status").to_pylist()], pa.string())})
+    con.register("quarantined_t", keys)
     table = fetch_table(con, """
-        SELECT e.* EXCLUDE (filename, file_row_number), q.status AS reason,
-               e.filename AS source_file, e.file_row_number AS source_row
-        FROM read_parquet($files, union_by_name = true, filename = true, file_row_number = true,
-                          hive_partitioning = false) e
-        JOIN quarantined_t q ON q._file = e.filename AND q._row = e.file_row_number
-        ORDER BY e.filename, e.file_row_number
-    """, {"files": files})
+        SELECT e.* EXCLUDE (file_row_number), q.reason,
+               e.file_index AS source_file, e.file_row_number AS source_row
+        FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false) e
+        JOIN quarantined_t q ON q._file = e.file_index AND q._row = e.file_row_number
+        ORDER BY e.file_index, e.file_row_number
+    """, {"files": [str(events.files[f]) for f in wanted]})
     con.unregister("quarantined_t")
-    rel = pa.array([events.relative(f) for f in table.column("source_file").to_pylist()], pa.string())
+    rel = pa.array([events.relative(events.files[wanted[i]]) for i in table.column("source_file").to_pylist()],
+                   pa.string())
     return table.set_column(table.schema.get_field_index("source_file"), "source_file", rel)

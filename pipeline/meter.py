@@ -70,13 +70,14 @@ class MetricSql:
         return " AND ".join(parts) or "true"
 
     def flags(self) -> str:
-        """p<k>: metric k meters the event; ok<k>: and finds the number it needs; is_metered, is_counted."""
+        """ok<k>: metric k meters the event and finds the number it needs; is_metered: some metric meters
+        it (filters pass); is_counted: some metric counts it."""
         exprs = []
         meters, counts = [], []
         for k, m in enumerate(self.metrics):
             p = f"(coalesce(cv.m{k}, false) AND {self._filter(k)})"
             ok = f"({p} AND {self.value(k)} IS NOT NULL)" if m.needs_number else p
-            exprs += [f"{p} AS p{k}", f"{ok} AS ok{k}"]
+            exprs.append(f"{ok} AS ok{k}")
             meters.append(p)
             counts.append(ok)
         exprs.append(f"({' OR '.join(meters) or 'false'}) AS is_metered")
@@ -107,9 +108,9 @@ def meter_usage(con: duckdb.DuckDBPyConnection, ms: MetricSql) -> list[dict]:
     if not ks:
         return []
     branches = "\n    UNION ALL\n".join(
-        f"    SELECT contract_id, period_start, {k} AS metric_idx, {ms.group(k)} AS group_values,\n"
+        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k)} AS group_values,\n"
         f"           CAST({ms.aggregate(k)} AS DECIMAL(38, 9)) AS quantity, count(*) AS events\n"
-        f"    FROM classified WHERE status = 'billed' AND ok{k} GROUP BY ALL" for k in ks)
+        f"    FROM classified WHERE status = 0 AND ok{k} GROUP BY ALL" for k in ks)
     return _rows(con, sql("meter_usage", branches=branches), {})
 
 
@@ -120,9 +121,9 @@ def rate_percentage(con: duckdb.DuckDBPyConnection, ms: MetricSql, pct: pa.Table
         return []
     con.register("pct_t", pct)
     branches = "\n    UNION ALL\n".join(
-        f"    SELECT contract_id, period_start, {k} AS metric_idx, {ms.group(k)} AS group_values, ts, event_id,\n"
+        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k)} AS group_values, ts, event_id,\n"
         f"           {ms.value(k)} AS amount\n"
-        f"    FROM classified WHERE status = 'billed' AND ok{k}" for k in ks)
+        f"    FROM classified WHERE status = 0 AND ok{k}" for k in ks)
     return _rows(con, sql("rate_percentage", branches=branches), {})
 
 

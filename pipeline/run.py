@@ -103,41 +103,38 @@ def _run_id(args: RunArgs, inputs: dict[str, str]) -> str:
 
 
 def _metered_by_period(scope: Scope, ms: MetricSql, usage: list[dict], weighted: list[dict],
-                       percentage: list[dict], pct_charges: list[tuple[str, str]]) -> dict[tuple, Metered]:
-    by: dict[tuple, Metered] = {(b.contract.contract_id, b.period.start): Metered() for b in scope.periods}
-    full_us = {(b.contract.contract_id, b.period.start): b.full_seconds_us for b in scope.periods}
+                       percentage: list[dict], pct_charges: list[str]) -> list[Metered]:
+    """One Metered per billed period, in scope.periods order (period_idx)."""
+    by = [Metered() for _ in scope.periods]
     for r in usage:
-        m = by[(r["contract_id"], r["period_start"])]
         key = (ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]))
-        m.quantity[key], m.events[key] = r["quantity"], r["events"]
+        by[r["period_idx"]].quantity[key], by[r["period_idx"]].events[key] = r["quantity"], r["events"]
     for r in weighted:
         if r["events"] == 0 and r["opening"] == 0 and ms.metrics[r["metric_idx"]].group_by:
             continue  # a group appears when it has events in the period or a non-zero opening level
-        pk = (r["contract_id"], r["period_start"])
-        key = (ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]))
-        by[pk].quantity[key] = meter.weighted_quantity(r["level_us"], full_us[pk])
-        by[pk].events[key] = r["events"]
+        i, key = r["period_idx"], (ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]))
+        by[i].quantity[key] = meter.weighted_quantity(r["level_us"], scope.periods[i].full_seconds_us)
+        by[i].events[key] = r["events"]
     for r in percentage:
-        charge_id = pct_charges[r["charge_idx"]][1]
-        by[(r["contract_id"], r["period_start"])].event_amount[(charge_id, tuple(r["group_values"]))] = r["event_amount"]
+        by[r["period_idx"]].event_amount[(pct_charges[r["charge_idx"]], tuple(r["group_values"]))] = r["event_amount"]
     return by
 
 
-def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[tuple[str, str]]]:
-    """pct_t: one row per selected contract and percentage charge of its plan, with the charge's parameters."""
+def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[str]]:
+    """pct_t: one row per billed period and percentage charge of its plan, with the charge's parameters."""
     index = {m.id: k for k, m in enumerate(ms.metrics)}
     rows, charges = [], []
-    for k in scope.contracts:
-        for c in scope.workspace.plan_of(k).charges:
+    for i, b in enumerate(scope.periods):
+        for c in scope.workspace.plan_of(b.contract).charges:
             if c.model != "percentage":
                 continue
-            charges.append((k.plan_id, c.id))
+            charges.append(c.id)
             p = c.params
-            rows.append({"contract_id": k.contract_id, "metric_idx": index[c.metric_id], "charge_idx": len(charges) - 1,
+            rows.append({"period_idx": i, "metric_idx": index[c.metric_id], "charge_idx": len(charges) - 1,
                          "rate": p.percent / 100, "fixed_fee": p.fixed_fee, "per_event_min": p.per_event_min,
                          "per_event_max": p.per_event_max, "free_events": p.free_events, "free_amount": p.free_amount})
     dec = pa.decimal128(38, 12)
-    schema = pa.schema([("contract_id", pa.string()), ("metric_idx", pa.int32()), ("charge_idx", pa.int32()),
+    schema = pa.schema([("period_idx", pa.int32()), ("metric_idx", pa.int32()), ("charge_idx", pa.int32()),
                         ("rate", pa.decimal128(38, 14)), ("fixed_fee", dec), ("per_event_min", dec),
                         ("per_event_max", dec), ("free_events", pa.int64()), ("free_amount", pa.decimal128(38, 9))])
     return pa.Table.from_pylist(rows, schema=schema), charges
@@ -189,7 +186,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
             weighted_rows = meter.meter_weighted(con, ms, scope, events)
         by = _metered_by_period(scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("rate"), localcontext(EXACT):
-        invoices = [build_invoice(scope, b, by[(b.contract.contract_id, b.period.start)]) for b in scope.periods]
+        invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
     with watch.stage("assemble"):
         terms = {c.customer_id: c.payment_terms_days for c in ws.customers.values()}
         inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)

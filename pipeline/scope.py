@@ -76,19 +76,28 @@ def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]
     return instant(k.start_date, tz), instant(k.end_date, tz) if k.end_date else FOREVER
 
 
+def _merged_active_ranges(ws: Workspace) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """When each customer has some contract: disjoint ranges, so a range join matches at most once."""
+    ranges = sorted((k.customer_id, *_active_range(ws, k)) for k in ws.contracts.values())
+    merged: list[tuple[str, dt.datetime, dt.datetime]] = []
+    for customer, lo, hi in ranges:
+        if merged and merged[-1][0] == customer and lo <= merged[-1][2]:
+            merged[-1] = (customer, merged[-1][1], max(hi, merged[-1][2]))
+        else:
+            merged.append((customer, lo, hi))
+    return merged
+
+
 def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
-    """customers_t, selected_customers_t, active_t, coverage_t (with m<k> flags) and periods_t."""
+    """customers_t, selected_customers_t, active_t, coverage_t (with m<k> flags) and periods_t
+    (period_idx = position in scope.periods)."""
     ws = scope.workspace
     metrics = ws.pricebook.metrics
     coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
                                  "active_to": []}
     flags: list[list[bool]] = [[] for _ in metric_ids]
-    active: dict[str, list] = {"customer_id": [], "active_from": [], "active_to": []}
     for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id):
         lo, hi = _active_range(ws, k)
-        active["customer_id"].append(k.customer_id)
-        active["active_from"].append(lo)
-        active["active_to"].append(hi)
         metered = {c.metric_id for c in ws.plan_of(k).charges if c.metric_id in metrics}
         for event_type in sorted({metrics[m].event_type for m in metered}):
             for col, value in zip(coverage, (k.customer_id, event_type, k.contract_id, lo, hi)):
@@ -98,7 +107,9 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     coverage_t = pa.table({**coverage, **{f"m{i}": pa.array(f, pa.bool_()) for i, f in enumerate(flags)}})
     coverage_t = coverage_t.cast(pa.schema([pa.field(n, TS if n.startswith("active") else t)
                                             for n, t in zip(coverage_t.column_names, coverage_t.schema.types)]))
+    active = _merged_active_ranges(ws)
     periods_t = pa.table({
+        "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
         "contract_id": pa.array([b.contract.contract_id for b in scope.periods], pa.string()),
         "period_start": pa.array([b.period.start for b in scope.periods], pa.date32()),
         "start_at": pa.array([b.start_at for b in scope.periods], TS),
@@ -108,9 +119,9 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
         "customers_t": pa.table({"customer_id": pa.array(sorted(ws.customers), pa.string())}),
         "selected_customers_t": pa.table({"customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}),
                                                                   pa.string())}),
-        "active_t": pa.table({"customer_id": pa.array(active["customer_id"], pa.string()),
-                              "active_from": pa.array(active["active_from"], TS),
-                              "active_to": pa.array(active["active_to"], TS)}),
+        "active_t": pa.table({"customer_id": pa.array([a[0] for a in active], pa.string()),
+                              "active_from": pa.array([a[1] for a in active], TS),
+                              "active_to": pa.array([a[2] for a in active], TS)}),
         "coverage_t": coverage_t,
         "periods_t": periods_t,
     }

@@ -2,63 +2,65 @@
 --
 -- Grain: one row per event row read whose timestamp is in [$span_start, $span_end)
 -- or null. Copies in [$lookback_start, $span_start) are read only to find duplicates.
--- Parameters: $files (list of paths), $lookback_start, $span_start, $span_end (TIMESTAMPTZ),
--- plus the metric filter lists ($f<k>_<j>).
+-- status: 0 billed, 1 duplicate, 2 invalid, 3 unknown_customer, 4 no_active_contract,
+-- 5 unmetered, 6 outside_window (pipeline/ingest.py STATUSES, same order).
+-- Parameters: $files (list of paths, sorted: file_index orders copies), $lookback_start,
+-- $span_start, $span_end (TIMESTAMPTZ), and the metric filter lists ($f<k>_<j>).
 -- Inputs: customers_t(customer_id); coverage_t(customer_id, event_type, contract_id,
 -- active_from, active_to, m<k>...): which contract meters an event type when;
--- active_t(customer_id, active_from, active_to); periods_t(contract_id, period_start,
--- start_at, end_at): the billed periods.
--- Slots: <projection> typed event columns, <customer_filter> the customer
--- selection, <metric_flags> per metric k: p<k> (meters the event) and ok<k> (counts it).
+-- active_t(customer_id, active_from, active_to): when a customer has any contract
+-- (disjoint ranges); periods_t(period_idx, contract_id, start_at, end_at): billed periods.
+-- Slots: <projection> typed event columns, <customer_filter> the customer selection,
+-- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted.
+-- Dedup is one narrow aggregation (keys with more than one copy, and their earliest
+-- copy by timestamp, file, row) joined back, not a window over every row.
 CREATE OR REPLACE TEMP TABLE classified AS
 WITH raw AS (
     SELECT {{projection}}
-    FROM read_parquet($files, union_by_name = true, filename = true, file_row_number = true,
-                      hive_partitioning = false)
-),
-windowed AS (
-    SELECT *,
-           customer_id IS NULL OR event_id IS NULL OR event_type IS NULL OR ts IS NULL AS is_invalid
-    FROM raw
+    FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false)
     WHERE (ts IS NULL OR (ts >= $lookback_start AND ts < $span_end)) {{customer_filter}}
 ),
-ranked AS (
-    SELECT *,
-           row_number() OVER (PARTITION BY is_invalid, customer_id, event_id ORDER BY ts, _file, _row) AS copy_rank
-    FROM windowed
+copies AS (
+    SELECT customer_id, event_id, min({'t': ts, 'f': _file, 'r': _row}) AS first_copy
+    FROM raw
+    WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL AND ts IS NOT NULL
+    GROUP BY customer_id, event_id
+    HAVING count(*) > 1
 ),
 considered AS (
-    SELECT * FROM ranked WHERE ts IS NULL OR ts >= $span_start
+    SELECT r.*,
+           r.customer_id IS NULL OR r.event_id IS NULL OR r.event_type IS NULL OR r.ts IS NULL AS is_invalid,
+           coalesce(d.first_copy <> {'t': r.ts, 'f': r._file, 'r': r._row}, false) AS is_duplicate
+    FROM raw r
+    LEFT JOIN copies d ON d.customer_id = r.customer_id AND d.event_id = r.event_id
+    WHERE r.ts IS NULL OR r.ts >= $span_start
 ),
 resolved AS (
-    SELECT e.*,
+    SELECT e._file, e._row, e.ts, e.event_id, e.is_invalid, e.is_duplicate, {{kept_columns}}
            cu.customer_id IS NOT NULL AS is_known_customer,
+           a.customer_id IS NOT NULL AS has_active_contract,
            cv.contract_id,
            {{metric_flags}}
     FROM considered e
-    LEFT JOIN customers_t cu ON cu.customer_id = e.customer_id AND NOT e.is_invalid
+    LEFT JOIN customers_t cu ON cu.customer_id = e.customer_id
     LEFT JOIN coverage_t cv
            ON cv.customer_id = e.customer_id AND cv.event_type = e.event_type
-          AND e.ts >= cv.active_from AND e.ts < cv.active_to AND NOT e.is_invalid AND e.copy_rank = 1
-),
-placed AS (
-    SELECT r.*, p.period_start,
-           r.contract_id IS NULL AND r.is_known_customer AND NOT r.is_invalid AND r.copy_rank = 1
-             AND NOT EXISTS (SELECT 1 FROM active_t a
-                             WHERE a.customer_id = r.customer_id AND r.ts >= a.active_from AND r.ts < a.active_to)
-             AS is_without_contract
-    FROM resolved r
-    LEFT JOIN periods_t p ON p.contract_id = r.contract_id AND r.ts >= p.start_at AND r.ts < p.end_at
+          AND e.ts >= cv.active_from AND e.ts < cv.active_to
+    LEFT JOIN active_t a
+           ON a.customer_id = e.customer_id AND e.ts >= a.active_from AND e.ts < a.active_to
 )
-SELECT * EXCLUDE (is_invalid, copy_rank, is_known_customer, is_without_contract),
-       CASE
-           WHEN is_invalid THEN 'invalid'
-           WHEN copy_rank > 1 THEN 'duplicate'
-           WHEN NOT is_known_customer THEN 'unknown_customer'
-           WHEN is_without_contract THEN 'no_active_contract'
-           WHEN contract_id IS NULL OR NOT is_metered THEN 'unmetered'
-           WHEN NOT is_counted THEN 'invalid'
-           WHEN period_start IS NULL THEN 'outside_window'
-           ELSE 'billed'
-       END AS status
-FROM placed
+SELECT r.* EXCLUDE (is_invalid, is_duplicate, is_known_customer, has_active_contract, contract_id,
+                    is_metered, is_counted),
+       p.period_idx,
+       CAST(CASE
+           WHEN is_invalid THEN 2
+           WHEN is_duplicate THEN 1
+           WHEN NOT is_known_customer THEN 3
+           WHEN NOT has_active_contract THEN 4
+           WHEN r.contract_id IS NULL OR NOT is_metered THEN 5
+           WHEN NOT is_counted THEN 2
+           WHEN p.period_idx IS NULL THEN 6
+           ELSE 0
+       END AS UTINYINT) AS status
+FROM resolved r
+LEFT JOIN periods_t p ON p.contract_id = r.contract_id AND r.ts >= p.start_at AND r.ts < p.end_at

@@ -1,6 +1,6 @@
 -- meter_weighted: time-weighted levels (weighted_sum metrics) per billed period.
 --
--- Grain: one row per (contract_id, period_start, metric_idx, group_values) with
+-- Grain: one row per (period_idx, metric_idx, group_values) with
 --   opening    = the level at the period start (all earlier changes since the contract start),
 --   level_us   = the integral of the level over the period, in (units x microseconds),
 --   events     = changes inside the period.
@@ -11,8 +11,7 @@
 -- (one SELECT per weighted metric giving contract_id, metric_idx, group_values, ts, value).
 WITH raw AS (
     SELECT {{projection}}
-    FROM read_parquet($files, union_by_name = true, filename = true, file_row_number = true,
-                      hive_partitioning = false)
+    FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false)
 ),
 history AS (
     SELECT * FROM raw
@@ -30,11 +29,11 @@ owned AS (
 changes AS (
 {{branches}}
 )
-SELECT c.contract_id, p.period_start, c.metric_idx, c.group_values,
+SELECT p.period_idx, c.metric_idx, c.group_values,
        sum(CASE WHEN c.ts < p.start_at THEN c.value ELSE 0 END) AS opening,
        sum(c.value * (epoch_us(p.end_at) - epoch_us(greatest(c.ts, p.start_at)))) AS level_us,
        count(*) FILTER (WHERE c.ts >= p.start_at) AS events
 FROM changes c
 JOIN periods_t p ON p.contract_id = c.contract_id AND c.ts < p.end_at
 GROUP BY ALL
-ORDER BY c.contract_id, p.period_start, c.metric_idx, c.group_values
+ORDER BY p.period_idx, c.metric_idx, c.group_values

@@ -1,26 +1,26 @@
 -- rate_percentage: per-event rating of percentage charges, summed per line.
 --
--- Grain: one row per (contract_id, period_start, charge_idx, group_values): the
+-- Grain: one row per (period_idx, charge_idx, group_values): the
 -- exact (unrounded) sum of per-event costs and the number of charged events.
 -- Events are taken in (timestamp, event_id) order within their line. An event is
 -- free while among the first free_events and the running total stays within
 -- free_amount (each limit only if set); the crossing event is charged on the part
 -- above free_amount. Cost = percent/100 * chargeable + fixed_fee, raised to
 -- per_event_min, capped at per_event_max.
--- Inputs: `classified`; pct_t(contract_id, metric_idx, charge_idx, rate, fixed_fee,
+-- Inputs: `classified`; pct_t(period_idx, metric_idx, charge_idx, rate, fixed_fee,
 -- per_event_min, per_event_max, free_events, free_amount), rate = percent / 100.
--- Slots: <branches> one SELECT per percentage metric giving contract_id,
--- period_start, metric_idx, group_values, ts, event_id, amount.
+-- Slots: <branches> one SELECT per percentage metric giving period_idx,
+-- metric_idx, group_values, ts, event_id, amount.
 WITH events AS (
 {{branches}}
 ),
 running AS (
-    SELECT e.contract_id, e.period_start, c.charge_idx, e.group_values, e.amount, c.*,
+    SELECT e.period_idx, e.group_values, e.amount, c.* EXCLUDE (period_idx, metric_idx),
            row_number() OVER w AS n,
            sum(e.amount) OVER w AS total
     FROM events e
-    JOIN pct_t c ON c.contract_id = e.contract_id AND c.metric_idx = e.metric_idx
-    WINDOW w AS (PARTITION BY e.contract_id, e.period_start, c.charge_idx, e.group_values
+    JOIN pct_t c ON c.period_idx = e.period_idx AND c.metric_idx = e.metric_idx
+    WINDOW w AS (PARTITION BY e.period_idx, c.charge_idx, e.group_values
                  ORDER BY e.ts, e.event_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ),
 chargeable AS (
@@ -34,11 +34,11 @@ chargeable AS (
            END AS charged
     FROM running
 )
-SELECT contract_id, period_start, charge_idx, group_values,
+SELECT period_idx, charge_idx, group_values,
        sum(CASE WHEN charged IS NULL THEN 0
                 ELSE least(greatest(charged * rate + fixed_fee, coalesce(per_event_min, charged * rate + fixed_fee)),
                            coalesce(per_event_max, charged * rate + fixed_fee)) END) AS event_amount,
        count(charged) AS charged_events
 FROM chargeable
 GROUP BY ALL
-ORDER BY contract_id, period_start, charge_idx, group_values
+ORDER BY period_idx, charge_idx, group_values
