@@ -90,12 +90,14 @@ class Columns:
     def number_of(self, column: str) -> str:
         return self.number.setdefault(column, f"n{len(self.number)}")
 
-    def projection(self) -> str:
+    def projection(self, keys_only: bool = False) -> str:
         ts = quote_ident("timestamp")
         ts_type = self.schema.get("timestamp")
         ts_expr = ts if ts_type is not None and getattr(ts_type, "tz", None) else f"timezone('UTC', {ts})"
         parts = [f"CAST({quote_ident(c)} AS VARCHAR) AS {c}" for c in ("event_id", "customer_id", "event_type")]
         parts += [f"CAST({ts_expr} AS TIMESTAMPTZ) AS ts", "file_index AS _file", "file_row_number AS _row"]
+        if keys_only:
+            return ", ".join(parts)
         for col, alias in self.text.items():
             parts.append(f"CAST({quote_ident(col)} AS VARCHAR) AS {alias}" if col in self.schema
                          else f"CAST(NULL AS VARCHAR) AS {alias}")
@@ -112,7 +114,8 @@ class Columns:
 def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
              params: dict, customer_filter: bool) -> dict[str, int]:
     """Create the `classified` temp table and return the count of events per status."""
-    query = sql("classify_events", projection=columns.projection(), metric_flags=metric_flags,
+    query = sql("classify_events", projection=columns.projection(), key_projection=columns.projection(keys_only=True),
+                metric_flags=metric_flags,
                 kept_columns=columns.kept(),
                 customer_filter="AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
                 if customer_filter else "")
@@ -144,9 +147,10 @@ def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
         return empty_quarantine(events)
     wanted = sorted(set(rows.column("_file").to_pylist()))
     position = {f: i for i, f in enumerate(wanted)}
+    reasons = pa.array(STATUSES, pa.string())
     keys = pa.table({"_file": pa.array([position[f] for f in rows.column("_file").to_pylist()], pa.uint64()),
                      "_row": rows.column("_row"),
-                     "reason": pa.array([STATUSES[c] for c in rows.column("status").to_pylist()], pa.string())})
+                     "reason": reasons.take(rows.column("status").cast(pa.int64()))})
     con.register("quarantined_t", keys)
     table = fetch_table(con, """
         SELECT e.* EXCLUDE (file_row_number), q.reason,
@@ -156,6 +160,6 @@ def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
         ORDER BY e.file_index, e.file_row_number
     """, {"files": [str(events.files[f]) for f in wanted]})
     con.unregister("quarantined_t")
-    rel = pa.array([events.relative(events.files[wanted[i]]) for i in table.column("source_file").to_pylist()],
-                   pa.string())
+    names = pa.array([events.relative(events.files[f]) for f in wanted], pa.string())
+    rel = names.take(table.column("source_file").cast(pa.int64()))
     return table.set_column(table.schema.get_field_index("source_file"), "source_file", rel)

@@ -10,7 +10,8 @@
 -- active_from, active_to, m<k>...): which contract meters an event type when;
 -- active_t(customer_id, active_from, active_to): when a customer has any contract
 -- (disjoint ranges); periods_t(period_idx, contract_id, start_at, end_at): billed periods.
--- Slots: <projection> typed event columns, <customer_filter> the customer selection,
+-- Slots: <projection> typed event columns (<key_projection>: only the dedup key columns),
+-- <customer_filter> the customer selection,
 -- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted.
 -- Dedup is one narrow aggregation (keys with more than one copy, and their earliest
 -- copy by timestamp, file, row) joined back, not a window over every row.
@@ -20,10 +21,12 @@ WITH raw AS (
     FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false)
     WHERE (ts IS NULL OR (ts >= $lookback_start AND ts < $span_end)) {{customer_filter}}
 ),
-copies AS (
+copies AS (  -- a second, narrow scan: cheaper than materializing `raw` for two readers
     SELECT customer_id, event_id, min({'t': ts, 'f': _file, 'r': _row}) AS first_copy
-    FROM raw
-    WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL AND ts IS NOT NULL
+    FROM (SELECT {{key_projection}}
+          FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
+    WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL
+      AND ts >= $lookback_start AND ts < $span_end {{customer_filter}}
     GROUP BY customer_id, event_id
     HAVING count(*) > 1
 ),
