@@ -6,16 +6,16 @@ many fractional digits. Rows are sorted, so the same inputs give the same bytes.
 """
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .invoice import Invoice
-from .money import MONEY_SCALE, QUANTITY_SCALE, format_money
+from .db import quote_ident
+from .money import MONEY_SCALE, QUANTITY_SCALE
 
 MONEY = pa.decimal128(38, MONEY_SCALE)
 QUANTITY = pa.decimal128(38, QUANTITY_SCALE)
@@ -49,48 +49,42 @@ def _q(value: Decimal | None, scale: int) -> Decimal | None:
     return None if value is None else value.quantize(Decimal(1).scaleb(-scale))
 
 
+def _table(columns: dict[str, list], schema: pa.Schema) -> pa.Table:
+    """Arrow converts each Decimal to the column's scale exactly (it refuses to lose digits)."""
+    return pa.table({f.name: pa.array(columns[f.name], f.type) for f in schema}, schema=schema)
+
+
 def invoices_table(invoices: list[Invoice], payment_terms: dict[str, int]) -> pa.Table:
-    rows = []
+    cols: dict[str, list] = {name: [] for name in INVOICE_SCHEMA.names}
     for inv in invoices:
         b = inv.billed
-        rows.append({
-            "invoice_id": inv.invoice_id, "invoice_number": inv.invoice_number, "status": inv.status,
-            "customer_id": b.contract.customer_id, "contract_id": b.contract.contract_id,
-            "plan_id": b.contract.plan_id, "currency": inv.currency, "period_start": b.period.start,
-            "period_end": b.period.end, "issue_date": inv.issue_date,
-            "due_date": inv.due_date(payment_terms[b.contract.customer_id]),
-            "subtotal": _q(inv.subtotal, MONEY_SCALE), "discount_total": _q(inv.discount_total, MONEY_SCALE),
-            "tax_percent": _q(inv.tax_percent, 6), "tax_note": inv.tax_note, "tax_name": inv.tax_name,
-            "tax_total": _q(inv.tax_total, MONEY_SCALE), "total": _q(inv.total, MONEY_SCALE),
-        })
-    return pa.Table.from_pylist(rows, schema=INVOICE_SCHEMA)
+        for name, value in (
+            ("invoice_id", inv.invoice_id), ("invoice_number", inv.invoice_number), ("status", inv.status),
+            ("customer_id", b.contract.customer_id), ("contract_id", b.contract.contract_id),
+            ("plan_id", b.contract.plan_id), ("currency", inv.currency), ("period_start", b.period.start),
+            ("period_end", b.period.end), ("issue_date", inv.issue_date),
+            ("due_date", inv.due_date(payment_terms[b.contract.customer_id])), ("subtotal", inv.subtotal),
+            ("discount_total", inv.discount_total), ("tax_percent", _q(inv.tax_percent, 6)),
+            ("tax_note", inv.tax_note), ("tax_name", inv.tax_name), ("tax_total", inv.tax_total), ("total", inv.total),
+        ):
+            cols[name].append(value)
+    return _table(cols, INVOICE_SCHEMA)
 
 
 def lines_table(invoices: list[Invoice]) -> pa.Table:
-    rows = []
+    cols: dict[str, list] = {name: [] for name in LINE_SCHEMA.names}
     for inv in invoices:
+        start, end = inv.billed.period.start, inv.billed.period.end
         for line in inv.lines:
-            rows.append({
-                "invoice_id": inv.invoice_id, "line_number": line.line_number, "line_type": line.line_type,
-                "charge_id": line.charge_id, "metric_id": line.metric_id, "group_key": line.group_key,
-                "description": line.description, "quantity": _q(line.quantity, QUANTITY_SCALE),
-                "unit_price": _q(line.unit_price, 12), "amount": _q(line.amount, MONEY_SCALE),
-                "currency": inv.currency, "service_start": inv.billed.period.start,
-                "service_end": inv.billed.period.end,
-            })
-    return pa.Table.from_pylist(rows, schema=LINE_SCHEMA)
-
-
-def _cell(name: str, value: object, digits: int) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        if name in MONEY_COLUMNS:
-            return format_money(value, digits)
-        return f"{value.normalize():f}" if name in ("unit_price", "tax_percent") else f"{value:f}"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return neutralize(str(value))
+            for name, value in (
+                ("invoice_id", inv.invoice_id), ("line_number", line.line_number), ("line_type", line.line_type),
+                ("charge_id", line.charge_id), ("metric_id", line.metric_id), ("group_key", line.group_key),
+                ("description", line.description), ("quantity", line.quantity),
+                ("unit_price", _q(line.unit_price, 12)), ("amount", line.amount), ("currency", inv.currency),
+                ("service_start", start), ("service_end", end),
+            ):
+                cols[name].append(value)
+    return _table(cols, LINE_SCHEMA)
 
 
 def neutralize(text: str) -> str:
@@ -98,15 +92,37 @@ def neutralize(text: str) -> str:
     return "'" + text if text[:1] in FORMULA_STARTS else text
 
 
-def csv_bytes(table: pa.Table, digits_of: dict[str, int]) -> bytes:
-    """CSV with money at the currency's minor unit (`digits_of[currency]`); \\n line ends, minimal quoting."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(table.column_names)
-    for row in table.to_pylist():
-        digits = digits_of.get(row.get("currency") or "", 2)
-        writer.writerow([_cell(k, v, digits) for k, v in row.items()])
-    return buf.getvalue().encode("utf-8")
+def _csv_expr(field: pa.Field) -> str:
+    """SQL rendering one column as accounting CSV text (identifiers are our own schema's names)."""
+    col = quote_ident(field.name)
+    if field.name in MONEY_COLUMNS:  # exactly the currency's digits; values are already rounded to them
+        cases = " ".join(f"WHEN {d} THEN CAST(CAST({col} AS DECIMAL(38, {d})) AS VARCHAR)" for d in range(5))
+        return f"CASE _digits {cases} END"
+    if pa.types.is_decimal(field.type) and field.name != "quantity":  # 0.120000000000 -> 0.12
+        text = f"CAST({col} AS VARCHAR)"
+        return f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
+    if pa.types.is_string(field.type):
+        return (f"CASE WHEN list_contains($formula_starts, left({col}, 1)) THEN concat($quote, {col}) "
+                f"ELSE nullif({col}, '') END")  # an empty string is an empty cell, as null is
+    return f"CAST({col} AS VARCHAR)"
+
+
+def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
+    """CSV with a header, quotes only where needed, empty cells for nulls, money at the currency's minor unit.
+
+    Rendered and written by DuckDB in one vectorized pass, rows in the table's order.
+    """
+    con = duckdb.connect()
+    try:
+        con.register("t", table.append_column("_n", pa.array(range(table.num_rows), pa.int64())))
+        con.register("digits_t", pa.table({"currency": pa.array(list(digits_of), pa.string()),
+                                           "_digits": pa.array(list(digits_of.values()), pa.int32())}))
+        select = ", ".join(f"{_csv_expr(f)} AS {quote_ident(f.name)}" for f in table.schema)
+        join = "LEFT JOIN digits_t USING (currency)" if "currency" in table.column_names else ""
+        con.execute(f"COPY (SELECT {select} FROM t {join} ORDER BY _n) TO $path (HEADER, DELIMITER ',')",
+                    {"formula_starts": list(FORMULA_STARTS), "quote": "'", "path": str(path)})
+    finally:
+        con.close()
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

@@ -74,19 +74,19 @@ def group_key(metric: Metric, values: GroupValues) -> str:
 
 
 def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fraction, digits: int) -> list[Line]:
-    groups = sorted((g for (m, g) in metered.quantity if m == metric.id), key=lambda g: group_key(metric, g))
-    if not metric.group_by or not groups:
-        groups = groups if metric.group_by else [()]
+    used = metered.usage.get(metric.id, {})
+    if metric.group_by:  # one line per group that appears, ordered by group_key
+        keyed = sorted((group_key(metric, g), g) for g in used)
+    else:  # exactly one line, quantity 0 when nothing was used
+        keyed = [("", ())]
+    amounts = metered.event_amount.get(charge.id, {})
     lines = []
-    for g in groups:
-        q = metered.quantity.get((metric.id, g), Decimal(0))
-        usage = rate.Usage(q, factor, metered.event_amount.get((charge.id, g)))
-        priced = rate.price(charge.model, charge.params, usage)
-        gk = group_key(metric, g)
+    for gk, g in keyed:
+        q, events = used.get(g, (Decimal(0), 0))
+        priced = rate.price(charge.model, charge.params, rate.Usage(q, factor, amounts.get(g)))
         desc = f"{charge.id}: {q.normalize():f} {metric.id}" + (f" ({gk})" if gk else "")
         lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
-                          round_money(priced.amount, digits), priced.amount, priced.steps,
-                          metered.events.get((metric.id, g), 0)))
+                          round_money(priced.amount, digits), priced.amount, priced.steps, events))
     if charge.min_amount is not None:
         floor = round_money(Fraction(charge.min_amount) * factor, digits)
         used = sum((line.amount for line in lines), Decimal(0))

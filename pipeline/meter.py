@@ -25,11 +25,14 @@ GroupValues = tuple[str, ...]
 
 @dataclass
 class Metered:
-    """Quantities of one billed period: (metric_id, group_values) -> quantity, and event counts."""
+    """What one billed period metered: metric_id -> group_values -> (quantity, events counted),
+    and for percentage charges charge_id -> group_values -> exact sum of per-event costs."""
 
-    quantity: dict[tuple[str, GroupValues], Decimal] = field(default_factory=dict)
-    events: dict[tuple[str, GroupValues], int] = field(default_factory=dict)
-    event_amount: dict[tuple[str, GroupValues], Decimal] = field(default_factory=dict)  # by charge_id
+    usage: dict[str, dict[GroupValues, tuple[Decimal, int]]] = field(default_factory=dict)
+    event_amount: dict[str, dict[GroupValues, Decimal]] = field(default_factory=dict)
+
+    def add(self, metric_id: str, group: GroupValues, quantity: Decimal, events: int) -> None:
+        self.usage.setdefault(metric_id, {})[group] = (quantity, events)
 
 
 @dataclass

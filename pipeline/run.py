@@ -23,7 +23,7 @@ from .db import connect
 from .invoice import Invoice, build_invoice
 from .io import fingerprint, staged_dir, write_bytes
 from .meter import Metered, MetricSql
-from .money import EXACT
+from .money import EXACT, format_money
 from .scope import Scope, lookup_tables, select
 
 DEDUP_WINDOW_DAYS = 34
@@ -67,7 +67,7 @@ class Bill:
             t["invoices"] += 1
             for k in ("subtotal", "discount_total", "tax_total", "total"):
                 t[k] += row[k]
-        return {c: {k: (v if isinstance(v, int) else emit.format_money(v, self.digits[c])) for k, v in t.items()}
+        return {c: {k: (v if isinstance(v, int) else format_money(v, self.digits[c])) for k, v in t.items()}
                 for c, t in sorted(out.items())}
 
     def manifest(self) -> dict:
@@ -107,16 +107,16 @@ def _metered_by_period(scope: Scope, ms: MetricSql, usage: list[dict], weighted:
     """One Metered per billed period, in scope.periods order (period_idx)."""
     by = [Metered() for _ in scope.periods]
     for r in usage:
-        key = (ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]))
-        by[r["period_idx"]].quantity[key], by[r["period_idx"]].events[key] = r["quantity"], r["events"]
+        by[r["period_idx"]].add(ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]), r["quantity"], r["events"])
     for r in weighted:
         if r["events"] == 0 and r["opening"] == 0 and ms.metrics[r["metric_idx"]].group_by:
             continue  # a group appears when it has events in the period or a non-zero opening level
-        i, key = r["period_idx"], (ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]))
-        by[i].quantity[key] = meter.weighted_quantity(r["level_us"], scope.periods[i].full_seconds_us)
-        by[i].events[key] = r["events"]
+        i = r["period_idx"]
+        quantity = meter.weighted_quantity(r["level_us"], scope.periods[i].full_seconds_us)
+        by[i].add(ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]), quantity, r["events"])
     for r in percentage:
-        by[r["period_idx"]].event_amount[(pct_charges[r["charge_idx"]], tuple(r["group_values"]))] = r["event_amount"]
+        amounts = by[r["period_idx"]].event_amount.setdefault(pct_charges[r["charge_idx"]], {})
+        amounts[tuple(r["group_values"])] = r["event_amount"]
     return by
 
 
@@ -207,7 +207,7 @@ def write_outputs(result: Bill, out: Path) -> Path:
     with staged_dir(out) as stage:
         for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
             emit.write_parquet(table, stage / f"{name}.parquet")
-            write_bytes(stage / f"{name}.csv", emit.csv_bytes(table, result.digits))
+            emit.write_csv(table, stage / f"{name}.csv", result.digits)
         emit.write_parquet(result.usage, stage / "usage.parquet")
         emit.write_parquet(result.quarantine, stage / "quarantine.parquet")
         result.timings["emit"] = time.perf_counter() - start

@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 
 from ..errors import ProblemList
 
+MAX_DECIMALS = 12  # unit prices are stored as DECIMAL(38, 12)
+
 
 def parse_decimal(value: object) -> Decimal | None:
     """An exact Decimal from a YAML/CSV scalar, or None when it is not a finite number."""
@@ -62,6 +64,10 @@ class Fields:
         number = parse_decimal(self.raw[key])
         if number is None:
             self.problems.add(self.where, f"{key} must be a finite number, got {self.raw[key]!r}")
+            return default
+        if number.as_tuple().exponent < -MAX_DECIMALS:
+            self.problems.add(self.where, f"{key} = {number} has more than {MAX_DECIMALS} decimal places",
+                              f"round it to at most {MAX_DECIMALS} places")
             return default
         if minimum is not None and number < minimum:
             self.problems.add(self.where, f"{key} = {number} is below {minimum}", "prices and limits cannot be negative")

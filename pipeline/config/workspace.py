@@ -130,6 +130,8 @@ def _tax_rates(root: Path, problems: ProblemList) -> dict[str, tuple[Decimal, st
         percent = c.decimal("percent", None, Decimal(0), Decimal(100))
         if percent is None and row.cells.get("percent") is None:
             problems.add(row.where, "percent is empty", "fill in the tax percent (20 means 20 %)")
+        elif percent is not None and percent.as_tuple().exponent < -6:
+            problems.add(row.where, f"percent {percent} has more than 6 decimal places", "round it")
         if country in out:
             problems.add(row.where, f"duplicate tax rate for {country!r}", "keep one row per country")
         out[country] = (percent or Decimal(0), c.text("name") or "")
