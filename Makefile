@@ -24,5 +24,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# make bench N=100000000: times usagebill against the floor and pandas; see BENCHMARKS.md
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python tests/perf/bench.py --events $(N)
+
 clean:
-	rm -rf $(DEMO) .pytest_cache .hypothesis
+	rm -rf $(DEMO) data/bench .pytest_cache .hypothesis

@@ -7,6 +7,7 @@ checked against the events' schema and quoted with `quote_ident`.
 from __future__ import annotations
 
 import os
+import tempfile
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
         config["threads"] = threads
     if memory_limit:
         config["memory_limit"] = memory_limit
+    config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"usagebill-spill-{os.getpid()}")
     con = duckdb.connect(config=config)
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = 'UTC'")

@@ -27,12 +27,15 @@ def currency_digits(code: str) -> int | None:
     return exponent
 
 
+_QUANTUM = {d: Decimal(1).scaleb(-d) for d in range(13)}
+
+
 def round_money(value: Decimal | Fraction, digits: int) -> Decimal:
     """Round once, half away from zero, to `digits` fractional digits."""
     if isinstance(value, Fraction):
         with localcontext(EXACT):
             value = Decimal(value.numerator) / Decimal(value.denominator)
-    rounded = value.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=EXACT)
+    rounded = value.quantize(_QUANTUM[digits], rounding=ROUND_HALF_UP, context=EXACT)
     return rounded if rounded else abs(rounded)  # never "-0.00"
 
 

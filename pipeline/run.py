@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -158,8 +159,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
         ws = load_workspace(workspace)
         events = ingest.discover(ws.root / "events")
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
-    with watch.stage("fingerprint"):
-        inputs = _fingerprints(ws, events)
+    hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the queries
     used = sorted({c.metric_id for k in scope.contracts for c in ws.plan_of(k).charges if c.metric_id})
     ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
     con = connect(threads, memory_limit)
@@ -192,6 +192,8 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
         inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)
         usage_t = _usage_table(invoices)
     con.close()
+    with watch.stage("fingerprint"):
+        inputs = hashing.result()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     result = Bill(_run_id(args, inputs), args, inputs, counts, inv_t, line_t, usage_t, quarantine, digits,
                   watch.timings, invoices)
