@@ -1,0 +1,113 @@
+"""Which events a run considers: customer selection, local-midnight boundaries across DST, contract
+activity, and empty or missing event folders."""
+from __future__ import annotations
+
+import dataclasses
+import shutil
+
+import pytest
+
+from builders import ev, workspace
+from conftest import lines_by, run_bill
+from pipeline.errors import CheckError, InputDataError
+from schemas import validate_bill
+
+METRICS = [{"id": "calls", "event_type": "call", "aggregation": "count"}]
+CHARGES = [{"id": "calls", "metric": "calls", "model": "per_unit", "unit_price": 1}]
+CUSTOMERS = [{"customer_id": "c1", "name": "UTC Ltd", "country": "US"},
+             {"customer_id": "c2", "name": "New York Inc", "country": "US", "timezone": "America/New_York"}]
+CONTRACTS = [{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-10-01"},
+             {"contract_id": "k2", "customer_id": "c2", "plan_id": "p", "start_date": "2026-09-01"}]
+EVENTS = [
+    ev("a1", "2026-10-02T00:00", customer_id="c1"),
+    ev("a2", "2026-10-31T23:59:59", customer_id="c1"),
+    ev("b0", "2026-10-01T03:59:59", customer_id="c2"),  # 23:59:59 on Sep 30 in New York: September's period
+    ev("b1", "2026-10-01T04:00", customer_id="c2"),  # local midnight of Oct 1 (EDT, UTC-4)
+    ev("b2", "2026-11-01T03:59:59", customer_id="c2"),  # 23:59:59 on Oct 31 local: still October
+    ev("b3", "2026-11-01T04:00", customer_id="c2"),  # November in New York, and past the span's end
+]
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return workspace(tmp_path / "ws", metrics=METRICS, charges=CHARGES, events=EVENTS, customers=CUSTOMERS,
+                     contracts=CONTRACTS)
+
+
+def test_periods_follow_local_midnight_across_zones(ws):
+    result = run_bill(ws)
+    by_contract = {i["contract_id"]: i for i in result.invoices.to_pylist()}
+    quantities = {}
+    for line in result.lines.to_pylist():
+        if line["line_type"] == "usage":
+            quantities[line["invoice_id"]] = line["quantity"]
+    assert quantities[by_contract["k1"]["invoice_id"]] == 2
+    assert quantities[by_contract["k2"]["invoice_id"]] == 2  # b1 and b2
+    # span: Oct 1 00:00 UTC (k1) to Nov 1 04:00 UTC (k2): b3 is not read, b0 is read but is September's
+    assert result.counts["read"] == 5
+    assert result.counts["billed"] == 4
+    assert result.counts["outside_window"] == 1
+
+
+def test_contract_selection_considers_only_the_selected_customers_events(ws):
+    result = run_bill(ws, contracts=("k1",))
+    assert [i["contract_id"] for i in result.invoices.to_pylist()] == ["k1"]
+    assert result.counts["read"] == 2 and result.counts["billed"] == 2
+
+
+def test_customer_selection(ws):
+    result = run_bill(ws, customers=("c2",))
+    assert [i["contract_id"] for i in result.invoices.to_pylist()] == ["k2"]
+    assert result.counts["read"] == 2  # b1, b2: the span is Oct 1 04:00Z .. Nov 1 04:00Z, b0 is before it
+
+
+def test_events_outside_the_contract_are_no_active_contract(tmp_path):
+    contracts = [{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-10-10",
+                  "end_date": "2026-10-20", "billing_anchor_day": "1"}]
+    events = [ev("e1", "2026-10-05T00:00"), ev("e2", "2026-10-15T00:00"), ev("e3", "2026-10-25T00:00")]
+    result = run_bill(workspace(tmp_path / "ws", metrics=METRICS, charges=CHARGES, events=events,
+                                contracts=contracts))
+    (invoice,) = result.invoices.to_pylist()
+    assert (str(invoice["period_start"]), str(invoice["period_end"])) == ("2026-10-10", "2026-10-20")
+    # span is only Oct 10..20: e1 and e3 fall outside it and are not read
+    assert result.counts == {"read": 1, "billed": 1, "duplicate": 0, "invalid": 0, "unknown_customer": 0,
+                             "no_active_contract": 0, "unmetered": 0, "outside_window": 0}
+
+
+def test_no_active_contract_inside_the_span(tmp_path):
+    customers = [{"customer_id": "c1", "name": "One", "country": "US"},
+                 {"customer_id": "c2", "name": "Two", "country": "US"}]
+    contracts = [{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-10-01"},
+                 {"contract_id": "k2", "customer_id": "c2", "plan_id": "p", "start_date": "2026-10-10",
+                  "billing_anchor_day": "1"}]
+    events = [ev("e1", "2026-10-05T00:00", customer_id="c2"), ev("e2", "2026-10-15T00:00", customer_id="c2")]
+    result = run_bill(workspace(tmp_path / "ws", metrics=METRICS, charges=CHARGES, events=events,
+                                customers=customers, contracts=contracts))
+    assert result.counts["no_active_contract"] == 1 and result.counts["billed"] == 1
+    assert result.quarantine.column("reason").to_pylist() == ["no_active_contract"]
+
+
+def test_empty_events_folder_bills_zero_usage(tmp_path):
+    ws = workspace(tmp_path / "ws", metrics=METRICS, charges=CHARGES, events=[])
+    result = run_bill(ws)
+    assert result.counts["read"] == 0
+    assert lines_by(result)[("usage", "calls", "")]["quantity"] == 0
+
+
+def test_missing_events_folder_is_an_input_error(tmp_path):
+    ws = workspace(tmp_path / "ws", metrics=METRICS, charges=CHARGES, events=[])
+    shutil.rmtree(ws / "events")
+    with pytest.raises(InputDataError, match="events folder not found"):
+        run_bill(ws)
+
+
+def test_pandera_catches_a_tampered_total(ws):
+    result = run_bill(ws)
+    totals = result.invoices.column("total").to_pylist()
+    totals[0] += 1
+    import pyarrow as pa
+
+    tampered = result.invoices.set_column(result.invoices.schema.get_field_index("total"), "total",
+                                          pa.array(totals, result.invoices.schema.field("total").type))
+    with pytest.raises(CheckError, match="total_is_subtotal_less_discount_plus_tax"):
+        validate_bill(dataclasses.replace(result, invoices=tampered))
