@@ -6,6 +6,8 @@ import dataclasses
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from builders import ev, workspace
 from conftest import lines_by, run_bill
@@ -111,3 +113,27 @@ def test_pandera_catches_a_tampered_total(ws):
                                           pa.array(totals, result.invoices.schema.field("total").type))
     with pytest.raises(CheckError, match="total_is_subtotal_less_discount_plus_tax"):
         validate_bill(dataclasses.replace(result, invoices=tampered))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(calls=st.integers(0, 40), price=st.decimals("0", "3", places=4), discount=st.decimals("0", "100", places=2),
+       commitment=st.one_of(st.none(), st.decimals("0", "50", places=2)), currency=st.sampled_from(["USD", "JPY", "KWD"]),
+       start_day=st.integers(1, 28))
+def test_invoices_always_add_up(tmp_path_factory, calls, price, discount, commitment, currency, start_day):
+    """Whatever the prices, discount, commitment and currency: lines sum to the header, money is rounded."""
+    contracts = [{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": f"2026-10-{start_day:02d}",
+                  "billing_anchor_day": "1", "discount_percent": str(discount),
+                  "minimum_commitment": "" if commitment is None else str(commitment)}]
+    charges = [{"id": "fee", "model": "flat", "amount": 9.99}, {"id": "calls", "metric": "calls", "model": "per_unit", "unit_price": float(price), "min_amount": 1}]
+    events = [ev(f"e{i}", f"2026-10-{start_day:02d}T{i % 24:02d}:00") for i in range(calls)]
+    ws = workspace(tmp_path_factory.mktemp("prop") / "ws", metrics=METRICS, charges=charges, events=events,
+                   contracts=contracts, currency=currency)
+    result = run_bill(ws)  # runs the Pandera models, which raise on any broken rule
+    (invoice,) = result.invoices.to_pylist()
+    lines = result.lines.to_pylist()
+    digits = {"USD": 2, "JPY": 0, "KWD": 3}[currency]
+    assert invoice["subtotal"] == sum(x["amount"] for x in lines if x["line_type"] != "discount")
+    assert invoice["total"] == invoice["subtotal"] - invoice["discount_total"] + invoice["tax_total"]
+    assert all(x["amount"] == round(x["amount"], digits) for x in lines)
+    assert 0 <= invoice["discount_total"] <= invoice["subtotal"]
+    assert lines_by(result)[("usage", "calls", "")]["quantity"] == calls
