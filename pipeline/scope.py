@@ -17,6 +17,7 @@ from .errors import ConfigError
 from .periods import Period, closing_periods, instant
 
 FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
+BEGINNING = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
 TS = pa.timestamp("us", tz="UTC")
 
 
@@ -88,9 +89,56 @@ def _merged_active_ranges(ws: Workspace) -> list[tuple[str, dt.datetime, dt.date
     return merged
 
 
+def _timeline(ws: Workspace) -> pa.Table:
+    """timeline_t: every known customer's whole time line as disjoint ranges, `active` when some
+    contract of theirs is: one range join answers both "known customer?" and "active contract?"."""
+    rows: list[tuple[str, dt.datetime, dt.datetime, bool]] = []
+    active: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for customer, lo, hi in _merged_active_ranges(ws):
+        active.setdefault(customer, []).append((lo, hi))
+    for customer in sorted(ws.customers):
+        cur = BEGINNING
+        for lo, hi in active.get(customer, []):
+            if lo > cur:
+                rows.append((customer, cur, lo, False))
+            rows.append((customer, lo, hi, True))
+            cur = hi
+        if cur < FOREVER:
+            rows.append((customer, cur, FOREVER, False))
+    return pa.table({"customer_id": pa.array([r[0] for r in rows], pa.string()),
+                     "range_from": pa.array([r[1] for r in rows], TS),
+                     "range_to": pa.array([r[2] for r in rows], TS),
+                     "active": pa.array([r[3] for r in rows], pa.bool_())})
+
+
+def _slots(coverage_t: pa.Table, periods: tuple[BilledPeriod, ...]) -> pa.Table:
+    """slots_t: coverage_t cut at the billed periods' bounds, each piece with its period_idx (null
+    between billed periods): one range join gives an event its contract, metric flags and period."""
+    by_contract: dict[str, list[tuple[dt.datetime, dt.datetime, int]]] = {}
+    for i, b in enumerate(periods):
+        by_contract.setdefault(b.contract.contract_id, []).append((b.start_at, b.end_at, i))
+    for ranges in by_contract.values():
+        ranges.sort()
+    take, starts, ends, idx = [], [], [], []
+    cov = coverage_t.select(["contract_id", "active_from", "active_to"]).to_pylist()
+    for row, c in enumerate(cov):
+        cur, hi = c["active_from"], c["active_to"]
+        for start, end, i in by_contract.get(c["contract_id"], []):
+            if start > cur:
+                take.append(row), starts.append(cur), ends.append(start), idx.append(None)
+            take.append(row), starts.append(start), ends.append(end), idx.append(i)
+            cur = end
+        if cur < hi:
+            take.append(row), starts.append(cur), ends.append(hi), idx.append(None)
+    pieces = coverage_t.take(pa.array(take, pa.int64()))
+    pieces = pieces.set_column(pieces.schema.get_field_index("active_from"), "active_from", pa.array(starts, TS))
+    pieces = pieces.set_column(pieces.schema.get_field_index("active_to"), "active_to", pa.array(ends, TS))
+    return pieces.append_column("period_idx", pa.array(idx, pa.int32()))
+
+
 def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
-    """customers_t, selected_customers_t, active_t, coverage_t (with m<k> flags) and periods_t
-    (period_idx = position in scope.periods)."""
+    """selected_customers_t, timeline_t, coverage_t (with m<k> flags), periods_t (period_idx =
+    position in scope.periods) and slots_t (coverage cut by billed period)."""
     ws = scope.workspace
     metrics = ws.pricebook.metrics
     coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
@@ -107,7 +155,6 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     coverage_t = pa.table({**coverage, **{f"m{i}": pa.array(f, pa.bool_()) for i, f in enumerate(flags)}})
     coverage_t = coverage_t.cast(pa.schema([pa.field(n, TS if n.startswith("active") else t)
                                             for n, t in zip(coverage_t.column_names, coverage_t.schema.types)]))
-    active = _merged_active_ranges(ws)
     periods_t = pa.table({
         "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
         "contract_id": pa.array([b.contract.contract_id for b in scope.periods], pa.string()),
@@ -116,12 +163,10 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
         "end_at": pa.array([b.end_at for b in scope.periods], TS),
     })
     return {
-        "customers_t": pa.table({"customer_id": pa.array(sorted(ws.customers), pa.string())}),
         "selected_customers_t": pa.table({"customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}),
                                                                   pa.string())}),
-        "active_t": pa.table({"customer_id": pa.array([a[0] for a in active], pa.string()),
-                              "active_from": pa.array([a[1] for a in active], TS),
-                              "active_to": pa.array([a[2] for a in active], TS)}),
+        "timeline_t": _timeline(ws),
         "coverage_t": coverage_t,
         "periods_t": periods_t,
+        "slots_t": _slots(coverage_t, scope.periods),
     }
