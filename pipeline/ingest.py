@@ -106,17 +106,13 @@ class Columns:
                          else f"CAST(NULL AS DECIMAL(38, 9)) AS {alias}")
         return ",\n           ".join(parts)
 
-    def kept(self) -> str:
-        """The aliased metric columns, as a SELECT-list prefix ("u0, n0, " or "")."""
-        return "".join(f"e.{alias}, " for alias in [*self.text.values(), *self.number.values()])
-
 
 def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
-             params: dict, customer_filter: bool) -> dict[str, int]:
+             kept_columns: str, params: dict, customer_filter: bool) -> dict[str, int]:
     """Create the `classified` temp table and return the count of events per status."""
     query = sql("classify_events", projection=columns.projection(), key_projection=columns.projection(keys_only=True),
                 metric_flags=metric_flags,
-                kept_columns=columns.kept(),
+                kept_columns=kept_columns,
                 customer_filter="AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
                 if customer_filter else "")
     try:

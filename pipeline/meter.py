@@ -42,6 +42,13 @@ class MetricSql:
     metrics: list[Metric]
     columns: Columns
     params: dict = field(default_factory=dict)
+    # `classified` keeps, per event, only the values its own event type's metrics read: number
+    # slot j (v<j>) is the j-th number field used by metrics of the event's type, text slot j
+    # (t<j>) likewise for unique_count fields and group_by columns. One slot serves every event
+    # type, so the table is as narrow as the busiest event type, not as wide as all metrics.
+    number_slots: dict[tuple[str, str], int] = field(default_factory=dict)
+    text_slots: dict[tuple[str, str], int] = field(default_factory=dict)
+    kept_params: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for m in self.metrics:  # register every column up front so projections agree
@@ -53,15 +60,48 @@ class MetricSql:
                 self.columns.text_of(m.field)
             elif m.needs_number:
                 self.columns.number_of(m.field)
+        for m in self.metrics:
+            texts = [m.field] if m.aggregation == "unique_count" else []
+            for col in texts + list(m.group_by):
+                _slot(self.text_slots, m.event_type, col)
+            if m.needs_number and m.aggregation != "unique_count":
+                _slot(self.number_slots, m.event_type, m.field)
+        types = sorted({t for t, _ in [*self.text_slots, *self.number_slots]})
+        self._type_param = {t: f"$et{i}" for i, t in enumerate(types)}
+        # parameters of kept_columns() only (a query given unused parameters fails)
+        self.kept_params: dict = {f"et{i}": t for i, t in enumerate(types)}
+        # event order (ts, event_id) matters to `latest` and to percentage charges (on `sum` metrics)
+        self.kept_params["ordered_types"] = sorted({m.event_type for m in self.metrics
+                                                    if m.aggregation in ("latest", "sum")})
 
-    def value(self, k: int) -> str:
+    def kept_columns(self) -> str:
+        """The SELECT-list prefix that fills the slots of `classified` from the aliased columns
+        (e.u<i>, e.n<i>), and keeps event_id only for event types that need event order."""
+        def slots(table: dict[tuple[str, str], int], alias_of, prefix: str, sql_type: str) -> list[str]:
+            out = []
+            for j in sorted(set(table.values())):
+                whens = " ".join(f"WHEN {self._type_param[t]} THEN e.{alias_of(col)}"
+                                 for (t, col), i in sorted(table.items()) if i == j)
+                out.append(f"CAST(CASE e.event_type {whens} END AS {sql_type}) AS {prefix}{j}, ")
+            return out
+        parts = slots(self.text_slots, self.columns.text_of, "t", "VARCHAR")
+        parts += slots(self.number_slots, self.columns.number_of, "v", "DECIMAL(38, 9)")
+        parts.append("CASE WHEN list_contains($ordered_types, e.event_type) THEN e.event_id END AS event_id, ")
+        return "".join(parts)
+
+    def value(self, k: int, kept: bool = False) -> str:
+        """Metric k's value: from the aliased event columns, or (kept) from the slots of `classified`."""
         m = self.metrics[k]
         if m.aggregation == "unique_count":
-            return self.columns.text_of(m.field)
-        return self.columns.number_of(m.field) if m.needs_number else "NULL"
+            return f"t{self.text_slots[m.event_type, m.field]}" if kept else self.columns.text_of(m.field)
+        if not m.needs_number:
+            return "NULL"
+        return f"v{self.number_slots[m.event_type, m.field]}" if kept else self.columns.number_of(m.field)
 
-    def group(self, k: int) -> str:
-        cols = [f"coalesce({self.columns.text_of(c)}, '')" for c in self.metrics[k].group_by]
+    def group(self, k: int, kept: bool = False) -> str:
+        m = self.metrics[k]
+        cols = [f"coalesce({f't{self.text_slots[m.event_type, c]}' if kept else self.columns.text_of(c)}, '')"
+                for c in m.group_by]
         return f"[{', '.join(cols)}]::VARCHAR[]"
 
     def _filter(self, k: int) -> str:
@@ -88,7 +128,8 @@ class MetricSql:
         return ",\n           ".join(exprs)
 
     def aggregate(self, k: int) -> str:
-        m, v = self.metrics[k], self.value(k)
+        """Metric k's aggregate over `classified`."""
+        m, v = self.metrics[k], self.value(k, kept=True)
         return {
             "count": "count(*)",
             "sum": f"sum({v})",
@@ -101,6 +142,12 @@ class MetricSql:
         return [k for k, m in enumerate(self.metrics) if m.aggregation in aggregations]
 
 
+def _slot(table: dict[tuple[str, str], int], event_type: str, column: str) -> None:
+    """Give (event_type, column) the next free slot of its event type."""
+    if (event_type, column) not in table:
+        table[event_type, column] = sum(1 for t, _ in table if t == event_type)
+
+
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: dict) -> list[dict]:
     return fetch_table(con, query, params).to_pylist()
 
@@ -111,7 +158,7 @@ def meter_usage(con: duckdb.DuckDBPyConnection, ms: MetricSql) -> list[dict]:
     if not ks:
         return []
     branches = "\n    UNION ALL\n".join(
-        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k)} AS group_values,\n"
+        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k, kept=True)} AS group_values,\n"
         f"           CAST({ms.aggregate(k)} AS DECIMAL(38, 9)) AS quantity, count(*) AS events\n"
         f"    FROM classified WHERE status = 0 AND ok{k} GROUP BY ALL" for k in ks)
     return _rows(con, sql("meter_usage", branches=branches), {})
@@ -124,8 +171,8 @@ def rate_percentage(con: duckdb.DuckDBPyConnection, ms: MetricSql, pct: pa.Table
         return []
     con.register("pct_t", pct)
     branches = "\n    UNION ALL\n".join(
-        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k)} AS group_values, ts, event_id,\n"
-        f"           {ms.value(k)} AS amount\n"
+        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k, kept=True)} AS group_values, ts, event_id,\n"
+        f"           {ms.value(k, kept=True)} AS amount\n"
         f"    FROM classified WHERE status = 0 AND ok{k}" for k in ks)
     return _rows(con, sql("rate_percentage", branches=branches), {})
 

@@ -174,7 +174,9 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
             params = {"lookback_start": span[0] - dt.timedelta(days=args.dedup_window_days),
                       "span_start": span[0], "span_end": span[1]}
             flags = ms.flags()
-            counts = ingest.classify(con, events, ms.columns, flags, {**params, **ms.params}, scope.selected)
+            counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
+                                    {**params, **ms.params, **ms.kept_params},
+                                    scope.selected)
             quarantine = ingest.quarantine(con, events)
     with watch.stage("meter"):
         pct, pct_charges = _percentage_table(scope, ms)

@@ -11,6 +11,7 @@
 -- contract_id, active_from, active_to, m<k>..., period_idx): which contract meters an event
 -- type when, cut at the billed periods (period_idx null between them). Two range joins.
 -- Slots: <projection> typed event columns (<key_projection>: only the dedup key columns),
+-- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/meter.py),
 -- <customer_filter> the customer selection,
 -- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted.
 -- Dedup is one narrow aggregation (keys with more than one copy, and their earliest
@@ -42,7 +43,7 @@ considered AS (
     WHERE r.ts IS NULL OR r.ts >= $span_start
 ),
 resolved AS (
-    SELECT e._file, e._row, e.ts, e.event_id, e.is_invalid, e.is_duplicate, {{kept_columns}}
+    SELECT e._file, e._row, e.ts, e.is_invalid, e.is_duplicate, {{kept_columns}}
            tl.customer_id IS NOT NULL AS is_known_customer,
            coalesce(tl.active, false) AS has_active_contract,
            cv.contract_id, cv.period_idx,
