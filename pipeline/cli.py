@@ -47,11 +47,15 @@ def cli(debug: bool) -> None:
     """usagebill: batch rating and invoicing for usage-based billing.
 
     A workspace (pricebook.yaml, customers, contracts, tax_rates, events/) goes in;
-    draft invoices, lines and usage come out as Parquet and CSV.
+    draft invoices, lines and usage come out as Parquet and CSV. Issued invoices,
+    numbered and never billed twice, are kept in the ledger (WORKSPACE/ledger.duckdb).
 
     \b
     Check a workspace:   usagebill validate ws/
     Bill October:        usagebill run ws/ --from 2026-10-01 --to 2026-11-01
+    Issue October:       usagebill issue ws/ --from 2026-10-01 --to 2026-11-01
+    Every night:         usagebill nightly ws/ --as-of 2026-11-02
+    Late events?         usagebill reconcile ws/ --from 2026-10-01 --to 2026-11-01 [--adjust]
     """
 
 
@@ -131,6 +135,9 @@ def validate(workspace: Path) -> None:
     click.echo(f"workspace ok: {len(ws.customers)} customers, {len(ws.contracts)} contracts, "
                f"{len(ws.pricebook.plans)} plans, {len(ws.pricebook.metrics)} metrics, "
                f"{len(events.files)} event files")
+
+
+from . import cli_ledger  # noqa: E402,F401 - registers issue, nightly, reconcile, invoices, ... on `cli`
 
 
 def main() -> None:

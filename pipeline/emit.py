@@ -42,7 +42,9 @@ USAGE_SCHEMA = pa.schema([
     ("metric_id", pa.string()), ("group_key", pa.string()), ("quantity", QUANTITY), ("events", pa.int64()),
 ])
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-MONEY_COLUMNS = {"subtotal", "discount_total", "tax_total", "total", "amount"}
+MONEY_COLUMNS = {"subtotal", "discount_total", "tax_total", "total", "amount",
+                 "issued_amount", "recomputed_amount", "delta_amount"}  # the last three: reconciliation
+QUANTITY_COLUMNS = {"quantity", "issued_quantity", "recomputed_quantity", "delta_quantity"}  # all 9 digits
 
 
 def _q(value: Decimal | None, scale: int) -> Decimal | None:
@@ -98,7 +100,7 @@ def _csv_expr(field: pa.Field) -> str:
     if field.name in MONEY_COLUMNS:  # exactly the currency's digits; values are already rounded to them
         cases = " ".join(f"WHEN {d} THEN CAST(CAST({col} AS DECIMAL(38, {d})) AS VARCHAR)" for d in range(5))
         return f"CASE _digits {cases} END"
-    if pa.types.is_decimal(field.type) and field.name != "quantity":  # 0.120000000000 -> 0.12
+    if pa.types.is_decimal(field.type) and field.name not in QUANTITY_COLUMNS:  # 0.120000000000 -> 0.12
         text = f"CAST({col} AS VARCHAR)"
         return f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
     if pa.types.is_string(field.type):

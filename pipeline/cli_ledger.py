@@ -1,0 +1,292 @@
+"""The ledger's commands: issue, nightly, reconcile, invoices, credit-notes, export, check-ledger.
+
+Registered on the `cli` group of pipeline/cli.py (same conventions: a BillingError is one red
+line and exit 1). reconcile exits 3 when the window differs from what was issued.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from .cli import _date, cli, progress, with_window
+from .errors import BillingError
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _documents(ledger: dict) -> str:
+    """'3 invoices (HC-4 to HC-6), 1 credit note (HC-CN-1)' from a batch manifest's ledger section."""
+    parts = []
+    for key, word in (("invoices", "invoice"), ("credit_notes", "credit note")):
+        d = ledger[key]
+        span = "" if not d["count"] else f" ({d['first']})" if d["count"] == 1 else f" ({d['first']} to {d['last']})"
+        parts.append(_count(d["count"], word) + span)
+    return ", ".join(parts)
+
+
+ledger_options = [
+    click.option("--ledger", type=click.Path(path_type=Path),
+                 help="The ledger file (default WORKSPACE/ledger.duckdb; created on first issue)."),
+    click.option("--wait", type=click.FloatRange(0), default=600, show_default=True,
+                 help="Seconds to wait while another usagebill process holds the ledger (0: fail at once)."),
+]
+
+
+def with_ledger(fn: Callable) -> Callable:
+    for option in reversed(ledger_options):
+        fn = option(fn)
+    return fn
+
+
+def _window_args(first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...], customers: tuple[str, ...],
+                 dedup_window_days: int):  # noqa: ANN202 - pipeline.run.RunArgs, imported lazily
+    from .run import RunArgs
+
+    if stop_day <= first_day:
+        raise BillingError(f"--to {stop_day} must be after --from {first_day}")
+    return RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
+
+
+issue_date_option = click.option(
+    "--issue-date", callback=_date,
+    help="Date of the credit notes and adjustment invoices this command makes (default: today).")
+
+
+@cli.command("issue")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@with_window
+@click.option("--reissue", is_flag=True,
+              help="Cancel periods that are already issued with a credit note and issue them again, newly numbered.")
+@issue_date_option
+@with_ledger
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/issue-<run_id>); written after the ledger commit.")
+def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
+                  customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
+                  reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
+                  out: Path | None) -> None:
+    """Rate WORKSPACE like `run` and issue the invoices of the periods closing in [--from, --to).
+
+    Invoices get numbers {invoice_prefix}-{n}, gapless, in order of period_end then contract_id,
+    and are recorded in the ledger in one transaction. A period already issued is skipped (the
+    duplicate-invoice check), unless --reissue: then a credit note ({invoice_prefix}-CN-{n})
+    cancels its invoice and a new invoice is issued.
+
+    Example: usagebill issue ws/ --from 2026-10-01 --to 2026-11-01
+    """
+    from .issue import issue
+
+    args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    with progress() as report:
+        outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
+                        threads=threads, memory_limit=memory_limit, progress=report)
+    _issued_summary(outcome, f"issue {first_day} to {stop_day}")
+
+
+@cli.command()
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", required=True, callback=_date,
+              help="Issue every period that has closed by this date (period_end <= DATE) and is not issued yet.")
+@click.option("--dedup-window-days", type=click.IntRange(0, 3660),
+              help="How many days before the window earlier copies of an event are looked for (default 34).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores).")
+@click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM).")
+@with_ledger
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/nightly-<run_id>); written only when something is issued.")
+def nightly(workspace: Path, as_of: dt.date, dedup_window_days: int | None, threads: int | None,
+            memory_limit: str | None, ledger: Path | None, wait: float, out: Path | None) -> None:
+    """Issue the next uninvoiced cycles of every contract: each period closed by --as-of, since the contract's start.
+
+    Missed nights catch up; a second run the same night issues nothing. For cron:
+
+    \b
+    15 2 * * * cd /srv/billing && usagebill nightly ws --as-of $(date +\\%F)
+    """
+    from .issue import nightly as run_nightly
+
+    with progress() as report:
+        outcome = run_nightly(workspace, as_of, ledger=ledger, out=out, wait=wait,
+                              dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
+                              progress=report)
+    _issued_summary(outcome, f"nightly as of {as_of}")
+
+
+def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.issue.Outcome
+    skipped = outcome.skipped
+    if outcome.run_seq is None:
+        click.echo(f"{what}: nothing issued" + (f"; {_count(len(skipped), 'period')} already issued skipped"
+                                                if skipped else "; every closed period is issued already"))
+    else:
+        text = _documents(outcome.manifest["ledger"])
+        if outcome.command == "issue":
+            text += f", {len(skipped)} skipped"
+        click.echo(f"{what}: issued {text}; ledger run {outcome.run_seq}")
+        for currency, t in outcome.manifest["totals"].items():
+            click.echo(f"  {currency}: {t['count']:>6} invoices  subtotal {t['subtotal']:>14}  tax {t['tax_total']:>12}"
+                       f"  total {t['total']:>14}")
+    if skipped:
+        click.echo(f"  skipped, already issued{' (use --reissue to issue again)' if outcome.command == 'issue' else ''}:")
+        for s in skipped[:20]:
+            click.echo(f"    {s.contract_id} {s.period_start} to {s.period_end}: {s.invoice_number}")
+        if len(skipped) > 20:
+            click.echo(f"    ... and {len(skipped) - 20} more")
+    if outcome.out is not None:
+        click.echo(f"outputs: {outcome.out}")
+
+
+@cli.command("reconcile")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@with_window
+@click.option("--adjust", is_flag=True,
+              help="Bill the differences: adjustment invoices, credit notes, missing invoices (numbered as usual).")
+@issue_date_option
+@with_ledger
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/reconcile-<run_id>).")
+def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
+                      customers: tuple[str, ...], dedup_window_days: int, threads: int | None,
+                      memory_limit: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
+                      wait: float, out: Path | None) -> None:
+    """Re-rate the periods closing in [--from, --to) and compare them with what the ledger issued.
+
+    Writes reconciliation.csv and .parquet: one row per invoice line whose quantity or amount
+    differs (late events show up here), and the lines of periods that should be billed but are
+    not issued, or are issued but no longer billed. Exit status 0 when nothing differs, 3 when
+    something does. With --adjust the differences are billed and the exit status is 0.
+
+    Example: usagebill reconcile ws/ --from 2026-10-01 --to 2026-11-01
+    """
+    from .reconcile import reconcile
+
+    args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    with progress() as report:
+        done = reconcile(workspace, args, ledger=ledger, do_adjust=adjust, issue_date=issue_date, out=out,
+                         wait=wait, threads=threads, memory_limit=memory_limit, progress=report)
+    _reconcile_summary(done, f"reconcile {first_day} to {stop_day}")
+    if done.differs and not adjust:
+        sys.exit(3)
+
+
+def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.reconcile.Reconciled
+    from .money import currency_digits, format_money
+
+    kinds = {k: sum(d.difference == k for d in done.differences) for k in ("changed", "not_issued", "not_billable")}
+    click.echo(f"{what}: {_count(done.compared, 'period')} compared, {len(done.differences)} differ "
+               f"({kinds['changed']} changed, {kinds['not_issued']} not issued, "
+               f"{kinds['not_billable']} no longer billable), {_count(done.table.num_rows, 'line')}")
+    rows = done.table.to_pylist()
+    for r in rows[:30]:
+        digits = currency_digits(r["currency"]) or 0
+        money = {k: "-" if r[k] is None else format_money(r[k], digits)
+                 for k in ("issued_amount", "recomputed_amount")}
+        qty = {k: "-" if r[k] is None else f"{r[k].normalize():f}" for k in ("issued_quantity", "recomputed_quantity")}
+        line = r["line_type"] + (f" {r['charge_id']}" if r["charge_id"] else "") + \
+            (f" [{r['group_key']}]" if r["group_key"] else "")
+        change = f"amount {money['issued_amount']} -> {money['recomputed_amount']} " \
+                 f"({'+' if r['delta_amount'] >= 0 else ''}{format_money(r['delta_amount'], digits)} {r['currency']})"
+        if r["line_type"] != "tax":
+            change = f"quantity {qty['issued_quantity']} -> {qty['recomputed_quantity']}, " + change
+        click.echo(f"  {r['invoice_number'] or '(not issued)'} {r['contract_id']} {r['period_start']} "
+                   f"{r['difference']}: {line}: {change}")
+    if len(rows) > 30:
+        click.echo(f"  ... and {len(rows) - 30} more lines")
+    outcome = done.outcome
+    if outcome.run_seq is not None:
+        click.echo(f"adjusted: issued {_documents(outcome.manifest['ledger'])}; ledger run {outcome.run_seq}")
+    click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
+
+
+listing_options = [
+    click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable)."),
+    click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable)."),
+    click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True),
+]
+
+
+def with_listing(fn: Callable) -> Callable:
+    for option in reversed(listing_options + ledger_options):
+        fn = option(fn)
+    return fn
+
+
+@cli.command()
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--status", type=click.Choice(["issued", "credited"]), help="Only invoices in this status.")
+@with_listing
+def invoices(workspace: Path, status: str | None, contracts: tuple[str, ...], customers: tuple[str, ...], fmt: str,
+             ledger: Path | None, wait: float) -> None:
+    """List the invoices in the ledger, in number order (invoices and adjustment invoices).
+
+    Example: usagebill invoices ws/ --status issued --format csv > invoices.csv
+    """
+    _list(workspace, "invoices", status, contracts, customers, fmt, ledger, wait)
+
+
+@cli.command("credit-notes")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@with_listing
+def credit_notes(workspace: Path, contracts: tuple[str, ...], customers: tuple[str, ...], fmt: str,
+                 ledger: Path | None, wait: float) -> None:
+    """List the credit notes in the ledger, in number order.
+
+    Example: usagebill credit-notes ws/ --format json
+    """
+    _list(workspace, "credit_notes", None, contracts, customers, fmt, ledger, wait)
+
+
+def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, ...], customers: tuple[str, ...],
+          fmt: str, ledger: Path | None, wait: float) -> None:
+    from .ledger.export import listing, render
+    from .ledger.store import ledger_path, open_ledger
+
+    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
+        table = listing(led, what, status=status, contracts=contracts, customers=customers)
+    click.echo(render(table, fmt), nl=False)
+
+
+@cli.command()
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--run", "run_seq", required=True, type=click.IntRange(1), help="The ledger run (see the runs table).")
+@with_ledger
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default: the batch's own default, WORKSPACE/out/<command>-<run_id>).")
+def export(workspace: Path, run_seq: int, ledger: Path | None, wait: float, out: Path | None) -> None:
+    """Write the documents and manifest of one ledger run again, from the ledger.
+
+    Example: usagebill export ws/ --run 3 --out out/run-3
+    """
+    from .ledger.export import export_run
+    from .ledger.store import ledger_path, open_ledger
+
+    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
+        target = export_run(led, run_seq, out, workspace)
+    click.echo(f"outputs: {target}")
+
+
+@cli.command("check-ledger")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@with_ledger
+def check_ledger(workspace: Path, ledger: Path | None, wait: float) -> None:
+    """Check the ledger's integrity: gapless numbers, documents adding up, one live invoice per period.
+
+    Example: usagebill check-ledger ws/
+    """
+    from .errors import CheckError
+    from .ledger.check import problems
+    from .ledger.store import ledger_path, open_ledger
+
+    path = ledger_path(workspace, ledger)
+    with open_ledger(path, write=False, wait=wait) as led:
+        found = problems(led)
+        counts = led.sequences()
+        runs = led.last_run_seq()
+    if found:
+        raise CheckError(f"ledger {path}: {len(found)} problems:\n" + "\n".join(f"  - {p}" for p in found))
+    click.echo(f"ledger ok: {counts['invoice']} invoices, {counts['credit_note']} credit notes, {runs} runs ({path})")

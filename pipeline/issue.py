@@ -1,0 +1,226 @@
+"""issue and nightly: rate like `run`, then number the invoices and record them in the ledger.
+
+Each command is one batch under the ledger's exclusive lock: read the ledger, rate, number the
+documents, commit them in one transaction, then publish the output folder from the ledger. The
+ledger is the record: outputs are written only after the commit, and `usagebill export --run N`
+writes them again from it.
+
+- issue: the periods closing in [--from, --to); a period that already has a live invoice is
+  skipped, or with --reissue cancelled by a credit note and issued again under a new number.
+- nightly --as-of D: for every contract, every period since its start with period_end <= D
+  that has no live invoice yet (the next uninvoiced cycles): missed nights catch up.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import __version__, emit
+from .config.workspace import load_workspace
+from .io import staged_dir, write_bytes
+from .ledger.chains import chains, live_invoices
+from .ledger.documents import Batch, Numbering
+from .ledger.export import run_documents, write_documents
+from .ledger.store import Ledger, RunRecord, commit, ledger_path, open_ledger
+from .money import currency_digits, format_money
+from .periods import closing_periods
+from .run import Bill, RunArgs, bill
+
+DEFAULT_WAIT = 600.0  # seconds a batch waits for another one holding the ledger
+
+
+@dataclass
+class Skipped:
+    contract_id: str
+    period_start: dt.date
+    period_end: dt.date
+    invoice_number: str
+
+    def as_dict(self) -> dict:
+        return {"contract_id": self.contract_id, "period_start": self.period_start.isoformat(),
+                "period_end": self.period_end.isoformat(), "invoice_number": self.invoice_number}
+
+
+@dataclass
+class Outcome:
+    """What one batch did. run_seq is None when it issued nothing (the ledger is unchanged, nothing written)."""
+
+    command: str
+    run_id: str | None = None
+    run_seq: int | None = None
+    bill: Bill | None = None
+    docs: dict[str, pa.Table] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    manifest: dict = field(default_factory=dict)
+    out: Path | None = None
+
+
+def rows_by_invoice(result: Bill) -> tuple[list[dict], dict[str, list[dict]]]:
+    """A run's invoice headers (its order: period_end, contract_id) and each one's lines."""
+    lines: dict[str, list[dict]] = {}
+    for line in result.lines.to_pylist():
+        lines.setdefault(line["invoice_id"], []).append(line)
+    return result.invoices.to_pylist(), lines
+
+
+def new_batch(ledger: Ledger, prefix: str, issue_date: dt.date) -> tuple[Batch, dict[str, int]]:
+    """An empty batch numbering on from the ledger's sequences (returned too, to be checked at commit)."""
+    start = ledger.sequences()
+    return Batch(ledger.last_run_seq() + 1, issue_date, Numbering(prefix, dict(start))), start
+
+
+def _totals(rows: list[dict]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for r in rows:
+        t = out.setdefault(r["currency"], {"count": 0, **{k: Decimal(0) for k in
+                                                          ("subtotal", "discount_total", "tax_total", "total")}})
+        t["count"] += 1
+        for k in ("subtotal", "discount_total", "tax_total", "total"):
+            t[k] += r[k]
+    return {c: {k: v if isinstance(v, int) else format_money(v, currency_digits(c) or 0) for k, v in t.items()}
+            for c, t in sorted(out.items())}
+
+
+def _numbers(rows: list[dict], column: str) -> dict:
+    return {"count": len(rows), "first": rows[0][column] if rows else None, "last": rows[-1][column] if rows else None}
+
+
+def batch_run_id(command: str, arguments: dict, inputs: dict[str, str], batch: Batch) -> str:
+    """Derived from the version, the command, its arguments, the input fingerprints and the ledger's state."""
+    blob = json.dumps({"version": __version__, "command": command, "arguments": arguments, "inputs": inputs,
+                       "ledger": {"run_seq": batch.run_seq, "sequences": batch.numbering.last}},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome, arguments: dict,
+           workspace: Path, out: Path | None, progress: Callable[[str], None],
+           extra: dict[str, pa.Table] | None = None, extra_manifest: dict | None = None) -> Outcome:
+    """Commit the batch, then publish its output folder from the ledger. A batch without documents writes nothing."""
+    result = outcome.bill
+    outcome.skipped.sort(key=lambda s: (s.period_end, s.contract_id, s.period_start))
+    if not batch.invoices and not batch.credit_notes and not extra:
+        return outcome
+    issued_ids = [r["invoice_id"] for r in batch.invoices if r["kind"] == "invoice"]
+    usage = result.usage.filter(pc.is_in(result.usage.column("invoice_id"), pa.array(issued_ids, pa.string())))
+    if batch.invoices or batch.credit_notes:
+        outcome.run_seq = batch.run_seq
+    outcome.run_id = batch_run_id(outcome.command, arguments, result.inputs, batch)
+    outcome.manifest = {
+        "run_id": outcome.run_id, "command": outcome.command, "usagebill_version": __version__,
+        "arguments": arguments, "rating": {"run_id": result.run_id, "arguments": result.args.as_dict()},
+        "inputs": result.inputs, "counts": result.counts,
+        "ledger": {"path": ledger.path.name, "run_seq": outcome.run_seq,
+                   "invoices": _numbers(batch.invoices, "invoice_number"),
+                   "credit_notes": _numbers(batch.credit_notes, "credit_note_number"),
+                   "credited": batch.credited},
+        "totals": _totals(batch.invoices), "credit_note_totals": _totals(batch.credit_notes),
+        "skipped": [s.as_dict() for s in outcome.skipped],
+        "outputs": {"invoices": len(batch.invoices), "invoice_lines": len(batch.invoice_lines),
+                    "credit_notes": len(batch.credit_notes), "credit_note_lines": len(batch.credit_note_lines),
+                    "usage": usage.num_rows, "quarantine": result.quarantine.num_rows,
+                    **{name: t.num_rows for name, t in (extra or {}).items()}},
+        "seconds": {k: round(v, 3) for k, v in result.timings.items()},
+        **(extra_manifest or {}),
+    }
+    text = json.dumps(outcome.manifest, indent=2, sort_keys=True) + "\n"
+    if outcome.run_seq is not None:
+        progress("commit")
+        commit(ledger, batch.rows(), batch.credited, batch.numbering.last, start,
+               RunRecord(batch.run_seq, outcome.run_id, outcome.command, text))
+        outcome.docs = run_documents(ledger, batch.run_seq)
+    else:
+        outcome.docs = {}
+    progress("emit")
+    outcome.out = out or workspace / "out" / f"{outcome.command}-{outcome.run_id}"
+    with staged_dir(outcome.out) as stage:
+        if outcome.docs:
+            write_documents(stage, outcome.docs)
+            emit.write_parquet(usage, stage / "usage.parquet")
+            emit.write_parquet(result.quarantine, stage / "quarantine.parquet")
+        for name, t in (extra or {}).items():
+            emit.write_parquet(t, stage / f"{name}.parquet")
+            emit.write_csv(t, stage / f"{name}.csv", {c: currency_digits(c) or 0 for c in
+                                                      set(t.column("currency").to_pylist())})
+        write_bytes(stage / "manifest.json", text.encode())
+    return outcome
+
+
+def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue: bool = False,
+          issue_date: dt.date | None = None, out: Path | None = None, wait: float = DEFAULT_WAIT,
+          threads: int | None = None, memory_limit: str | None = None,
+          progress: Callable[[str], None] = lambda _s: None) -> Outcome:
+    """Issue the invoices of the periods closing in [args.first_day, args.stop_day)."""
+    ws = load_workspace(workspace)  # configuration errors before the ledger is touched
+    issue_date = issue_date or dt.date.today()
+    progress("ledger lock")
+    with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
+        result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress)
+        progress("number")
+        live = live_invoices(led)
+        headers, lines = rows_by_invoice(result)
+        keys = [(h["contract_id"], h["period_start"]) for h in headers]
+        held = chains(led, [k for k in keys if k in live], live) if reissue else {}
+        batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, issue_date)
+        outcome = Outcome("issue", bill=result)
+        for key, header in zip(keys, headers):
+            if key not in live:
+                batch.issue(header, lines[header["invoice_id"]])
+            elif reissue:
+                batch.cancel(held[key], "reissue")
+                batch.issue(header, lines[header["invoice_id"]], original=live[key]["invoice_number"])
+            else:
+                outcome.skipped.append(Skipped(*key, header["period_end"], live[key]["invoice_number"]))
+        arguments = {**args.as_dict(), "reissue": reissue}
+        if reissue:
+            arguments["issue_date"] = issue_date.isoformat()
+        return finish(led, batch, start, outcome, arguments, workspace, out, progress)
+
+
+def uninvoiced(ws, live: dict, as_of: dt.date) -> dict[str, list]:  # noqa: ANN001 - config.workspace.Workspace
+    """contract_id -> its periods with period_end <= as_of, since its start, that have no live invoice."""
+    todo: dict[str, list] = {}
+    for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id):
+        periods = [p for p in closing_periods(k, k.start_date, as_of) if (k.contract_id, p.start) not in live]
+        if periods:
+            todo[k.contract_id] = periods
+    return todo
+
+
+def nightly(workspace: Path, as_of: dt.date, *, ledger: Path | None = None, out: Path | None = None,
+            wait: float = DEFAULT_WAIT, dedup_window_days: int | None = None, threads: int | None = None,
+            memory_limit: str | None = None, progress: Callable[[str], None] = lambda _s: None) -> Outcome:
+    """Issue every closed (period_end <= as_of) and not yet issued period of every contract, oldest first.
+
+    One rating for all of them: the window from the earliest such period's last day to as_of,
+    restricted to the contracts that have something to issue; periods already issued are dropped.
+    """
+    ws = load_workspace(workspace)
+    outcome = Outcome("nightly")
+    progress("ledger lock")
+    with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
+        live = live_invoices(led)
+        todo = uninvoiced(ws, live, as_of)
+        if not todo:
+            return outcome
+        first = min(p.last_day for periods in todo.values() for p in periods)
+        selected = tuple(sorted(todo)) if len(todo) < len(ws.contracts) else ()
+        extra = {} if dedup_window_days is None else {"dedup_window_days": dedup_window_days}
+        args = RunArgs(first, as_of, selected, (), **extra)
+        outcome.bill = result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress)
+        progress("number")
+        headers, lines = rows_by_invoice(result)
+        batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, as_of)
+        for header in headers:
+            if (header["contract_id"], header["period_start"]) not in live:
+                batch.issue(header, lines[header["invoice_id"]])
+        arguments = {"as_of": as_of.isoformat(), "dedup_window_days": args.dedup_window_days}
+        return finish(led, batch, start, outcome, arguments, workspace, out, progress)

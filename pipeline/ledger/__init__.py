@@ -1,0 +1,13 @@
+"""The ledger: issued invoices, credit notes, the runs that made them, and the number sequences.
+
+An embedded DuckDB file (WORKSPACE/ledger.duckdb by default) and the record of truth. Modules:
+
+    lock.py       one writer at a time: an OS lock file held around read-rate-write
+    store.py      opening the file, its schema (sql/ledger/schema.sql), one transaction per batch
+    chains.py     what a billed period holds: its live invoice and the net of its documents
+    documents.py  numbering, invoices, credit notes and adjustments of one batch
+    export.py     documents to Parquet/CSV, re-exports and listings
+    check.py      the integrity rules (sql/ledger/check.sql)
+
+The commands that use it live in pipeline/issue.py (issue, nightly) and pipeline/reconcile.py.
+"""

@@ -1,0 +1,139 @@
+"""Documents of one batch: invoices, adjustment invoices and credit notes, numbered as they are made.
+
+The caller makes documents in the batch's deterministic order (period_end, then contract_id);
+each takes the next number of its series, so numbers are strictly increasing and gapless:
+
+- invoice and adjustment invoices: `{invoice_prefix}-{n}`;
+- credit notes: `{invoice_prefix}-CN-{n}`.
+
+Invoices come from a run's rows (emit.INVOICE_SCHEMA, emit.LINE_SCHEMA). A cancellation credits
+everything a period has been billed (its net) and marks its open invoice documents `credited`.
+An adjustment bills the difference between a re-rating and the net, line by line.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .chains import HEADER_MONEY, ZERO, Chain, LineKey, NetLine
+
+SERIES = ("invoice", "credit_note")
+COPIED = ("invoice_id", "customer_id", "contract_id", "plan_id", "currency", "period_start", "period_end",
+          "tax_percent", "tax_note", "tax_name")
+
+
+@dataclass
+class Numbering:
+    prefix: str
+    last: dict[str, int]  # series -> last number used
+
+    def next(self, series: str) -> tuple[str, int]:
+        self.last[series] += 1
+        n = self.last[series]
+        return (f"{self.prefix}-{n}" if series == "invoice" else f"{self.prefix}-CN-{n}"), n
+
+
+def net_lines(lines: list[dict]) -> dict[LineKey, NetLine]:
+    """A run's lines of one invoice, keyed like a chain's net lines."""
+    out = {}
+    for r in lines:
+        line = NetLine(r["line_type"], r["charge_id"], r["metric_id"], r["group_key"], r["description"],
+                       r["unit_price"], r["quantity"], r["amount"])
+        out[line.key] = line
+    return out
+
+
+def line_differences(issued: dict[LineKey, NetLine],
+                     recomputed: dict[LineKey, NetLine]) -> list[tuple[NetLine | None, NetLine | None]]:
+    """(issued, recomputed) pairs whose quantity or amount differ: recomputed order, then lines gone since."""
+    keys = list(recomputed) + [k for k in issued if k not in recomputed]
+    out = []
+    for k in keys:
+        i, r = issued.get(k), recomputed.get(k)
+        if (i.quantity if i else ZERO) != (r.quantity if r else ZERO) or \
+                (i.amount if i else ZERO) != (r.amount if r else ZERO):
+            out.append((i, r))
+    return out
+
+
+@dataclass
+class Batch:
+    """Documents made by one command, in the order they were numbered; written by store.commit."""
+
+    run_seq: int
+    issue_date: dt.date  # the date of credit notes and adjustment invoices
+    numbering: Numbering
+    invoices: list[dict] = field(default_factory=list)
+    invoice_lines: list[dict] = field(default_factory=list)
+    credit_notes: list[dict] = field(default_factory=list)
+    credit_note_lines: list[dict] = field(default_factory=list)
+    credited: list[str] = field(default_factory=list)  # invoice numbers whose status becomes `credited`
+
+    def rows(self) -> dict[str, list[dict]]:
+        return {"invoices": self.invoices, "invoice_lines": self.invoice_lines, "credit_notes": self.credit_notes,
+                "credit_note_lines": self.credit_note_lines}
+
+    def issue(self, header: dict, lines: list[dict], original: str | None = None) -> str:
+        """Issue a run's invoice (header and lines as in the run's tables) under the next number."""
+        number, seq = self.numbering.next("invoice")
+        self.invoices.append({**header, "invoice_number": number, "status": "issued", "kind": "invoice",
+                              "original_invoice_number": original, "sequence": seq, "run_seq": self.run_seq})
+        self.invoice_lines += [{**line, "invoice_number": number} for line in lines]
+        return number
+
+    def cancel(self, chain: Chain, reason: str) -> str:
+        """A credit note for everything the period has been billed; its open invoice documents become credited."""
+        live = chain.live
+        assert live is not None, chain.key
+        lines = chain.net_lines()
+        number = self._credit_note(live, reason, chain.net, [(x, x.quantity, x.amount) for x in lines])
+        self.credited += chain.open_numbers
+        return number
+
+    def adjust(self, chain: Chain, header: dict, lines: list[dict]) -> str:
+        """Bill the difference between a re-rated invoice (run rows) and the period's net, line by line.
+
+        A positive or zero total difference is an adjustment invoice, a negative one a credit note
+        (reason `adjustment`); either references the live invoice, which stays `issued`.
+        """
+        live = chain.live
+        assert live is not None, chain.key
+        delta = {m: header[m] - chain.net[m] for m in HEADER_MONEY}
+        changes = [((r or i), (r.quantity if r else ZERO) - (i.quantity if i else ZERO),
+                    (r.amount if r else ZERO) - (i.amount if i else ZERO))
+                   for i, r in line_differences(chain.lines, net_lines(lines))]
+        if delta["total"] < 0:
+            negated = {m: -v for m, v in delta.items()}
+            return self._credit_note(header, "adjustment", negated, [(x, -q, -a) for x, q, a in changes],
+                                     live["invoice_number"])
+        number, seq = self.numbering.next("invoice")
+        date = max(self.issue_date, live["issue_date"])
+        self.invoices.append({**header, **delta, "invoice_number": number, "status": "issued", "kind": "adjustment",
+                              "original_invoice_number": live["invoice_number"], "issue_date": date,
+                              "due_date": date + (header["due_date"] - header["issue_date"]),
+                              "sequence": seq, "run_seq": self.run_seq})
+        self.invoice_lines += self._lines("invoice_number", number, header, changes, live["invoice_number"])
+        return number
+
+    def _credit_note(self, source: dict, reason: str, money: dict[str, Decimal],
+                     changes: list[tuple[NetLine, Decimal, Decimal]], credits: str | None = None) -> str:
+        credits = credits or source["invoice_number"]
+        number, seq = self.numbering.next("credit_note")
+        self.credit_notes.append({**{k: source[k] for k in COPIED}, **money, "credit_note_number": number,
+                                  "invoice_number": credits, "reason": reason,
+                                  "issue_date": max(self.issue_date, source["issue_date"]),
+                                  "sequence": seq, "run_seq": self.run_seq})
+        self.credit_note_lines += self._lines("credit_note_number", number, source, changes,
+                                              credits if reason == "adjustment" else None)
+        return number
+
+    @staticmethod
+    def _lines(number_column: str, number: str, source: dict, changes: list[tuple[NetLine, Decimal, Decimal]],
+               corrects: str | None) -> list[dict]:
+        return [{number_column: number, "line_number": n, "line_type": x.line_type, "charge_id": x.charge_id,
+                 "metric_id": x.metric_id, "group_key": x.group_key,
+                 "description": f"Correction of {corrects}: {x.description}" if corrects else x.description,
+                 "quantity": q, "unit_price": x.unit_price, "amount": a, "currency": source["currency"],
+                 "service_start": source["period_start"], "service_end": source["period_end"]}
+                for n, (x, q, a) in enumerate(changes, start=1)]

@@ -1,0 +1,109 @@
+"""From the ledger to files and screens: a batch's documents, re-exports, and the listings.
+
+A batch's output folder is written from the ledger after the batch committed (the same rows
+that were stored, read back), so `usagebill export --run N` reproduces it exactly; a batch
+killed between its commit and its output loses nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from .. import emit
+from ..errors import BillingError
+from ..io import staged_dir, write_bytes
+from ..money import currency_digits
+from .store import Ledger
+from .tables import EXPORTED
+
+FILES = {"invoices": "invoices", "invoice_lines": "invoice_lines", "credit_notes": "credit_notes",
+         "credit_note_lines": "credit_note_lines"}
+
+
+def _shaped(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    return t.select(schema.names).cast(schema)
+
+
+def run_documents(ledger: Ledger, run_seq: int) -> dict[str, pa.Table]:
+    """The documents ledger run `run_seq` issued, as exported tables (numbers in order)."""
+    return {name: _shaped(ledger.fetch(f"run_{name}", {"run_seq": run_seq}), schema)
+            for name, schema in EXPORTED.items()}
+
+
+def run_record(ledger: Ledger, run_seq: int) -> dict:
+    rows = ledger.fetch("run_record", {"run_seq": run_seq}).to_pylist()
+    if not rows:
+        last = ledger.last_run_seq()
+        raise BillingError(f"{ledger.path}: no ledger run {run_seq}; runs are numbered 1 to {last}"
+                           if last else f"{ledger.path}: nothing has been issued yet (no runs)")
+    return rows[0]
+
+
+def digits_of(*tables: pa.Table) -> dict[str, int]:
+    currencies = {c for t in tables if "currency" in t.column_names for c in t.column("currency").to_pylist()}
+    return {c: currency_digits(c) or 0 for c in sorted(currencies)}
+
+
+def write_documents(stage: Path, docs: dict[str, pa.Table]) -> None:
+    """Parquet and CSV of each document table (money at its currency's minor unit in the CSV)."""
+    digits = digits_of(*docs.values())
+    for name, t in docs.items():
+        emit.write_parquet(t, stage / f"{FILES[name]}.parquet")
+        emit.write_csv(t, stage / f"{FILES[name]}.csv", digits)
+
+
+def export_run(ledger: Ledger, run_seq: int, out: Path | None, workspace: Path) -> Path:
+    """Write ledger run `run_seq`'s documents and manifest again (default: the batch's default folder)."""
+    record = run_record(ledger, run_seq)
+    target = out or workspace / "out" / f"{record['command']}-{record['run_id']}"
+    with staged_dir(target) as stage:
+        write_documents(stage, run_documents(ledger, run_seq))
+        write_bytes(stage / "manifest.json", record["manifest"].encode())
+    return target
+
+
+def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: tuple[str, ...] = (),
+            customers: tuple[str, ...] = ()) -> pa.Table:
+    """The `invoices` or `credit_notes` listing, filtered."""
+    params = {"contracts": list(contracts), "customers": list(customers)}
+    if what == "invoices":
+        params["status"] = status
+    return ledger.fetch(f"list_{what}", params)
+
+
+def _cells(t: pa.Table) -> list[list[str]]:
+    """Every value as text, money at its currency's minor unit."""
+    digits = digits_of(t)
+    rows = []
+    for r in t.to_pylist():
+        row = []
+        for name, v in r.items():
+            if isinstance(v, Decimal):
+                v = f"{v.quantize(Decimal(1).scaleb(-digits[r['currency']])):f}"
+            row.append("" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v))
+        rows.append(row)
+    return rows
+
+
+def render(t: pa.Table, fmt: str) -> str:
+    """The listing as an aligned text table, CSV (spreadsheet-safe) or JSON (money as exact strings)."""
+    names, rows = t.column_names, _cells(t)
+    if fmt == "json":
+        return json.dumps([dict(zip(names, r)) for r in rows], indent=2) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(names)
+        w.writerows([[emit.neutralize(c) for c in r] for r in rows])
+        return buf.getvalue()
+    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    money = {i for i, f in enumerate(t.schema) if pa.types.is_decimal(f.type)}
+    lines = ["  ".join(n.rjust(w) if i in money else n.ljust(w) for i, (n, w) in enumerate(zip(names, widths)))]
+    lines += ["  ".join(c.rjust(w) if i in money else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+              for r in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -1,0 +1,182 @@
+"""The ledger file: opening it under its lock, its schema, and committing one batch in one transaction.
+
+A batch (every document one command issues, the status changes, the number sequences and its
+`runs` row) is written between BEGIN and COMMIT. DuckDB's write-ahead log makes that all or
+nothing, even when the process is killed in the middle: a ledger is always as before the batch
+or as after it. Numbers come from `number_sequences`, read and advanced inside the transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+import pyarrow as pa
+
+from ..db import sql
+from ..errors import BillingError
+from .lock import LedgerBusy, POLL_SECONDS, busy_message, ledger_lock
+from .tables import STORED, table
+
+SCHEMA_VERSION = 1
+LEDGER_NAME = "ledger.duckdb"
+CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "threads": 2}
+
+
+def run(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None = None) -> list[tuple]:
+    """Execute one statement (or script) and fetch its result, so that the connection is free for the next."""
+    return con.execute(statement, params).fetchall()
+
+
+def ledger_path(workspace: Path, ledger: Path | None = None) -> Path:
+    """--ledger, or WORKSPACE/ledger.duckdb."""
+    return Path(ledger) if ledger is not None else Path(workspace) / LEDGER_NAME
+
+
+@dataclass
+class Ledger:
+    path: Path
+    con: duckdb.DuckDBPyConnection
+
+    def fetch(self, query: str, params: dict | None = None, **tables: pa.Table) -> pa.Table:
+        """Run sql/ledger/<query>.sql with `$name` parameters and registered Arrow tables."""
+        for name, t in tables.items():
+            self.con.register(name, t)
+        try:
+            return self.con.sql(sql(f"ledger/{query}"), params=params or None).to_arrow_table()
+        finally:
+            for name in tables:
+                self.con.unregister(name)
+
+    def sequences(self) -> dict[str, int]:
+        return dict(run(self.con, "SELECT series, last_value FROM number_sequences"))
+
+    def last_run_seq(self) -> int:
+        return run(self.con, "SELECT coalesce(max(run_seq), 0) FROM runs")[0][0]
+
+
+def _connect(path: Path, *, read_only: bool, deadline: float, wait: float) -> duckdb.DuckDBPyConnection:
+    """Open the file; another process holding DuckDB's own lock is waited for until the deadline."""
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only, config=CONFIG)
+            run(con, "SET TimeZone = 'UTC'")
+            run(con, "SET enable_progress_bar = false")
+            return con
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise BillingError(f"{path}: cannot open the ledger ({exc}); pass a usagebill ledger to --ledger, "
+                                   "or move this file away") from None
+            if time.monotonic() >= deadline:
+                raise LedgerBusy(busy_message(path, wait)) from None
+            time.sleep(POLL_SECONDS)
+        except duckdb.Error as exc:
+            raise BillingError(f"{path}: cannot open the ledger ({exc}); pass a usagebill ledger to --ledger, "
+                               "or move this file away") from None
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in run(con, "SELECT table_name FROM information_schema.tables")}
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    if "ledger_info" not in _tables(con):
+        raise BillingError(f"{path}: is a DuckDB file but not a usagebill ledger; pass another --ledger")
+    row = (run(con, "SELECT value FROM ledger_info WHERE key = 'schema_version'") or [None])[0]
+    if row is None or int(row[0]) > SCHEMA_VERSION:
+        raise BillingError(f"{path}: ledger schema version {row and row[0]} is newer than this usagebill "
+                           f"understands ({SCHEMA_VERSION}); upgrade usagebill")
+
+
+def _create_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    existing = _tables(con)
+    if existing and "ledger_info" not in existing:
+        raise BillingError(f"{path}: is a DuckDB file but not a usagebill ledger; pass another --ledger")
+    if existing:
+        _check_schema(con, path)
+        return
+    from .. import __version__
+
+    run(con, "BEGIN TRANSACTION")
+    run(con, sql("ledger/schema"))
+    run(con, "INSERT INTO ledger_info VALUES ('schema_version', $v), ('created_by', $by)",
+        {"v": str(SCHEMA_VERSION), "by": f"usagebill {__version__}"})
+    run(con, "COMMIT")
+
+
+@contextmanager
+def open_ledger(path: Path, *, write: bool, wait: float) -> Iterator[Ledger]:
+    """The ledger under its lock: exclusive and created if missing for writers, shared for readers.
+
+    A reader of a ledger that does not exist yet gets an empty in-memory one (nothing issued).
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise BillingError(f"{path.parent}: folder not found; create it or pass another --ledger")
+    if not write and not path.exists():
+        con = duckdb.connect(config=CONFIG)
+        run(con, sql("ledger/schema"))
+        try:
+            yield Ledger(path, con)
+        finally:
+            con.close()
+        return
+    with ledger_lock(path, exclusive=write, wait=wait) as deadline:
+        con = _connect(path, read_only=not write, deadline=deadline, wait=wait)
+        try:
+            (_create_schema if write else _check_schema)(con, path)
+            yield Ledger(path, con)
+        finally:
+            con.close()
+
+
+@dataclass
+class RunRecord:
+    run_seq: int
+    run_id: str
+    command: str
+    manifest: str
+
+
+def commit(ledger: Ledger, rows: dict[str, list[dict]], credited: list[str], numbers: dict[str, int],
+           expected: dict[str, int], record: RunRecord) -> None:
+    """Write one batch atomically: its documents, the invoices it credits, the sequences and its run row.
+
+    `expected` are the sequences the numbers were assigned from; they cannot have moved (the batch
+    holds the exclusive lock), and are checked again inside the transaction all the same.
+    """
+    con = ledger.con
+    run(con, "BEGIN TRANSACTION")
+    try:
+        if ledger.sequences() != expected or ledger.last_run_seq() != record.run_seq - 1:
+            raise BillingError(f"{ledger.path}: the ledger changed while this batch was prepared; run it again")
+        for name, schema in STORED.items():
+            if rows[name]:
+                con.register(f"new_{name}", table(rows[name], schema))
+                run(con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")  # our own table names
+        if credited:
+            con.register("credited_t", pa.table({"invoice_number": pa.array(credited, pa.string())}))
+            run(con, sql("ledger/mark_credited"))
+        for series, value in numbers.items():
+            run(con, "UPDATE number_sequences SET last_value = $v WHERE series = $s", {"v": value, "s": series})
+        run(con, "INSERT INTO runs VALUES ($seq, $id, $command, $at, $invoices, $credit_notes, $manifest)",
+            {"seq": record.run_seq, "id": record.run_id, "command": record.command,
+             "at": dt.datetime.now(dt.timezone.utc), "invoices": len(rows["invoices"]),
+             "credit_notes": len(rows["credit_notes"]), "manifest": record.manifest})
+        run(con, "COMMIT")
+    except BaseException:
+        try:
+            run(con, "ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        for name in [*(f"new_{n}" for n in STORED), "credited_t"]:
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass

@@ -1,0 +1,116 @@
+-- The ledger, schema version 1: the record of issued documents (README, "Ledger").
+-- Run in one transaction when a ledger is opened for writing; every statement is idempotent.
+-- Money is DECIMAL(38, 4) holding values rounded to the currency's minor unit, as in the outputs.
+-- No DuckDB SEQUENCE: numbers come from number_sequences, updated in the batch's own transaction,
+-- so a rolled-back or killed batch never burns a number.
+
+CREATE TABLE IF NOT EXISTS ledger_info (
+    key   VARCHAR PRIMARY KEY,               -- schema_version, created_by
+    value VARCHAR NOT NULL
+);
+
+-- One row per number series: 'invoice' ({prefix}-{n}) and 'credit_note' ({prefix}-CN-{n}).
+CREATE TABLE IF NOT EXISTS number_sequences (
+    series     VARCHAR PRIMARY KEY,
+    last_value BIGINT NOT NULL               -- the last number used; the next document gets last_value + 1
+);
+
+-- One row per committed batch (issue, nightly, reconcile --adjust), run_seq 1, 2, ... in commit order.
+CREATE TABLE IF NOT EXISTS runs (
+    run_seq      INTEGER PRIMARY KEY,
+    run_id       VARCHAR NOT NULL,           -- names the batch's output folder
+    command      VARCHAR NOT NULL,           -- issue | nightly | reconcile
+    recorded_at  TIMESTAMPTZ NOT NULL,       -- wall clock of the commit (information only)
+    invoices     INTEGER NOT NULL,           -- invoice documents issued (invoices and adjustments)
+    credit_notes INTEGER NOT NULL,
+    manifest     VARCHAR NOT NULL            -- the batch's manifest.json, as written to its output folder
+);
+
+-- One row per invoice document. (contract_id, period_start) is the billed period; at most one row of a
+-- period has kind 'invoice' and status 'issued' (its live invoice).
+CREATE TABLE IF NOT EXISTS invoices (
+    invoice_number          VARCHAR PRIMARY KEY,    -- {invoice_prefix}-{sequence}
+    sequence                BIGINT NOT NULL UNIQUE, -- 1, 2, ... gapless over the company's invoices
+    kind                    VARCHAR NOT NULL,       -- invoice | adjustment
+    status                  VARCHAR NOT NULL,       -- issued | credited
+    original_invoice_number VARCHAR,                -- reissue: the invoice it replaces; adjustment: the one it adjusts
+    invoice_id              VARCHAR NOT NULL,       -- in_...: the same (contract, period) gives the same id
+    customer_id             VARCHAR NOT NULL,
+    contract_id             VARCHAR NOT NULL,
+    plan_id                 VARCHAR NOT NULL,
+    currency                VARCHAR NOT NULL,
+    period_start            DATE NOT NULL,
+    period_end              DATE NOT NULL,
+    issue_date              DATE NOT NULL,
+    due_date                DATE NOT NULL,
+    subtotal                DECIMAL(38, 4) NOT NULL,
+    discount_total          DECIMAL(38, 4) NOT NULL,
+    tax_percent             DECIMAL(12, 6) NOT NULL,
+    tax_note                VARCHAR NOT NULL,
+    tax_name                VARCHAR NOT NULL,
+    tax_total               DECIMAL(38, 4) NOT NULL,
+    total                   DECIMAL(38, 4) NOT NULL,
+    run_seq                 INTEGER NOT NULL        -- the batch that issued it
+);
+
+CREATE TABLE IF NOT EXISTS invoice_lines (
+    invoice_number VARCHAR NOT NULL,
+    line_number    INTEGER NOT NULL,
+    line_type      VARCHAR NOT NULL,        -- flat, usage, minimum, commitment, discount
+    charge_id      VARCHAR,
+    metric_id      VARCHAR,
+    group_key      VARCHAR NOT NULL,
+    description    VARCHAR NOT NULL,
+    quantity       DECIMAL(38, 9) NOT NULL,
+    unit_price     DECIMAL(38, 12),
+    amount         DECIMAL(38, 4) NOT NULL,
+    currency       VARCHAR NOT NULL,
+    service_start  DATE NOT NULL,
+    service_end    DATE NOT NULL,
+    PRIMARY KEY (invoice_number, line_number)
+);
+
+-- One row per credit note. Amounts are what is credited (positive reduces what the customer owes);
+-- the net billed for a period is its invoices minus its credit notes.
+CREATE TABLE IF NOT EXISTS credit_notes (
+    credit_note_number VARCHAR PRIMARY KEY,   -- {invoice_prefix}-CN-{sequence}
+    sequence           BIGINT NOT NULL UNIQUE,
+    invoice_number     VARCHAR NOT NULL,      -- the period's invoice it credits
+    reason             VARCHAR NOT NULL,      -- reissue | adjustment | cancellation
+    invoice_id         VARCHAR NOT NULL,
+    customer_id        VARCHAR NOT NULL,
+    contract_id        VARCHAR NOT NULL,
+    plan_id            VARCHAR NOT NULL,
+    currency           VARCHAR NOT NULL,
+    period_start       DATE NOT NULL,
+    period_end         DATE NOT NULL,
+    issue_date         DATE NOT NULL,
+    subtotal           DECIMAL(38, 4) NOT NULL,
+    discount_total     DECIMAL(38, 4) NOT NULL,
+    tax_percent        DECIMAL(12, 6) NOT NULL,
+    tax_note           VARCHAR NOT NULL,
+    tax_name           VARCHAR NOT NULL,
+    tax_total          DECIMAL(38, 4) NOT NULL,
+    total              DECIMAL(38, 4) NOT NULL,
+    run_seq            INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS credit_note_lines (
+    credit_note_number VARCHAR NOT NULL,
+    line_number        INTEGER NOT NULL,
+    line_type          VARCHAR NOT NULL,
+    charge_id          VARCHAR,
+    metric_id          VARCHAR,
+    group_key          VARCHAR NOT NULL,
+    description        VARCHAR NOT NULL,
+    quantity           DECIMAL(38, 9) NOT NULL,
+    unit_price         DECIMAL(38, 12),
+    amount             DECIMAL(38, 4) NOT NULL,
+    currency           VARCHAR NOT NULL,
+    service_start      DATE NOT NULL,
+    service_end        DATE NOT NULL,
+    PRIMARY KEY (credit_note_number, line_number)
+);
+
+INSERT INTO number_sequences SELECT * FROM (VALUES ('invoice', 0), ('credit_note', 0)) v(series, last_value)
+WHERE NOT EXISTS (SELECT 1 FROM number_sequences);

@@ -1,0 +1,237 @@
+"""The ledger with real processes: kill -9 at random moments, and two batches started together.
+
+A killed batch leaves the ledger exactly as before it or as after it (same rows, numbers gapless,
+every invoice whole), and its output folder only exists when the ledger is in the after state.
+Two batches on one ledger take turns: nothing is issued twice and no number is used twice.
+"""
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger_support import CLI, ledger_problems, rows, snapshot
+from pipeline.generate import main as generate
+from pipeline.ledger.lock import ledger_lock
+
+pytestmark = pytest.mark.slow
+KILLS = int(os.environ.get("USAGEBILL_KILLS", "9"))  # spread over the three scenarios
+NIGHTLY = ["nightly", "{ws}", "--as-of", "2026-11-01"]
+REISSUE = ["issue", "{ws}", "--from", "2026-10-01", "--to", "2026-11-01", "--reissue", "--issue-date", "2026-11-05"]
+
+
+@dataclass
+class Scenario:
+    name: str
+    start: Path | None  # folder holding the ledger files to start from (None: no ledger yet)
+    command: list[str]
+    before: dict | None = None  # snapshot of the start state
+    end: dict | None = None  # snapshot after an uninterrupted batch
+    end_ledger: Path | None = None  # the ledger it left
+    seconds: float = 0.0  # how long the uninterrupted batch took
+    after_commit: float = 0.0  # from its "commit" progress line to its exit
+
+
+class Batch:
+    """A usagebill subprocess whose progress lines (stderr) are watched, to kill it at a chosen moment."""
+
+    def __init__(self, command: list[str], ws: Path, ledger: Path, out: Path):
+        args = [a.format(ws=ws) for a in command] + ["--ledger", str(ledger), "--out", str(out)]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(CLI + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.committing = threading.Event()
+        self.commit_at: float | None = None
+        self.stderr: list[str] = []
+        self.stdout = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.stderr.append(line)
+            if line.rstrip().endswith("] commit"):
+                self.commit_at = time.monotonic()
+                self.committing.set()
+
+    def wait(self) -> int:
+        self.stdout = self.proc.stdout.read()
+        rc = self.proc.wait(timeout=120)
+        self._reader.join(timeout=10)
+        return rc
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._reader.join(timeout=10)
+
+
+def place(start: Path | None, folder: Path) -> Path:
+    """A fresh folder holding a copy of the start state's ledger files; returns the ledger path."""
+    folder.mkdir(parents=True)
+    if start is not None:
+        for f in start.iterdir():
+            shutil.copy2(f, folder / f.name)
+    return folder / "ledger.duckdb"
+
+
+def state(ledger: Path) -> dict:
+    return snapshot(ledger)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    """A generated workspace large enough that a batch takes a moment (~1000 invoices since 2025)."""
+    root = tmp_path_factory.mktemp("safety")
+    generate([str(root / "ws"), "--customers", "70", "--events", "20000", "--seed", "11"])
+    return root / "ws"
+
+
+@pytest.fixture(scope="module")
+def scenarios(big, tmp_path_factory) -> list[Scenario]:
+    """Three batches and their uninterrupted results: a first nightly from nothing, a catch-up nightly
+    on a ledger holding everything up to September, and a reissue of October (credit notes + updates)."""
+    root = tmp_path_factory.mktemp("states")
+    september = root / "september"
+    ref = Batch(["nightly", "{ws}", "--as-of", "2026-10-01"], big, place(None, september), root / "o-sep")
+    assert ref.wait() == 0, ref.stderr
+    out = [Scenario("first nightly", None, NIGHTLY), Scenario("catch-up nightly", september, NIGHTLY)]
+    for s in out:
+        folder = root / s.name.replace(" ", "-")
+        b = Batch(s.command, big, place(s.start, folder), root / f"o-{folder.name}")
+        assert b.wait() == 0, b.stderr
+        s.seconds, s.after_commit = time.monotonic() - b.started, time.monotonic() - b.commit_at
+        s.end_ledger = folder / "ledger.duckdb"
+        s.end = state(s.end_ledger)
+        s.before = state(s.start / "ledger.duckdb") if s.start else state(root / "no-such-ledger.duckdb")
+    reissue = Scenario("reissue", out[1].end_ledger.parent, REISSUE)
+    b = Batch(REISSUE, big, place(reissue.start, root / "reissue"), root / "o-reissue")
+    assert b.wait() == 0, b.stderr
+    reissue.seconds, reissue.after_commit = time.monotonic() - b.started, time.monotonic() - b.commit_at
+    reissue.end_ledger = root / "reissue" / "ledger.duckdb"
+    reissue.end = state(reissue.end_ledger)
+    reissue.before = out[1].end
+    assert len(reissue.end["credit_notes"]) > 100 and len(out[1].end["invoices"]) > 800
+    return out + [reissue]
+
+
+def test_kill_9_at_any_moment_leaves_the_ledger_before_or_after_the_whole_batch(big, scenarios, tmp_path):
+    seed = int(os.environ.get("USAGEBILL_KILL_SEED", time.time_ns() % 1_000_000))
+    rng = random.Random(seed)
+    seen: dict[str, set[str]] = {s.name: set() for s in scenarios}
+    interrupted: dict[str, Path] = {}  # per scenario, a ledger some kill left in the before state
+    for i in range(KILLS):
+        s = scenarios[i % len(scenarios)]
+        where = tmp_path / f"kill-{i}"
+        ledger = place(s.start, where)
+        batch = Batch(s.command, big, ledger, where / "out")
+        if i % 2:  # a random moment of the whole run
+            time.sleep(rng.uniform(0, s.seconds * 1.05))
+        else:  # a random moment from the start of the commit to the end (commit, checkpoint, outputs)
+            batch.committing.wait(timeout=60)
+            time.sleep(rng.uniform(0, s.after_commit))
+        killed_at = time.monotonic() - batch.started
+        batch.kill()
+        context = f"seed {seed}, kill {i} ({s.name}) at {killed_at:.3f}s"
+        assert ledger_problems(ledger) == [], context
+        now = state(ledger)
+        assert now in (s.before, s.end), context
+        outcome = "after" if now == s.end else "before"
+        seen[s.name].add(outcome)
+        out = where / "out"
+        if out.exists():  # outputs are published only after the commit, and never half-written
+            assert outcome == "after", context
+            assert (out / "manifest.json").exists() and (out / "invoices.csv").exists(), context
+        if outcome == "before":
+            interrupted[s.name] = where
+    print(f"kill seed {seed}: {seen}")
+    for s in scenarios:  # an uninterrupted run on a ledger a kill interrupted gives the never-killed result
+        where = interrupted.get(s.name)
+        if where is None:
+            continue
+        b = Batch(s.command, big, where / "ledger.duckdb", where / "final")
+        assert b.wait() == 0, b.stderr
+        assert state(where / "ledger.duckdb") == s.end, f"seed {seed}: {s.name}"
+
+
+def test_two_nightly_processes_at_once_issue_every_period_once(big, scenarios, tmp_path):
+    ledger = place(None, tmp_path / "ledger")
+    a = Batch(NIGHTLY, big, ledger, tmp_path / "out-a")
+    b = Batch(NIGHTLY, big, ledger, tmp_path / "out-b")
+    assert (a.wait(), b.wait()) == (0, 0), a.stderr + b.stderr
+    assert sorted("nothing issued" in x.stdout for x in (a, b)) == [False, True], a.stdout + b.stdout
+    assert ledger_problems(ledger) == []
+    assert state(ledger) == scenarios[0].end  # exactly one uninterrupted batch
+
+
+def test_issue_and_nightly_at_once_never_issue_a_period_twice(big, scenarios, tmp_path):
+    september = scenarios[1].start
+    ledger = place(september, tmp_path / "ledger")
+    a = Batch(["issue", "{ws}", "--from", "2026-09-01", "--to", "2026-11-01"], big, ledger, tmp_path / "out-a")
+    b = Batch(NIGHTLY, big, ledger, tmp_path / "out-b")
+    assert (a.wait(), b.wait()) == (0, 0), a.stderr + b.stderr
+    assert ledger_problems(ledger) == []  # gapless, whole invoices, one live invoice per period
+    query = "SELECT contract_id, period_start FROM invoices WHERE status = 'issued' ORDER BY ALL"
+    assert rows(ledger, query) == rows(scenarios[1].end_ledger, query)
+
+
+def test_a_held_ledger_fails_fast_with_a_clear_message_or_is_waited_for(big, tmp_path):
+    ledger = place(None, tmp_path / "ledger")
+    with ledger_lock(ledger, exclusive=True, wait=0):
+        p = subprocess.run(CLI + ["nightly", str(big), "--as-of", "2026-11-01", "--ledger", str(ledger),
+                                  "--wait", "0"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1
+    assert f"error: ledger {ledger} is in use by another usagebill process; try again when it finishes" in p.stderr
+    assert not ledger.exists() and "Traceback" not in p.stderr
+
+    holder = threading.Thread(target=hold, args=(ledger, 1.5))
+    holder.start()
+    time.sleep(0.2)
+    started = time.monotonic()
+    p = subprocess.run(CLI + ["nightly", str(big), "--as-of", "2000-01-01", "--ledger", str(ledger),
+                              "--wait", "30"], capture_output=True, text=True, timeout=60)
+    waited = time.monotonic() - started
+    holder.join()
+    assert p.returncode == 0 and "nothing issued" in p.stdout, p.stderr
+    assert waited > 1.0 and ledger.exists()
+
+
+def hold(ledger: Path, seconds: float) -> None:
+    with ledger_lock(ledger, exclusive=True, wait=0):
+        time.sleep(seconds)
+
+
+def test_another_program_holding_the_database_file_is_reported(big, tmp_path):
+    ledger = place(None, tmp_path / "ledger")
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('open', flush=True);"
+                               " time.sleep(60)", str(ledger)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        p = subprocess.run(CLI + ["invoices", str(big), "--ledger", str(ledger), "--wait", "0.5"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert p.returncode == 1 and "is in use by another usagebill process (waited 0.5 s)" in p.stderr
+
+
+def test_a_reader_waits_for_the_writer_and_sees_the_whole_batch(big, scenarios, tmp_path):
+    ledger = place(None, tmp_path / "ledger")
+    writer = Batch(NIGHTLY, big, ledger, tmp_path / "out")
+    while not any("] rate" in line for line in writer.stderr):  # the writer holds the ledger by now
+        assert writer.proc.poll() is None
+        time.sleep(0.02)
+    reader = subprocess.run(CLI + ["invoices", str(big), "--ledger", str(ledger), "--format", "csv"],
+                            capture_output=True, text=True, timeout=120)
+    assert writer.wait() == 0
+    assert reader.returncode == 0, reader.stderr
+    assert len(reader.stdout.splitlines()) == 1 + len(scenarios[0].end["invoices"])
