@@ -256,9 +256,14 @@ def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, 
 @click.option("--run", "run_seq", required=True, type=click.IntRange(1), help="The ledger run (see the runs table).")
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Output folder (default: the batch's own default, WORKSPACE/out/<command>-<run_id>).")
+              help="Output folder (default WORKSPACE/out/ledger-run-<N>).")
 def export(workspace: Path, run_seq: int, ledger: Path | None, wait: float, out: Path | None) -> None:
     """Write the documents and manifest of one ledger run again, from the ledger.
+
+    invoices, invoice_lines, credit_notes, credit_note_lines (Parquet and CSV) and manifest.json:
+    the files the batch wrote, byte for byte, except that statuses are today's (an invoice credited
+    since shows `credited`). usage, quarantine and a reconciliation come from rating and are not
+    kept in the ledger.
 
     Example: usagebill export ws/ --run 3 --out out/run-3
     """
@@ -283,6 +288,9 @@ def check_ledger(workspace: Path, ledger: Path | None, wait: float) -> None:
     from .ledger.store import ledger_path, open_ledger
 
     path = ledger_path(workspace, ledger)
+    if not path.exists():
+        click.echo(f"no ledger at {path} yet: nothing has been issued")
+        return
     with open_ledger(path, write=False, wait=wait) as led:
         found = problems(led)
         counts = led.sequences()

@@ -168,6 +168,19 @@ def test_a_batch_that_fails_before_commit_leaves_the_ledger_as_before_and_burns_
     assert numbers(nightly(ws, day("2026-11-01"))) == [f"HC-{n}" for n in range(5, 9)]
 
 
+def test_a_batch_that_would_break_the_ledger_rules_is_refused_whole(ws, monkeypatch):
+    from pipeline.errors import CheckError
+    from pipeline.ledger.documents import Numbering
+
+    nightly(ws, day("2026-10-01"))
+    before = snapshot(ws / "ledger.duckdb")
+    real = Numbering.next
+    monkeypatch.setattr(Numbering, "next", lambda self, series: (real(self, series), real(self, series))[1])
+    with pytest.raises(CheckError, match="gapless numbers"):  # a numbering bug skipping every other number
+        nightly(ws, day("2026-11-01"))
+    assert snapshot(ws / "ledger.duckdb") == before
+
+
 def test_the_ledger_can_live_elsewhere(ws, tmp_path):
     outcome = nightly(ws, day("2026-11-01"), ledger=tmp_path / "books.duckdb", out=tmp_path / "o")
     assert outcome.run_seq == 1 and (tmp_path / "books.duckdb").exists()

@@ -58,9 +58,9 @@ def write_documents(stage: Path, docs: dict[str, pa.Table]) -> None:
 
 
 def export_run(ledger: Ledger, run_seq: int, out: Path | None, workspace: Path) -> Path:
-    """Write ledger run `run_seq`'s documents and manifest again (default: the batch's default folder)."""
+    """Write ledger run `run_seq`'s documents and manifest again (default WORKSPACE/out/ledger-run-<n>)."""
     record = run_record(ledger, run_seq)
-    target = out or workspace / "out" / f"{record['command']}-{record['run_id']}"
+    target = out or workspace / "out" / f"ledger-run-{run_seq}"
     with staged_dir(target) as stage:
         write_documents(stage, run_documents(ledger, run_seq))
         write_bytes(stage / "manifest.json", record["manifest"].encode())

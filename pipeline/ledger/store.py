@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from ..db import sql
-from ..errors import BillingError
+from ..errors import BillingError, CheckError
 from .lock import LedgerBusy, POLL_SECONDS, busy_message, ledger_lock
 from .tables import STORED, table
 
@@ -147,7 +147,9 @@ def commit(ledger: Ledger, rows: dict[str, list[dict]], credited: list[str], num
     """Write one batch atomically: its documents, the invoices it credits, the sequences and its run row.
 
     `expected` are the sequences the numbers were assigned from; they cannot have moved (the batch
-    holds the exclusive lock), and are checked again inside the transaction all the same.
+    holds the exclusive lock), and are checked again inside the transaction all the same. Before
+    COMMIT the ledger's integrity rules (sql/ledger/check.sql) are checked on the result; any
+    failure rolls the whole batch back.
     """
     con = ledger.con
     run(con, "BEGIN TRANSACTION")
@@ -167,6 +169,11 @@ def commit(ledger: Ledger, rows: dict[str, list[dict]], credited: list[str], num
             {"seq": record.run_seq, "id": record.run_id, "command": record.command,
              "at": dt.datetime.now(dt.timezone.utc), "invoices": len(rows["invoices"]),
              "credit_notes": len(rows["credit_notes"]), "manifest": record.manifest})
+        broken = run(con, sql("ledger/check"))
+        if broken:  # a bug, never the user's input: nothing of the batch is kept
+            raise CheckError(f"{ledger.path}: the ledger would break its rules with this batch, so nothing was "
+                             "written (a bug in usagebill, or a ledger edited by hand; run check-ledger): "
+                             + "; ".join(f"{c}: {d}" for c, d in broken[:5]))
         run(con, "COMMIT")
     except BaseException:
         try:
