@@ -71,26 +71,35 @@ def rows_by_invoice(result: Bill) -> tuple[list[dict], dict[str, list[dict]]]:
     return result.invoices.to_pylist(), lines
 
 
+def period_keys(result: Bill) -> list[tuple[tuple[str, dt.date], dt.date]]:
+    """((contract_id, period_start), period_end) of each of a run's invoices, in its order."""
+    cols = result.invoices.select(["contract_id", "period_start", "period_end"]).to_pydict()
+    return [((c, s), e) for c, s, e in zip(cols["contract_id"], cols["period_start"], cols["period_end"])]
+
+
 def new_batch(ledger: Ledger, prefix: str, issue_date: dt.date) -> tuple[Batch, dict[str, int]]:
     """An empty batch numbering on from the ledger's sequences (returned too, to be checked at commit)."""
     start = ledger.sequences()
     return Batch(ledger.last_run_seq() + 1, issue_date, Numbering(prefix, dict(start))), start
 
 
-def _totals(rows: list[dict]) -> dict[str, dict]:
+def _totals(t: pa.Table) -> dict[str, dict]:
+    """Count and money per currency of a documents table."""
+    money = ("subtotal", "discount_total", "tax_total", "total")
     out: dict[str, dict] = {}
-    for r in rows:
-        t = out.setdefault(r["currency"], {"count": 0, **{k: Decimal(0) for k in
-                                                          ("subtotal", "discount_total", "tax_total", "total")}})
-        t["count"] += 1
-        for k in ("subtotal", "discount_total", "tax_total", "total"):
-            t[k] += r[k]
-    return {c: {k: v if isinstance(v, int) else format_money(v, currency_digits(c) or 0) for k, v in t.items()}
-            for c, t in sorted(out.items())}
+    for r in t.select(["currency", *money]).to_pylist():
+        s = out.setdefault(r["currency"], {"count": 0, **{k: Decimal(0) for k in money}})
+        s["count"] += 1
+        for k in money:
+            s[k] += r[k]
+    return {c: {k: v if isinstance(v, int) else format_money(v, currency_digits(c) or 0) for k, v in s.items()}
+            for c, s in sorted(out.items())}
 
 
-def _numbers(rows: list[dict], column: str) -> dict:
-    return {"count": len(rows), "first": rows[0][column] if rows else None, "last": rows[-1][column] if rows else None}
+def _numbers(t: pa.Table, column: str) -> dict:
+    """Count, first and last number of a documents table (sorted by sequence)."""
+    values = t.column(column).to_pylist()
+    return {"count": len(values), "first": values[0] if values else None, "last": values[-1] if values else None}
 
 
 def batch_run_id(command: str, arguments: dict, inputs: dict[str, str], batch: Batch) -> str:
@@ -104,41 +113,42 @@ def batch_run_id(command: str, arguments: dict, inputs: dict[str, str], batch: B
 def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome, arguments: dict,
            workspace: Path, out: Path | None, progress: Callable[[str], None],
            extra: dict[str, pa.Table] | None = None, extra_manifest: dict | None = None) -> Outcome:
-    """Commit the batch, then publish its output folder from the ledger. A batch without documents writes nothing."""
+    """Commit the batch, then publish its output folder from the ledger.
+
+    An issue or nightly without documents changes nothing and writes nothing; `extra` tables
+    (a reconciliation) are written in any case.
+    """
     result = outcome.bill
     outcome.skipped.sort(key=lambda s: (s.period_end, s.contract_id, s.period_start))
-    if not batch.invoices and not batch.credit_notes and not extra:
+    if batch.empty and not extra:
         return outcome
-    issued_ids = [r["invoice_id"] for r in batch.invoices if r["kind"] == "invoice"]
-    usage = result.usage.filter(pc.is_in(result.usage.column("invoice_id"), pa.array(issued_ids, pa.string())))
-    if batch.invoices or batch.credit_notes:
-        outcome.run_seq = batch.run_seq
+    tables = batch.tables()
+    tables = {name: t.sort_by("sequence") if "sequence" in t.column_names else t for name, t in tables.items()}
+    invoices, notes = tables["invoices"], tables["credit_notes"]
+    issued_ids = invoices.filter(pc.equal(invoices.column("kind"), "invoice")).column("invoice_id")
+    usage = result.usage.filter(pc.is_in(result.usage.column("invoice_id"), issued_ids))
+    outcome.run_seq = None if batch.empty else batch.run_seq
     outcome.run_id = batch_run_id(outcome.command, arguments, result.inputs, batch)
     outcome.manifest = {
         "run_id": outcome.run_id, "command": outcome.command, "usagebill_version": __version__,
         "arguments": arguments, "rating": {"run_id": result.run_id, "arguments": result.args.as_dict()},
         "inputs": result.inputs, "counts": result.counts,
         "ledger": {"path": ledger.path.name, "run_seq": outcome.run_seq,
-                   "invoices": _numbers(batch.invoices, "invoice_number"),
-                   "credit_notes": _numbers(batch.credit_notes, "credit_note_number"),
-                   "credited": batch.credited},
-        "totals": _totals(batch.invoices), "credit_note_totals": _totals(batch.credit_notes),
+                   "invoices": _numbers(invoices, "invoice_number"),
+                   "credit_notes": _numbers(notes, "credit_note_number"), "credited": batch.credited},
+        "totals": _totals(invoices), "credit_note_totals": _totals(notes),
         "skipped": [s.as_dict() for s in outcome.skipped],
-        "outputs": {"invoices": len(batch.invoices), "invoice_lines": len(batch.invoice_lines),
-                    "credit_notes": len(batch.credit_notes), "credit_note_lines": len(batch.credit_note_lines),
-                    "usage": usage.num_rows, "quarantine": result.quarantine.num_rows,
-                    **{name: t.num_rows for name, t in (extra or {}).items()}},
+        "outputs": {**{name: t.num_rows for name, t in tables.items()}, "usage": usage.num_rows,
+                    "quarantine": result.quarantine.num_rows, **{name: t.num_rows for name, t in (extra or {}).items()}},
         "seconds": {k: round(v, 3) for k, v in result.timings.items()},
         **(extra_manifest or {}),
     }
     text = json.dumps(outcome.manifest, indent=2, sort_keys=True) + "\n"
     if outcome.run_seq is not None:
         progress("commit")
-        commit(ledger, batch.rows(), batch.credited, batch.numbering.last, start,
+        commit(ledger, tables, batch.credited, batch.numbering.last, start,
                RunRecord(batch.run_seq, outcome.run_id, outcome.command, text))
         outcome.docs = run_documents(ledger, batch.run_seq)
-    else:
-        outcome.docs = {}
     progress("emit")
     outcome.out = out or workspace / "out" / f"{outcome.command}-{outcome.run_id}"
     with staged_dir(outcome.out) as stage:
@@ -166,19 +176,18 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
         result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress)
         progress("number")
         live = live_invoices(led)
-        headers, lines = rows_by_invoice(result)
-        keys = [(h["contract_id"], h["period_start"]) for h in headers]
-        held = chains(led, [k for k in keys if k in live], live) if reissue else {}
+        periods = period_keys(result)
+        held = chains(led, [k for k, _ in periods if k in live], live) if reissue else {}
         batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, issue_date)
         outcome = Outcome("issue", bill=result)
-        for key, header in zip(keys, headers):
+        for row, (key, period_end) in enumerate(periods):
             if key not in live:
-                batch.issue(header, lines[header["invoice_id"]])
+                batch.issue_row(result.invoices, result.lines, row)
             elif reissue:
                 batch.cancel(held[key], "reissue")
-                batch.issue(header, lines[header["invoice_id"]], original=live[key]["invoice_number"])
+                batch.issue_row(result.invoices, result.lines, row, original=live[key]["invoice_number"])
             else:
-                outcome.skipped.append(Skipped(*key, header["period_end"], live[key]["invoice_number"]))
+                outcome.skipped.append(Skipped(*key, period_end, live[key]["invoice_number"]))
         arguments = {**args.as_dict(), "reissue": reissue}
         if reissue:
             arguments["issue_date"] = issue_date.isoformat()
@@ -217,10 +226,9 @@ def nightly(workspace: Path, as_of: dt.date, *, ledger: Path | None = None, out:
         args = RunArgs(first, as_of, selected, (), **extra)
         outcome.bill = result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress)
         progress("number")
-        headers, lines = rows_by_invoice(result)
         batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, as_of)
-        for header in headers:
-            if (header["contract_id"], header["period_start"]) not in live:
-                batch.issue(header, lines[header["invoice_id"]])
+        for row, (key, _) in enumerate(period_keys(result)):
+            if key not in live:
+                batch.issue_row(result.invoices, result.lines, row)
         arguments = {"as_of": as_of.isoformat(), "dedup_window_days": args.dedup_window_days}
         return finish(led, batch, start, outcome, arguments, workspace, out, progress)

@@ -130,9 +130,12 @@ def compare(result: Bill, ledger: Ledger, selected: set[str] | None) -> tuple[in
                  and (selected is None or k[0] in selected)]
     keys = sorted(set(recomputed) | set(in_window))
     held = chains(ledger, keys, live)
-    out = [d for k in keys if (d := _difference(k, held.get(k), recomputed.get(k),
-                                                lines.get(recomputed[k]["invoice_id"], []) if k in recomputed
-                                                else [])) is not None]
+    out = []
+    for k in keys:
+        header = recomputed.get(k)
+        d = _difference(k, held.get(k), header, lines[header["invoice_id"]] if header else [])
+        if d is not None:
+            out.append(d)
     out.sort(key=lambda d: d.order)
     return len(keys), out
 

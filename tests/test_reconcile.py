@@ -90,6 +90,21 @@ def test_each_late_batch_is_billed_by_its_own_adjustment(ws):
     assert net == [{"t": Decimal("162.99") + Decimal("1.80")}]
 
 
+def test_reissue_after_an_adjustment_credits_the_whole_net_of_the_period(ws):
+    add_late_events(ws, "late-1", [LATE_COMPUTE])
+    adjust(ws)  # HC-5 adjusts HC-2 by 1.20
+    again = issue(ws, window(*OCTOBER, contracts=("acme-1",)), reissue=True, issue_date=day("2026-11-22"))
+    (note,) = again.docs["credit_notes"].to_pylist()
+    (new,) = again.docs["invoices"].to_pylist()
+    assert (note["invoice_number"], note["total"]) == ("HC-2", Decimal("164.19"))  # 162.99 + 1.20
+    assert (new["invoice_number"], new["original_invoice_number"], new["total"]) == ("HC-6", "HC-2",
+                                                                                     Decimal("164.19"))
+    credited = rows(ws / "ledger.duckdb", "SELECT invoice_number FROM invoices WHERE status = 'credited' ORDER BY 1")
+    assert [r["invoice_number"] for r in credited] == ["HC-2", "HC-5"]
+    assert not check(ws).differs
+    assert ledger_problems(ws / "ledger.duckdb") == []
+
+
 def test_a_quantity_only_change_is_recorded_by_a_zero_adjustment(ws):
     add_late_events(ws, "late-1", [LATE_CALL])
     done = adjust(ws)

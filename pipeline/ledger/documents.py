@@ -16,7 +16,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from .chains import HEADER_MONEY, ZERO, Chain, LineKey, NetLine
+from .tables import INVOICE_LINES, INVOICES, STORED, table
 
 SERIES = ("invoice", "credit_note")
 COPIED = ("invoice_id", "customer_id", "contract_id", "plan_id", "currency", "period_start", "period_end",
@@ -69,18 +73,58 @@ class Batch:
     credit_notes: list[dict] = field(default_factory=list)
     credit_note_lines: list[dict] = field(default_factory=list)
     credited: list[str] = field(default_factory=list)  # invoice numbers whose status becomes `credited`
+    run_invoices: pa.Table | None = None  # a run's invoices and lines that `issue_row` issues from
+    run_lines: pa.Table | None = None
+    from_run: list[tuple[int, str, int, str | None]] = field(default_factory=list)  # (row, number, seq, original)
 
-    def rows(self) -> dict[str, list[dict]]:
-        return {"invoices": self.invoices, "invoice_lines": self.invoice_lines, "credit_notes": self.credit_notes,
-                "credit_note_lines": self.credit_note_lines}
+    @property
+    def empty(self) -> bool:
+        return not (self.invoices or self.credit_notes or self.from_run)
+
+    def tables(self) -> dict[str, pa.Table]:
+        """The batch's documents as Arrow tables of the ledger's schemas (stored.* columns)."""
+        out = {name: table(getattr(self, name), schema) for name, schema in STORED.items()}
+        if self.from_run:
+            invoices, lines = self._issued_from_run()
+            out["invoices"] = pa.concat_tables([out["invoices"], invoices])
+            out["invoice_lines"] = pa.concat_tables([out["invoice_lines"], lines])
+        return out
 
     def issue(self, header: dict, lines: list[dict], original: str | None = None) -> str:
-        """Issue a run's invoice (header and lines as in the run's tables) under the next number."""
+        """Issue a run's invoice (header and lines as dicts of the run's tables) under the next number."""
         number, seq = self.numbering.next("invoice")
         self.invoices.append({**header, "invoice_number": number, "status": "issued", "kind": "invoice",
                               "original_invoice_number": original, "sequence": seq, "run_seq": self.run_seq})
         self.invoice_lines += [{**line, "invoice_number": number} for line in lines]
         return number
+
+    def issue_row(self, invoices: pa.Table, lines: pa.Table, row: int, original: str | None = None) -> str:
+        """Issue row `row` of a run's invoices table (its lines in `lines`) under the next number.
+
+        The same as `issue`, column-wise: many invoices cost no Python objects per line.
+        """
+        assert self.run_invoices is None or self.run_invoices is invoices
+        self.run_invoices, self.run_lines = invoices, lines
+        number, seq = self.numbering.next("invoice")
+        self.from_run.append((row, number, seq, original))
+        return number
+
+    def _issued_from_run(self) -> tuple[pa.Table, pa.Table]:
+        rows, numbers, seqs, originals = (list(c) for c in zip(*self.from_run))
+        n = len(rows)
+        picked = self.run_invoices.take(pa.array(rows, pa.int64()))
+        extra = {"invoice_number": pa.array(numbers, pa.string()), "status": pa.array(["issued"] * n, pa.string()),
+                 "kind": pa.array(["invoice"] * n, pa.string()),
+                 "original_invoice_number": pa.array(originals, pa.string()),
+                 "sequence": pa.array(seqs, pa.int64()), "run_seq": pa.array([self.run_seq] * n, pa.int32())}
+        invoices = pa.table({f.name: extra[f.name] if f.name in extra else picked.column(f.name) for f in INVOICES},
+                            schema=INVOICES)
+        position = pc.index_in(self.run_lines.column("invoice_id"), value_set=picked.column("invoice_id"))
+        kept = self.run_lines.filter(pc.is_valid(position))
+        number_of_line = pa.array(numbers, pa.string()).take(pc.drop_null(position))
+        lines = pa.table({f.name: number_of_line if f.name == "invoice_number" else kept.column(f.name)
+                          for f in INVOICE_LINES}, schema=INVOICE_LINES)
+        return invoices, lines
 
     def cancel(self, chain: Chain, reason: str) -> str:
         """A credit note for everything the period has been billed; its open invoice documents become credited."""

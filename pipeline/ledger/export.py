@@ -76,25 +76,26 @@ def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: 
     return ledger.fetch(f"list_{what}", params)
 
 
-def _cells(t: pa.Table) -> list[list[str]]:
-    """Every value as text, money at its currency's minor unit."""
+def _values(t: pa.Table) -> list[dict]:
+    """Rows with money as exact text at its currency's minor unit and dates as ISO text."""
     digits = digits_of(t)
-    rows = []
+    out = []
     for r in t.to_pylist():
-        row = []
         for name, v in r.items():
             if isinstance(v, Decimal):
-                v = f"{v.quantize(Decimal(1).scaleb(-digits[r['currency']])):f}"
-            row.append("" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v))
-        rows.append(row)
-    return rows
+                r[name] = f"{v.quantize(Decimal(1).scaleb(-digits[r['currency']])):f}"
+            elif hasattr(v, "isoformat"):
+                r[name] = v.isoformat()
+        out.append(r)
+    return out
 
 
 def render(t: pa.Table, fmt: str) -> str:
     """The listing as an aligned text table, CSV (spreadsheet-safe) or JSON (money as exact strings)."""
-    names, rows = t.column_names, _cells(t)
+    names, values = t.column_names, _values(t)
     if fmt == "json":
-        return json.dumps([dict(zip(names, r)) for r in rows], indent=2) + "\n"
+        return json.dumps(values, indent=2) + "\n"
+    rows = [["" if r[n] is None else str(r[n]) for n in names] for r in values]
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

@@ -8,6 +8,7 @@ or as after it. Numbers come from `number_sequences`, read and advanced inside t
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import pyarrow as pa
 from ..db import sql
 from ..errors import BillingError, CheckError
 from .lock import LedgerBusy, POLL_SECONDS, busy_message, ledger_lock
-from .tables import STORED, table
+from .tables import STORED
 
 SCHEMA_VERSION = 1
 LEDGER_NAME = "ledger.duckdb"
@@ -92,20 +93,40 @@ def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                            f"understands ({SCHEMA_VERSION}); upgrade usagebill")
 
 
-def _create_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    existing = _tables(con)
-    if existing and "ledger_info" not in existing:
-        raise BillingError(f"{path}: is a DuckDB file but not a usagebill ledger; pass another --ledger")
-    if existing:
-        _check_schema(con, path)
-        return
+def _create(path: Path) -> None:
+    """A new, empty ledger at `path`, appearing whole: made under a hidden name, then renamed into place.
+
+    A process killed while creating it leaves at most a hidden `.NAME.new-PID` file, never a
+    half-made ledger that every later batch would refuse to open.
+    """
     from .. import __version__
 
-    run(con, "BEGIN TRANSACTION")
-    run(con, sql("ledger/schema"))
-    run(con, "INSERT INTO ledger_info VALUES ('schema_version', $v), ('created_by', $by)",
-        {"v": str(SCHEMA_VERSION), "by": f"usagebill {__version__}"})
-    run(con, "COMMIT")
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}")
+    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(tmp), config=CONFIG)
+        try:
+            run(con, "BEGIN TRANSACTION")
+            run(con, sql("ledger/schema"))
+            run(con, "INSERT INTO ledger_info VALUES ('schema_version', $v), ('created_by', $by)",
+                {"v": str(SCHEMA_VERSION), "by": f"usagebill {__version__}"})
+            run(con, "COMMIT")
+            run(con, "CHECKPOINT")
+        finally:
+            con.close()
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.rename(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BillingError(f"{path}: cannot create the ledger ({exc.strerror}); check permissions and free space, "
+                           "or pass another --ledger") from None
 
 
 @contextmanager
@@ -126,9 +147,11 @@ def open_ledger(path: Path, *, write: bool, wait: float) -> Iterator[Ledger]:
             con.close()
         return
     with ledger_lock(path, exclusive=write, wait=wait) as deadline:
+        if write and not path.exists():
+            _create(path)
         con = _connect(path, read_only=not write, deadline=deadline, wait=wait)
         try:
-            (_create_schema if write else _check_schema)(con, path)
+            _check_schema(con, path)
             yield Ledger(path, con)
         finally:
             con.close()
@@ -142,7 +165,7 @@ class RunRecord:
     manifest: str
 
 
-def commit(ledger: Ledger, rows: dict[str, list[dict]], credited: list[str], numbers: dict[str, int],
+def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], numbers: dict[str, int],
            expected: dict[str, int], record: RunRecord) -> None:
     """Write one batch atomically: its documents, the invoices it credits, the sequences and its run row.
 
@@ -156,9 +179,9 @@ def commit(ledger: Ledger, rows: dict[str, list[dict]], credited: list[str], num
     try:
         if ledger.sequences() != expected or ledger.last_run_seq() != record.run_seq - 1:
             raise BillingError(f"{ledger.path}: the ledger changed while this batch was prepared; run it again")
-        for name, schema in STORED.items():
-            if rows[name]:
-                con.register(f"new_{name}", table(rows[name], schema))
+        for name in STORED:
+            if tables[name].num_rows:
+                con.register(f"new_{name}", tables[name])
                 run(con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")  # our own table names
         if credited:
             con.register("credited_t", pa.table({"invoice_number": pa.array(credited, pa.string())}))
@@ -167,8 +190,8 @@ def commit(ledger: Ledger, rows: dict[str, list[dict]], credited: list[str], num
             run(con, "UPDATE number_sequences SET last_value = $v WHERE series = $s", {"v": value, "s": series})
         run(con, "INSERT INTO runs VALUES ($seq, $id, $command, $at, $invoices, $credit_notes, $manifest)",
             {"seq": record.run_seq, "id": record.run_id, "command": record.command,
-             "at": dt.datetime.now(dt.timezone.utc), "invoices": len(rows["invoices"]),
-             "credit_notes": len(rows["credit_notes"]), "manifest": record.manifest})
+             "at": dt.datetime.now(dt.timezone.utc), "invoices": tables["invoices"].num_rows,
+             "credit_notes": tables["credit_notes"].num_rows, "manifest": record.manifest})
         broken = run(con, sql("ledger/check"))
         if broken:  # a bug, never the user's input: nothing of the batch is kept
             raise CheckError(f"{ledger.path}: the ledger would break its rules with this batch, so nothing was "
