@@ -121,8 +121,10 @@ def nightly(workspace: Path, as_of: dt.date, dedup_window_days: int | None, thre
 def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.issue.Outcome
     skipped = outcome.skipped
     if outcome.run_seq is None:
-        click.echo(f"{what}: nothing issued" + (f"; {_count(len(skipped), 'period')} already issued skipped"
-                                                if skipped else "; every closed period is issued already"))
+        reason = (f"{_count(len(skipped), 'period')} already issued skipped" if skipped
+                  else "every closed period is issued already" if outcome.command == "nightly"
+                  else "no billing period closes in this window")
+        click.echo(f"{what}: nothing issued; {reason}")
     else:
         text = _documents(outcome.manifest["ledger"])
         if outcome.command == "issue":
@@ -297,4 +299,5 @@ def check_ledger(workspace: Path, ledger: Path | None, wait: float) -> None:
         runs = led.last_run_seq()
     if found:
         raise CheckError(f"ledger {path}: {len(found)} problems:\n" + "\n".join(f"  - {p}" for p in found))
-    click.echo(f"ledger ok: {counts['invoice']} invoices, {counts['credit_note']} credit notes, {runs} runs ({path})")
+    click.echo(f"ledger ok: {_count(counts['invoice'], 'invoice')}, {_count(counts['credit_note'], 'credit note')}, "
+               f"{_count(runs, 'run')} ({path})")

@@ -24,14 +24,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import __version__, emit
-from .config.workspace import load_workspace
+from .config.workspace import Workspace, load_workspace
 from .io import staged_dir, write_bytes
 from .ledger.chains import chains, live_invoices
 from .ledger.documents import Batch, Numbering
 from .ledger.export import run_documents, write_documents
 from .ledger.store import Ledger, RunRecord, commit, ledger_path, open_ledger
 from .money import currency_digits, format_money
-from .periods import closing_periods
+from .periods import Period, closing_periods
 from .run import Bill, RunArgs, bill
 
 DEFAULT_WAIT = 600.0  # seconds a batch waits for another one holding the ledger
@@ -51,7 +51,8 @@ class Skipped:
 
 @dataclass
 class Outcome:
-    """What one batch did. run_seq is None when it issued nothing (the ledger is unchanged, nothing written)."""
+    """What one batch did. run_seq is None when it issued nothing: the ledger is unchanged, and no folder is
+    written (except a reconciliation's)."""
 
     command: str
     run_id: str | None = None
@@ -61,14 +62,6 @@ class Outcome:
     skipped: list[Skipped] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
     out: Path | None = None
-
-
-def rows_by_invoice(result: Bill) -> tuple[list[dict], dict[str, list[dict]]]:
-    """A run's invoice headers (its order: period_end, contract_id) and each one's lines."""
-    lines: dict[str, list[dict]] = {}
-    for line in result.lines.to_pylist():
-        lines.setdefault(line["invoice_id"], []).append(line)
-    return result.invoices.to_pylist(), lines
 
 
 def period_keys(result: Bill) -> list[tuple[tuple[str, dt.date], dt.date]]:
@@ -194,9 +187,9 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
         return finish(led, batch, start, outcome, arguments, workspace, out, progress)
 
 
-def uninvoiced(ws, live: dict, as_of: dt.date) -> dict[str, list]:  # noqa: ANN001 - config.workspace.Workspace
+def uninvoiced(ws: Workspace, live: dict, as_of: dt.date) -> dict[str, list[Period]]:
     """contract_id -> its periods with period_end <= as_of, since its start, that have no live invoice."""
-    todo: dict[str, list] = {}
+    todo: dict[str, list[Period]] = {}
     for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id):
         periods = [p for p in closing_periods(k, k.start_date, as_of) if (k.contract_id, p.start) not in live]
         if periods:

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from . import emit
 from .config.workspace import load_workspace
-from .issue import DEFAULT_WAIT, Outcome, finish, new_batch, rows_by_invoice
+from .issue import DEFAULT_WAIT, Outcome, finish, new_batch
 from .ledger.chains import Chain, Key, NetLine, chains, live_invoices
 from .ledger.documents import Batch, line_differences, net_lines
 from .ledger.store import Ledger, ledger_path, open_ledger
@@ -43,6 +43,14 @@ SCHEMA = pa.schema([
     ("recomputed_quantity", emit.QUANTITY), ("delta_quantity", emit.QUANTITY), ("issued_amount", emit.MONEY),
     ("recomputed_amount", emit.MONEY), ("delta_amount", emit.MONEY),
 ])
+
+
+def rows_by_invoice(result: Bill) -> tuple[list[dict], dict[str, list[dict]]]:
+    """A run's invoice headers (its order: period_end, contract_id) and each one's lines."""
+    lines: dict[str, list[dict]] = {}
+    for line in result.lines.to_pylist():
+        lines.setdefault(line["invoice_id"], []).append(line)
+    return result.invoices.to_pylist(), lines
 
 
 @dataclass

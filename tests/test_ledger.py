@@ -181,6 +181,23 @@ def test_a_batch_that_would_break_the_ledger_rules_is_refused_whole(ws, monkeypa
     assert snapshot(ws / "ledger.duckdb") == before
 
 
+def test_a_ledger_of_a_newer_schema_or_another_database_is_refused(ws, tmp_path):
+    import duckdb
+
+    nightly(ws, day("2026-09-01"))
+    con = duckdb.connect(str(ws / "ledger.duckdb"))
+    con.execute("UPDATE ledger_info SET value = '2' WHERE key = 'schema_version'").fetchall()
+    con.close()
+    with pytest.raises(BillingError, match="schema version 2 is newer than this usagebill understands"):
+        nightly(ws, day("2026-11-01"))
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE sales (id INTEGER)").fetchall()
+    con.close()
+    with pytest.raises(BillingError, match="is a DuckDB file but not a usagebill ledger"):
+        nightly(ws, day("2026-11-01"), ledger=other)
+
+
 def test_the_ledger_can_live_elsewhere(ws, tmp_path):
     outcome = nightly(ws, day("2026-11-01"), ledger=tmp_path / "books.duckdb", out=tmp_path / "o")
     assert outcome.run_seq == 1 and (tmp_path / "books.duckdb").exists()
@@ -220,7 +237,7 @@ def test_cli_nightly_issue_listings_export_and_check(ws, tmp_path):
     p = usagebill("export", ws, "--run", "7")
     assert p.returncode == 1 and "runs are numbered 1 to 2" in p.stderr
     p = usagebill("check-ledger", ws)
-    assert p.returncode == 0 and "ledger ok: 9 invoices, 1 credit notes, 2 runs" in p.stdout
+    assert p.returncode == 0 and "ledger ok: 9 invoices, 1 credit note, 2 runs" in p.stdout
 
 
 def test_cli_ledger_errors_are_one_red_line(ws, tmp_path):
