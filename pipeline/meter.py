@@ -109,7 +109,7 @@ class MetricSql:
         for j, (col, values) in enumerate(self.metrics[k].filters):
             name = f"f{k}_{j}"
             self.params[name] = list(values)
-            parts.append(f"list_contains(${name}, {self.columns.text_of(col)})")
+            parts.append(f"coalesce(list_contains(${name}, {self.columns.text_of(col)}), false)")  # null: no match
         return " AND ".join(parts) or "true"
 
     def flags(self) -> str:
