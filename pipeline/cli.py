@@ -21,10 +21,15 @@ from .errors import BillingError
 def _date(ctx, param, value):  # noqa: ANN001 - click callback
     if value is None:
         return None
+    from .config.tables import FIRST_DATE, LAST_DATE
+
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise click.BadParameter(f"{value} is outside the billing calendar; use a date from {FIRST_DATE} to {LAST_DATE}")
+    return day
 
 
 @contextmanager

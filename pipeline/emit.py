@@ -13,8 +13,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .invoice import Invoice
 from .db import quote_ident
+from .errors import InputDataError, OutputError
+from .invoice import Invoice
 from .money import MONEY_SCALE, QUANTITY_SCALE
 
 MONEY = pa.decimal128(38, MONEY_SCALE)
@@ -52,8 +53,26 @@ def _q(value: Decimal | None, scale: int) -> Decimal | None:
 
 
 def _table(columns: dict[str, list], schema: pa.Schema) -> pa.Table:
-    """Arrow converts each Decimal to the column's scale exactly (it refuses to lose digits)."""
-    return pa.table({f.name: pa.array(columns[f.name], f.type) for f in schema}, schema=schema)
+    """Arrow converts each Decimal to the column's scale exactly (it refuses to lose digits).
+
+    An amount too large for its column (absurd quantities times prices) is an input error naming
+    the invoice, not a crash."""
+    try:
+        return pa.table({f.name: pa.array(columns[f.name], f.type) for f in schema}, schema=schema)
+    except (pa.ArrowInvalid, OverflowError):
+        for f in schema:
+            if not pa.types.is_decimal(f.type):
+                continue
+            limit = Decimal(10) ** (f.type.precision - f.type.scale)
+            for i, value in enumerate(columns[f.name]):
+                if value is not None and abs(value) >= limit:
+                    where = ", ".join(f"{k} {columns[k][i]}" for k in ("invoice_id", "contract_id", "charge_id")
+                                      if k in columns and columns[k][i] is not None)
+                    raise InputDataError(
+                        f"{where}: {f.name} {value} does not fit the outputs' DECIMAL({f.type.precision}, "
+                        f"{f.type.scale}) (below 10^{f.type.precision - f.type.scale}); check the events' values "
+                        "and the prices that produce it") from None
+        raise
 
 
 def invoices_table(invoices: list[Invoice], payment_terms: dict[str, int]) -> pa.Table:
@@ -103,10 +122,12 @@ def _csv_expr(field: pa.Field) -> str:
     if pa.types.is_decimal(field.type) and field.name not in QUANTITY_COLUMNS:  # 0.120000000000 -> 0.12
         text = f"CAST({col} AS VARCHAR)"
         return f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
-    if pa.types.is_string(field.type):
-        return (f"CASE WHEN list_contains($formula_starts, left({col}, 1)) THEN concat($quote, {col}) "
-                f"ELSE nullif({col}, '') END")  # an empty string is an empty cell, as null is
-    return f"CAST({col} AS VARCHAR)"
+    if any(is_type(field.type) for is_type in (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean,
+                                                pa.types.is_decimal, pa.types.is_temporal)):
+        return f"CAST({col} AS VARCHAR)"  # numbers, dates, booleans: never a formula
+    text = col if pa.types.is_string(field.type) else f"CAST({col} AS VARCHAR)"  # any other column is text
+    return (f"CASE WHEN list_contains($formula_starts, left({text}, 1)) THEN concat($quote, {text}) "
+            f"ELSE nullif({text}, '') END")  # an empty string is an empty cell, as null is
 
 
 def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
@@ -123,6 +144,10 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
         join = "LEFT JOIN digits_t USING (currency)" if "currency" in table.column_names else ""
         con.execute(f"COPY (SELECT {select} FROM t {join} ORDER BY _n) TO $path (HEADER, DELIMITER ',')",
                     {"formula_starts": list(FORMULA_STARTS), "quote": "'", "path": str(path)})
+    except duckdb.IOException as exc:  # a full disk, a read-only folder: the caller removes the partial output
+        reason = str(exc).splitlines()[0].rsplit(": ", 1)[-1]
+        raise OutputError(f"writing {path.name} failed ({reason}); check free space and permissions, "
+                          "then rerun") from None
     finally:
         con.close()
 

@@ -48,6 +48,45 @@ def _check_types(path: Path, schema: pa.Schema, rel: str) -> None:
             raise InputDataError(f"events/{rel}: column {name} is {t}; write it as a string")
 
 
+# Names an events file cannot use: DuckDB's Parquet reader adds file_row_number and file_index
+# itself, and the classify query's filter on `ts` (its converted timestamp) would read a file
+# column of that name instead, dropping events without a word.
+RESERVED = {"file_row_number": "the Parquet reader adds a column of that name",
+            "file_index": "the Parquet reader adds a column of that name",
+            "ts": "the event query uses that name for the converted timestamp"}
+
+
+def _shape(t: pa.DataType) -> str:
+    """plain, list, struct, map or union: DuckDB unifies plain types across files (a number column that
+    is text in one file is read as text), but not a nested column with a differently shaped one."""
+    t = t.value_type if pa.types.is_dictionary(t) else t
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return "list"
+    for shape in ("struct", "map", "union"):
+        if getattr(pa.types, f"is_{shape}")(t):
+            return shape
+    return "plain"
+
+
+def _check_columns(file_schema: pa.Schema, rel: str, seen: dict[str, tuple[pa.DataType, str]]) -> None:
+    """Names used twice, reserved names, and a column shaped differently in two files: DuckDB cannot
+    read such files together, so name both files instead of failing in the middle of the query."""
+    folded: dict[str, str] = {}
+    for name in file_schema.names:
+        if name.lower() in folded:
+            raise InputDataError(f"events/{rel}: columns {folded[name.lower()]!r} and {name!r} have the same name "
+                                 "(names are compared without case); keep one of them")
+        folded[name.lower()] = name
+        if name.lower() in RESERVED:
+            raise InputDataError(f"events/{rel}: column {name!r} is reserved ({RESERVED[name.lower()]}); "
+                                 "rename the column in the file")
+    for field in file_schema:
+        first, where = seen.setdefault(field.name.lower(), (field.type, rel))
+        if _shape(field.type) != _shape(first):
+            raise InputDataError(f"events/{rel}: column {field.name!r} is {field.type} but {first} in "
+                                 f"events/{where}; write the column with one type in every file")
+
+
 def discover(events_dir: Path) -> EventFiles:
     """All Parquet files under events_dir (any depth), each checked; an unreadable one stops the run."""
     if not events_dir.is_dir():
@@ -55,6 +94,7 @@ def discover(events_dir: Path) -> EventFiles:
     files = sorted((p for p in events_dir.rglob("*.parquet") if p.is_file()),
                    key=lambda p: p.relative_to(events_dir).as_posix())
     schema: dict[str, pa.DataType] = {}
+    seen: dict[str, tuple[pa.DataType, str]] = {}
     for path in files:
         rel = path.relative_to(events_dir).as_posix()
         try:
@@ -66,6 +106,7 @@ def discover(events_dir: Path) -> EventFiles:
         if missing:
             raise InputDataError(f"events/{rel}: required column(s) {', '.join(missing)} missing; "
                                  f"every events file needs {', '.join(REQUIRED)}")
+        _check_columns(file_schema, rel, seen)
         _check_types(path, file_schema, rel)
         for field in file_schema:
             schema.setdefault(field.name, field.type)

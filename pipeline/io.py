@@ -1,9 +1,13 @@
 """Disk I/O that must be safe: input fingerprints and atomic publication of an output folder."""
 from __future__ import annotations
 
+import ctypes
+import errno
 import hashlib
 import os
+import re
 import shutil
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -37,13 +41,69 @@ def write_bytes(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
+RENAME_EXCHANGE, AT_FDCWD = 2, -100  # <linux/fs.h>, <fcntl.h>
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux renameat2); False where the system cannot,
+    so the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system without exchange
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Staging folders of killed runs (`.NAME.tmp-PID`, `.NAME.old-PID` whose process is gone)."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.(?:tmp|old)-(\d+)")
+    for path in target.parent.iterdir():
+        if (m := pattern.fullmatch(path.name)) and not _alive(int(m.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _publish(stage: Path, target: Path) -> None:
+    """Put the complete `stage` folder at `target` in one step: an observer, or a crash at any moment,
+    sees the previous output or the new one, never a partial one (two renames where exchange is
+    unavailable: then a crash between them leaves no output, and the previous one in a hidden folder)."""
+    if not target.exists():
+        os.rename(stage, target)
+    elif _exchange(stage, target):
+        shutil.rmtree(stage, ignore_errors=True)  # now the previous output
+    else:
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.rename(target, old)
+        os.rename(stage, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 @contextmanager
 def staged_dir(target: Path) -> Iterator[Path]:
-    """Yield an empty staging folder beside `target`; on success it replaces `target` in one rename.
+    """Yield an empty staging folder beside `target`; on success it replaces `target` in one step.
 
     A failed or killed run leaves `target` as it was (absent, or the previous complete output):
     the staging folder is removed on error, and one left by a killed process is a hidden
-    `.target.tmp-<pid>` sibling that never looks like an output.
+    `.target.tmp-<pid>` sibling that never looks like an output (the next run into the same
+    target removes it).
     """
     target = target.resolve()
     if target.exists() and not target.is_dir():
@@ -52,6 +112,7 @@ def staged_dir(target: Path) -> Iterator[Path]:
         raise OutputError(f"{target}: folder is not empty and is not a usagebill output; choose another --out")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(target)
         stage = target.parent / f".{target.name}.tmp-{os.getpid()}"
         shutil.rmtree(stage, ignore_errors=True)
         stage.mkdir()
@@ -64,16 +125,15 @@ def staged_dir(target: Path) -> Iterator[Path]:
             with child.open("rb") as fh:
                 os.fsync(fh.fileno())
         _fsync_dir(stage)
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        if target.exists():
-            os.rename(target, old)
-        os.rename(stage, target)
+        _publish(stage, target)
         _fsync_dir(target.parent)
-        shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
-        raise OutputError(f"{target}: writing the output failed ({exc.strerror}); "
+        raise OutputError(f"{target}: writing the output failed ({exc.strerror or exc}); "
                           "check free space and permissions, then rerun") from None
+    except OutputError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise OutputError(f"{target}: {exc}") from None
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

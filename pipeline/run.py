@@ -16,11 +16,13 @@ from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Callable, Iterator
 
+import duckdb
 import pyarrow as pa
 
 from . import __version__, emit, ingest, meter
 from .config.workspace import Workspace, load_workspace
 from .db import connect
+from .errors import InputDataError
 from .invoice import Invoice, build_invoice
 from .io import fingerprint, staged_dir, write_bytes
 from .meter import Metered, MetricSql
@@ -151,6 +153,19 @@ def _usage_table(invoices: list[Invoice]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=emit.USAGE_SCHEMA)
 
 
+@contextmanager
+def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
+    """Each value too large for DECIMAL(38, 9) is quarantined as invalid; a sum of valid values can
+    still overflow it. That is no usage a price applies to: stop, naming the fields to look at."""
+    try:
+        yield
+    except duckdb.OutOfRangeException as exc:
+        fields = sorted({m.field for m in ms.metrics if m.needs_number and m.field})
+        raise InputDataError(f"events: a metered quantity overflows DECIMAL(38, 9) (29 integer digits) "
+                             f"({str(exc).splitlines()[0]}); look for absurdly large values in the events' "
+                             f"{', '.join(fields) or 'number'} column(s) and remove those events") from None
+
+
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
          progress: Callable[[str], None] | None = None) -> Bill:
     """Rate the window [first_day, stop_day) of a workspace: every stage, in memory."""
@@ -183,9 +198,10 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
         if span is None or not events.files:
             usage_rows, weighted_rows, pct_rows = [], [], []
         else:
-            usage_rows = meter.meter_usage(con, ms)
-            pct_rows = meter.rate_percentage(con, ms, pct)
-            weighted_rows = meter.meter_weighted(con, ms, scope, events)
+            with _overflow_is_input_error(ms):
+                usage_rows = meter.meter_usage(con, ms)
+                pct_rows = meter.rate_percentage(con, ms, pct)
+                weighted_rows = meter.meter_weighted(con, ms, scope, events)
         by = _metered_by_period(scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("rate"), localcontext(EXACT):
         invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]

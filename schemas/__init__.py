@@ -46,7 +46,10 @@ def invoice_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
         max_line_number=pl.col("line_number").max(),
         distinct_line_numbers=pl.col("line_number").n_unique(),
     )
-    return invoices.join(sums, on="invoice_id", how="left")
+    # an invoice can have no lines (a plan of grouped usage charges only, and no usage): its sums are 0
+    return invoices.join(sums, on="invoice_id", how="left").with_columns(
+        pl.col("lines_subtotal", "lines_discount").fill_null(pl.col("subtotal") * 0),
+        pl.col("lines_count", "max_line_number", "distinct_line_numbers").fill_null(0))
 
 
 def validate_bill(bill) -> None:  # noqa: ANN001 - pipeline.run.Bill (imported lazily to avoid a cycle)

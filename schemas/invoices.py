@@ -100,7 +100,7 @@ class InvoiceTotals(pa.DataFrameModel):
     discount_total: MONEY
     lines_subtotal: MONEY = pa.Field(nullable=False)
     lines_discount: MONEY = pa.Field(nullable=False)
-    lines_count: pl.UInt32 = pa.Field(ge=1)
+    lines_count: pl.UInt32 = pa.Field(ge=0)
 
     @pa.dataframe_check
     def lines_sum_to_header(cls, data: pa.PolarsData) -> pl.LazyFrame:

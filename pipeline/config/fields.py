@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from ..errors import ProblemList
 
 MAX_DECIMALS = 12  # unit prices are stored as DECIMAL(38, 12)
+MAX_INTEGER_DIGITS = 38 - MAX_DECIMALS  # ... so a price, limit or amount is below 10^26
 
 
 def parse_decimal(value: object) -> Decimal | None:
@@ -51,7 +52,7 @@ class Fields:
                 self.problems.add(self.where, f"{key} is missing", f"add `{key}: ...`")
             return default
         if not isinstance(value, (str, int)) or isinstance(value, bool):
-            self.problems.add(self.where, f"{key} must be a string, got {value!r}")
+            self.problems.add(self.where, f"{key} must be a string, got {value!r}", "write it as text, quoted if need be")
             return default
         return str(value)
 
@@ -63,7 +64,12 @@ class Fields:
             return default
         number = parse_decimal(self.raw[key])
         if number is None:
-            self.problems.add(self.where, f"{key} must be a finite number, got {self.raw[key]!r}")
+            self.problems.add(self.where, f"{key} must be a finite number, got {self.raw[key]!r}",
+                              "write a plain number such as 12.5")
+            return default
+        if number.adjusted() >= MAX_INTEGER_DIGITS:
+            self.problems.add(self.where, f"{key} = {self.raw[key]} is too large",
+                              f"write a number below 10^{MAX_INTEGER_DIGITS}")
             return default
         if number.as_tuple().exponent < -MAX_DECIMALS:
             self.problems.add(self.where, f"{key} = {number} has more than {MAX_DECIMALS} decimal places",
@@ -73,7 +79,7 @@ class Fields:
             self.problems.add(self.where, f"{key} = {number} is below {minimum}", "prices and limits cannot be negative")
             return default
         if maximum is not None and number > maximum:
-            self.problems.add(self.where, f"{key} = {number} is above {maximum}")
+            self.problems.add(self.where, f"{key} = {number} is above {maximum}", f"use at most {maximum}")
             return default
         return number
 
@@ -92,6 +98,6 @@ class Fields:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool)
                                                   for v in value):
-            self.problems.add(self.where, f"{key} must be a list of names, got {value!r}")
+            self.problems.add(self.where, f"{key} must be a list of names, got {value!r}", f"write `{key}: [name, ...]`")
             return ()
         return tuple(str(v) for v in value)

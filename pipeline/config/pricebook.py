@@ -9,6 +9,7 @@ from .. import rate
 from ..errors import ProblemList
 from ..money import currency_digits
 from .fields import Fields
+from .tables import bad_id_char
 from .yamlsafe import load_yaml
 
 AGGREGATIONS = ("count", "sum", "max", "unique_count", "latest", "weighted_sum")
@@ -104,9 +105,14 @@ def _items(raw: object, name: str, key: str, problems: ProblemList) -> list[tupl
             problems.add(f"{name}: {key}[{i}]", f"must be a mapping, got {item!r}")
             continue
         ident = item.get("id")
-        where = f"{name}: {key}[{ident}]" if isinstance(ident, str) and ident else f"{name}: {key}[{i}]"
+        plain = isinstance(ident, str) and ident and bad_id_char(ident) is None
+        where = f"{name}: {key}[{ident}]" if plain else f"{name}: {key}[{i}]"
         if not isinstance(ident, str) or not ident:
             problems.add(where, "id is missing or not a string", "give every entry a unique `id`")
+            continue
+        if not plain:
+            problems.add(where, f"id {ident!r} contains the control character {bad_id_char(ident)!r}",
+                         "ids must be one line of printable text")
             continue
         if ident in seen:
             problems.add(where, f"duplicate id {ident!r}", "ids must be unique; rename one of them")

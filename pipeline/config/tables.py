@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +17,19 @@ import pyarrow.parquet as pq
 import pycountry
 
 from ..errors import ConfigError, ProblemList
-from .fields import parse_decimal
+from .fields import MAX_INTEGER_DIGITS, parse_decimal
+from .textfile import read_utf8
 
 BILLING_PERIODS = ("daily", "weekly", "monthly", "quarterly", "annual")
+# The billing calendar: every date a run computes (periods, local midnights, the dedup look-back)
+# stays inside Python's years 1..9999 when the dates it starts from lie in these bounds.
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
+OPEN_END = dt.date(9999, 12, 31)  # an end_date this late is accepted: it is the usual "no end" marker
+
+
+def bad_id_char(text: str) -> str | None:
+    """The first character an id must not hold (a control character or line break), or None."""
+    return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
 
 
 @dataclass(frozen=True)
@@ -46,25 +58,31 @@ def read_table(workspace: Path, stem: str, required: tuple[str, ...]) -> list[Ro
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[Row]]:
+    text = read_utf8(path)
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh, strict=True)
-            header = [h.strip() for h in next(reader, [])]
-            rows = []
-            for values in reader:
-                if not any(v.strip() for v in values):
-                    continue
-                where = f"{path.name} line {reader.line_num}"
-                if len(values) > len(header):
-                    raise ConfigError([f"{where}: {len(values)} cells but the header has {len(header)}; "
-                                       "quote cells that contain commas"])
-                cells = {h: (v.strip() or None) for h, v in zip(header, values)}
-                rows.append(Row(where, cells))
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{path.name}: not UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8"]) from None
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        header = [h.strip() for h in next(reader, [])]
+        _check_header(path.name, header)
+        rows = []
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            where = f"{path.name} line {reader.line_num}"
+            if len(values) > len(header):
+                raise ConfigError([f"{where}: {len(values)} cells but the header has {len(header)}; "
+                                   "quote cells that contain commas"])
+            cells = {h: (v.strip() or None) for h, v in zip(header, values)}
+            rows.append(Row(where, cells))
     except csv.Error as exc:
-        raise ConfigError([f"{path.name}: malformed CSV ({exc}); check quoting"]) from None
+        raise ConfigError([f"{path.name} line {reader.line_num}: malformed CSV ({exc}); check quoting"]) from None
     return header, rows
+
+
+def _check_header(name: str, header: list[str]) -> None:
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        raise ConfigError([f"{name}: column(s) {', '.join(twice)} appear more than once in the header; "
+                           "keep one of each, so no cell is silently ignored"])
 
 
 def _text(value: object) -> str | None:
@@ -85,6 +103,7 @@ def _read_parquet(path: Path) -> tuple[list[str], list[Row]]:
     except Exception as exc:  # noqa: BLE001 - any reader failure is the same user problem
         raise ConfigError([f"{path.name}: cannot be read as Parquet ({exc}); re-export the file"]) from None
     header = table.column_names
+    _check_header(path.name, header)
     rows = [Row(f"{path.name} row {i + 1}", {k: _text(v) for k, v in rec.items()})
             for i, rec in enumerate(table.to_pylist())]
     return header, rows
@@ -102,15 +121,29 @@ class Cells:
             self.problems.add(self.row.where, f"{key} is empty", f"fill in {key}")
         return value
 
-    def date(self, key: str, required: bool = False) -> dt.date | None:
+    def date(self, key: str, required: bool = False, latest: dt.date = LAST_DATE) -> dt.date | None:
         value = self.text(key, required)
         if value is None:
             return None
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             self.problems.add(self.row.where, f"{key} {value!r} is not a date", "write it as YYYY-MM-DD")
             return None
+        if not FIRST_DATE <= day <= latest:
+            self.problems.add(self.row.where, f"{key} {value} is outside the billing calendar",
+                              f"use a date from {FIRST_DATE} to {latest}")
+            return None
+        return day
+
+    def ident(self, key: str) -> str | None:
+        """A required id: one line of printable text (`../`, commas and quotes are allowed: ids are data)."""
+        value = self.text(key, required=True)
+        if value is not None and (ch := bad_id_char(value)) is not None:
+            self.problems.add(self.row.where, f"{key} {value!r} contains the control character {ch!r}",
+                              "ids must be one line of printable text; remove line breaks, tabs and the like")
+            return None
+        return value
 
     def decimal(self, key: str, default: Decimal | None = None, low: Decimal | None = None,
                 high: Decimal | None = None) -> Decimal | None:
@@ -118,6 +151,10 @@ class Cells:
         if value is None:
             return default
         number = parse_decimal(value)
+        if number is not None and number.adjusted() >= MAX_INTEGER_DIGITS:
+            self.problems.add(self.row.where, f"{key} {value!r} is too large",
+                              f"write a number below 10^{MAX_INTEGER_DIGITS}")
+            return default
         if number is None or (low is not None and number < low) or (high is not None and number > high):
             bounds = f" between {low} and {high}" if high is not None else f" of at least {low}" if low is not None else ""
             self.problems.add(self.row.where, f"{key} {value!r} is not a number{bounds}", f"write a number{bounds}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import ConfigError, ProblemList
 from ..tax import TaxRule, tax_id_is_valid, tax_rule
 from .pricebook import Plan, Pricebook, load_pricebook
-from .tables import BILLING_PERIODS, Cells, read_table
+from .tables import BILLING_PERIODS, OPEN_END, Cells, read_table
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _customers(root: Path, problems: ProblemList) -> dict[str, Customer]:
     out: dict[str, Customer] = {}
     for row in read_table(root, "customers", ("customer_id", "name", "country")):
         c = Cells(row, problems)
-        cid = c.text("customer_id", required=True)
+        cid = c.ident("customer_id")
         country = c.country("country")
         tz = c.text("timezone") or "UTC"
         if tz not in _zones():
@@ -96,7 +96,7 @@ def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
     out: dict[str, Contract] = {}
     for row in read_table(root, "contracts", ("contract_id", "customer_id", "plan_id", "start_date")):
         c = Cells(row, problems)
-        kid = c.text("contract_id", required=True)
+        kid = c.ident("contract_id")
         customer_id = c.text("customer_id", required=True)
         plan_id = c.text("plan_id", required=True)
         if customer_id and customer_id not in customers:
@@ -104,7 +104,7 @@ def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
         if plan_id and plan_id not in pricebook.plans:
             problems.add(row.where, f"unknown plan_id {plan_id!r}",
                          f"use a plan of pricebook.yaml: {', '.join(sorted(pricebook.plans)) or '(none)'}")
-        start, end = c.date("start_date", required=True), c.date("end_date")
+        start, end = c.date("start_date", required=True), c.date("end_date", latest=OPEN_END)
         if start and end and end <= start:
             problems.add(row.where, f"end_date {end} is not after start_date {start}",
                          "end_date is the first day without service (exclusive)")
