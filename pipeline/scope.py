@@ -62,9 +62,10 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
     unknown += [f"--customer {c}: no such customer in customers" for c in customer_ids if c not in ws.customers]
     if unknown:
         raise ConfigError(unknown)
+    wanted_contracts, wanted_customers = set(contract_ids), set(customer_ids)
     chosen = [k for k in ws.contracts.values()
-              if (not contract_ids and not customer_ids) or k.contract_id in contract_ids
-              or k.customer_id in customer_ids]
+              if (not contract_ids and not customer_ids) or k.contract_id in wanted_contracts
+              or k.customer_id in wanted_customers]
     chosen.sort(key=lambda k: k.contract_id)
     periods = [BilledPeriod(k, p, ws.customers[k.customer_id].timezone)
                for k in chosen for p in periods_of(k, first_day, stop_day)]
@@ -89,14 +90,14 @@ def _merged_active_ranges(ws: Workspace) -> list[tuple[str, dt.datetime, dt.date
     return merged
 
 
-def _timeline(ws: Workspace) -> pa.Table:
+def _timeline(ws: Workspace, customers: set[str]) -> pa.Table:
     """timeline_t: every known customer's whole time line as disjoint ranges, `active` when some
     contract of theirs is: one range join answers both "known customer?" and "active contract?"."""
     rows: list[tuple[str, dt.datetime, dt.datetime, bool]] = []
     active: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
     for customer, lo, hi in _merged_active_ranges(ws):
         active.setdefault(customer, []).append((lo, hi))
-    for customer in sorted(ws.customers):
+    for customer in sorted(customers):
         cur = BEGINNING
         for lo, hi in active.get(customer, []):
             if lo > cur:
@@ -111,19 +112,19 @@ def _timeline(ws: Workspace) -> pa.Table:
                      "active": pa.array([r[3] for r in rows], pa.bool_())})
 
 
-def _slots(coverage_t: pa.Table, periods: tuple[BilledPeriod, ...]) -> pa.Table:
+def _slots(coverage_t: pa.Table, coverage: dict[str, list], periods: tuple[BilledPeriod, ...]) -> pa.Table:
     """slots_t: coverage_t cut at the billed periods' bounds, each piece with its period_idx (null
-    between billed periods): one range join gives an event its contract, metric flags and period."""
+    between billed periods): one range join gives an event its contract, metric flags and period.
+    `coverage` holds coverage_t's columns as Python lists (cheaper than reading them back)."""
     by_contract: dict[str, list[tuple[dt.datetime, dt.datetime, int]]] = {}
     for i, b in enumerate(periods):
         by_contract.setdefault(b.contract.contract_id, []).append((b.start_at, b.end_at, i))
     for ranges in by_contract.values():
         ranges.sort()
     take, starts, ends, idx = [], [], [], []
-    cov = coverage_t.select(["contract_id", "active_from", "active_to"]).to_pylist()
-    for row, c in enumerate(cov):
-        cur, hi = c["active_from"], c["active_to"]
-        for start, end, i in by_contract.get(c["contract_id"], []):
+    rows = zip(coverage["contract_id"], coverage["active_from"], coverage["active_to"])
+    for row, (contract_id, cur, hi) in enumerate(rows):
+        for start, end, i in by_contract.get(contract_id, ()):
             if start > cur:
                 take.append(row), starts.append(cur), ends.append(start), idx.append(None)
             take.append(row), starts.append(start), ends.append(end), idx.append(i)
@@ -138,13 +139,19 @@ def _slots(coverage_t: pa.Table, periods: tuple[BilledPeriod, ...]) -> pa.Table:
 
 def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     """selected_customers_t, timeline_t, coverage_t (with m<k> flags), periods_t (period_idx =
-    position in scope.periods) and slots_t (coverage cut by billed period)."""
+    position in scope.periods) and slots_t (coverage cut by billed period).
+
+    With --contract or --customer only the selected contracts' customers' events are considered,
+    so the customer tables hold only those customers (all of their contracts)."""
     ws = scope.workspace
+    customers = {k.customer_id for k in scope.contracts} if scope.selected else set(ws.customers)
     metrics = ws.pricebook.metrics
     coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
                                  "active_to": []}
     flags: list[list[bool]] = [[] for _ in metric_ids]
     for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id):
+        if k.customer_id not in customers:
+            continue
         lo, hi = _active_range(ws, k)
         metered = {c.metric_id for c in ws.plan_of(k).charges if c.metric_id in metrics}
         for event_type in sorted({metrics[m].event_type for m in metered}):
@@ -165,8 +172,8 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     return {
         "selected_customers_t": pa.table({"customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}),
                                                                   pa.string())}),
-        "timeline_t": _timeline(ws),
+        "timeline_t": _timeline(ws, customers),
         "coverage_t": coverage_t,
         "periods_t": periods_t,
-        "slots_t": _slots(coverage_t, scope.periods),
+        "slots_t": _slots(coverage_t, coverage, scope.periods),
     }

@@ -17,6 +17,7 @@ history AS (
     SELECT * FROM raw
     WHERE event_type IN (SELECT unnest($event_types)) AND ts >= $history_start AND ts < $span_end
       AND customer_id IS NOT NULL AND event_id IS NOT NULL
+      AND customer_id IN (SELECT customer_id FROM coverage_t)  -- only customers the run considers
     QUALIFY row_number() OVER (PARTITION BY customer_id, event_id ORDER BY ts, _file, _row) = 1
 ),
 owned AS (
