@@ -85,9 +85,13 @@ def _publish(stage: Path, target: Path) -> None:
     """Put the complete `stage` folder at `target` in one step: an observer, or a crash at any moment,
     sees the previous output or the new one, never a partial one (two renames where exchange is
     unavailable: then a crash between them leaves no output, and the previous one in a hidden folder)."""
-    if not target.exists():
-        os.rename(stage, target)
-    elif _exchange(stage, target):
+    try:
+        os.rename(stage, target)  # no target yet (or an empty one)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
+    if _exchange(stage, target):
         shutil.rmtree(stage, ignore_errors=True)  # now the previous output
     else:
         old = target.parent / f".{target.name}.old-{os.getpid()}"
