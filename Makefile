@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := data/demo
 N      ?= 10000000
+KILLS  ?= 200
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test soak bench clean
 
 install: $(BIN)/usagebill
 
@@ -23,6 +24,13 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# make soak KILLS=200: the fault tests with many random SIGKILLs of `run`, and the bad-input corpus;
+# figures appended to data/reliability.jsonl (RELIABILITY.md)
+soak: install
+	mkdir -p data
+	USAGEBILL_KILLS=$(KILLS) USAGEBILL_RELIABILITY_LOG=$(CURDIR)/data/reliability.jsonl \
+		$(BIN)/python -m pytest -q -s tests/test_faults.py tests/test_corpus.py
 
 # make bench N=100000000: times usagebill against the floor and pandas; see BENCHMARKS.md
 bench: install
