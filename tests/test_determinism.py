@@ -1,10 +1,12 @@
-"""Same inputs, same bytes: reruns, thread counts, and events split or shuffled across files."""
+"""Same inputs, same bytes: reruns, thread counts, events split or shuffled across files, exact duplicate
+rows, and files under other names and folders."""
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pyarrow as pa
 import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
@@ -58,3 +60,44 @@ def test_shuffled_and_resplit_events_give_identical_invoices(tmp_path_factory, s
     got = outputs(ws, tmp_path_factory.mktemp("out") / "out")
     for name in ("invoices.csv", "invoice_lines.csv", "usage.parquet"):
         assert got[name] == reference[name], name
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[dict[str, bytes], dict[str, int]]:
+    out = tmp_path_factory.mktemp("reference") / "out"
+    result = run_bill(CASE / "ws", *WINDOW)
+    write_outputs(result, out)
+    return {name: (out / name).read_bytes() for name in COMPARED}, result.counts
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), copies=st.integers(0, 300), parts=st.integers(1, 6),
+       threads=st.sampled_from([1, 2, 3, 4, 8]))
+def test_exact_duplicates_renamed_files_and_threads_give_identical_invoices(tmp_path_factory, reference, seed, copies,
+                                                                            parts, threads):
+    """Exact copies of random rows (in any file), files under new random names and depths, any thread
+    count: the same invoices, lines and usage, byte for byte. The copies are only counted: each one read
+    is a duplicate (or invalid, as the row it copies), nothing else moves."""
+    rng = np.random.default_rng(seed)
+    events = all_events(CASE / "ws")
+    copied = events.take(pa.array(rng.integers(0, events.num_rows, copies)))
+    rows = pa.concat_tables([events, copied])
+    rows = rows.take(pa.array(rng.permutation(rows.num_rows)))
+    ws = tmp_path_factory.mktemp("dup") / "ws"
+    shutil.copytree(CASE / "ws", ws, ignore=shutil.ignore_patterns("events"))
+    bounds = np.linspace(0, rows.num_rows, parts + 1).astype(int)
+    for i in range(parts):
+        depth = [f"{rng.choice(['a', 'm', 'z'])}{rng.integers(100)}" for _ in range(rng.integers(0, 3))]
+        path = ws.joinpath("events", *depth, f"{rng.choice(['x', 'b', 'part'])}-{i}-{rng.integers(10**6)}.parquet")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(rows.slice(bounds[i], bounds[i + 1] - bounds[i]), path)
+    result = run_bill(ws, *WINDOW, threads=threads)
+    out = tmp_path_factory.mktemp("out") / "out"
+    write_outputs(result, out)
+    expected, counts = reference
+    for name in ("invoices.csv", "invoice_lines.csv", "invoices.parquet", "invoice_lines.parquet", "usage.parquet"):
+        assert (out / name).read_bytes() == expected[name], name
+    got = result.counts
+    moved = {k: got[k] - counts[k] for k in counts if got[k] != counts[k]}
+    assert set(moved) <= {"read", "duplicate", "invalid"}, moved
+    assert moved.get("read", 0) == moved.get("duplicate", 0) + moved.get("invalid", 0) <= copies, moved
