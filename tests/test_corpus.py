@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -635,6 +636,8 @@ def check_case(name: str, tmp_path: Path, invoke: Callable[[list[str]], Result])
             pq.read_metadata(out / name_.replace(".csv", ".parquet")).num_rows + 1
     if c.outcome.check:
         c.outcome.check(out)
+    v = invoke(["validate", str(ws)])
+    assert v.code == 0 and v.stdout.startswith("workspace ok"), v.raw_stderr
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -666,3 +669,41 @@ def test_corpus_covers_the_issue():
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"test": "corpus", "cases": len(CASES), "refused": kinds.count("Refused"),
                                  "billed": kinds.count("Billed"), "through_the_real_command": len(SUBPROCESS)}) + "\n")
+
+
+class _Recorder:
+    """A DuckDB connection that records every query text it is given."""
+
+    def __init__(self, con, seen: list[str]):  # noqa: ANN001
+        self._con, self._seen = con, seen
+
+    def __getattr__(self, name):  # noqa: ANN001, ANN204
+        return getattr(self._con, name)
+
+    def execute(self, query, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        self._seen.append(query)
+        return self._con.execute(query, *args, **kwargs)
+
+    def sql(self, query, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        self._seen.append(query)
+        return self._con.sql(query, *args, **kwargs)
+
+
+def test_no_query_text_holds_a_value_from_the_workspace(tmp_path, monkeypatch):
+    """Filter values and ids reach DuckDB only as parameters or registered tables; a column name from
+    the pricebook appears only quoted (its quote doubled), never as bare text."""
+    import pipeline.run
+    from conftest import run_bill
+
+    seen: list[str] = []
+    connect = pipeline.run.connect
+    monkeypatch.setattr(pipeline.run, "connect", lambda *a, **k: _Recorder(connect(*a, **k), seen))
+    _sql_names(tmp_path / "ws")
+    result = run_bill(tmp_path / "ws")
+    assert result.counts["billed"] == 2 and seen
+    text = "\n".join(seen)
+    for value in (SQL_VALUE, "O'Brien", "DROP TABLE t", "1'; --", "'c1'", "'k1'", "'compute'"):
+        assert value not in text, value
+    quoted = '"' + SQL_COLUMN.replace('"', '""') + '"'
+    assert quoted in text
+    assert "DROP" not in re.sub(r'"(?:[^"]|"")*"', "", text), "a column name outside its quotes"
