@@ -6,6 +6,8 @@ many fractional digits. Rows are sorted, so the same inputs give the same bytes.
 """
 from __future__ import annotations
 
+import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pyarrow.parquet as pq
 from .db import quote_ident
 from .errors import InputDataError, OutputError
 from .invoice import Invoice
+from .io import os_reason
 from .money import MONEY_SCALE, QUANTITY_SCALE
 
 MONEY = pa.decimal128(38, MONEY_SCALE)
@@ -145,12 +148,23 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
         con.execute(f"COPY (SELECT {select} FROM t {join} ORDER BY _n) TO $path (HEADER, DELIMITER ',')",
                     {"formula_starts": list(FORMULA_STARTS), "quote": "'", "path": str(path)})
     except duckdb.IOException as exc:  # a full disk, a read-only folder: the caller removes the partial output
-        reason = str(exc).splitlines()[0].rsplit(": ", 1)[-1]
-        raise OutputError(f"writing {path.name} failed ({reason}); check free space and permissions, "
+        raise OutputError(f"writing {path.name} failed ({_io_reason(exc)}); check free space and permissions, "
                           "then rerun") from None
     finally:
         con.close()
 
 
+def _io_reason(exc: duckdb.Error) -> str:
+    """The operating system's words for a DuckDB I/O error ('... "errno":"28"}' -> No space left on device)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if m := re.search(r'"errno"\s*:\s*"?(\d+)', text):
+        return os.strerror(int(m.group(1)))
+    return text.rsplit(": ", 1)[-1].strip('"} ')
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
-    pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
+    try:
+        pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
+    except OSError as exc:  # a full disk: the caller removes the partial output
+        raise OutputError(f"writing {path.name} failed ({os_reason(exc)}); check free space and permissions, "
+                          "then rerun") from None

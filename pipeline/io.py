@@ -100,6 +100,13 @@ def _publish(stage: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def os_reason(exc: OSError) -> str:
+    """The operating system's words ('[errno 28]' in an Arrow message -> No space left on device)."""
+    if m := re.search(r"\[errno (\d+)\]", str(exc), re.IGNORECASE):
+        return os.strerror(int(m.group(1)))
+    return exc.strerror or str(exc)
+
+
 @contextmanager
 def staged_dir(target: Path) -> Iterator[Path]:
     """Yield an empty staging folder beside `target`; on success it replaces `target` in one step.
@@ -133,7 +140,7 @@ def staged_dir(target: Path) -> Iterator[Path]:
         _fsync_dir(target.parent)
     except OSError as exc:
         shutil.rmtree(stage, ignore_errors=True)
-        raise OutputError(f"{target}: writing the output failed ({exc.strerror or exc}); "
+        raise OutputError(f"{target}: writing the output failed ({os_reason(exc)}); "
                           "check free space and permissions, then rerun") from None
     except OutputError as exc:
         shutil.rmtree(stage, ignore_errors=True)
