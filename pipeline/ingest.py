@@ -48,12 +48,9 @@ def _check_types(path: Path, schema: pa.Schema, rel: str) -> None:
             raise InputDataError(f"events/{rel}: column {name} is {t}; write it as a string")
 
 
-# Names an events file cannot use: DuckDB's Parquet reader adds file_row_number and file_index
-# itself, and the classify query's filter on `ts` (its converted timestamp) would read a file
-# column of that name instead, dropping events without a word.
+# Names an events file cannot use: DuckDB's Parquet reader adds file_row_number and file_index itself.
 RESERVED = {"file_row_number": "the Parquet reader adds a column of that name",
-            "file_index": "the Parquet reader adds a column of that name",
-            "ts": "the event query uses that name for the converted timestamp"}
+            "file_index": "the Parquet reader adds a column of that name"}
 
 
 def _shape(t: pa.DataType) -> str:

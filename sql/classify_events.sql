@@ -19,9 +19,10 @@
 -- epoch_us(ts) * 2^64 + file_index * 2^40 + row: the (timestamp, file, row) order,
 -- and a far cheaper aggregate than a struct (files < 2^24, rows per file < 2^40).
 CREATE OR REPLACE TEMP TABLE classified AS
-WITH raw AS (
-    SELECT {{projection}}
-    FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false)
+WITH raw AS (  -- filtered outside the projection, so `ts` is always the converted timestamp
+    SELECT *
+    FROM (SELECT {{projection}}
+          FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
     WHERE (ts IS NULL OR (ts >= $lookback_start AND ts < $span_end)) {{customer_filter}}
 ),
 copies AS (  -- a second, narrow scan: cheaper than materializing `raw` for two readers

@@ -320,8 +320,8 @@ case("column nested in one file", lambda r: (events_file(r, "a.parquet", [ev("e1
                                                           schema(hours=pa.list_(pa.int64())))),
      Refused(("events/b.parquet", "column 'hours' is list", "double in events/a.parquet", "one type in every file")))
 case("column named ts", lambda r: events_file(r, "a.parquet", [ev("e1", "2026-10-05T10:00", ts="2020-01-01")]),
-     Refused(("events/a.parquet", "column 'ts' is reserved", "rename the column")),
-     "the classify query's window filter would read it instead of the timestamp and drop events silently")
+     Billed({"read": 1, "billed": 1}),
+     "an ordinary column: the event query filters on the converted timestamp, never on a file column named ts")
 case("column named file_row_number", lambda r: events_file(r, "a.parquet", [ev("e1", "2026-10-05T10:00", file_row_number=3.0)]),
      Refused(("events/a.parquet", "'file_row_number' is reserved", "rename the column")))
 case("column twice in one file", lambda r: (base(r, events=[]), pq.write_table(pa.Table.from_arrays(
