@@ -255,26 +255,58 @@ def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, 
 
 @cli.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
-@click.option("--run", "run_seq", required=True, type=click.IntRange(1), help="The ledger run (see the runs table).")
+@click.option("--run", "run_seq", type=click.IntRange(1),
+              help="Write again the documents and manifest of this ledger run (see the runs table).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xero", "quickbooks", "netsuite"]),
+              help="Export the issued invoices and credit notes for accounting in this layout.")
+@click.option("--from", "first_day", callback=_date, help="With --format: documents issued on or after this date.")
+@click.option("--to", "stop_day", callback=_date, help="With --format: ... and before this date.")
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Output folder (default WORKSPACE/out/ledger-run-<N>).")
-def export(workspace: Path, run_seq: int, ledger: Path | None, wait: float, out: Path | None) -> None:
-    """Write the documents and manifest of one ledger run again, from the ledger.
+              help="Output folder (default WORKSPACE/out/ledger-run-<N>, or WORKSPACE/out/export-<format>[-<from>-<to>]).")
+def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.date | None,
+           stop_day: dt.date | None, ledger: Path | None, wait: float, out: Path | None) -> None:
+    """Write ledger documents to files: one batch again (--run N), or a window for accounting (--format F).
 
-    invoices, invoice_lines, credit_notes, credit_note_lines (Parquet and CSV) and manifest.json:
-    the files the batch wrote, byte for byte, except that statuses are today's (an invoice credited
-    since shows `credited`). usage, quarantine and a reconciliation come from rating and are not
-    kept in the ledger.
+    --run N: invoices, invoice_lines, credit_notes, credit_note_lines (Parquet and CSV) and
+    manifest.json, the files batch N wrote, byte for byte, except that statuses are today's (an
+    invoice credited since shows `credited`). usage, quarantine and a reconciliation come from
+    rating and are not kept in the ledger.
 
-    Example: usagebill export ws/ --run 3 --out out/run-3
+    --format F: every invoice and credit note issued in [--from, --to) (default: all), in our long
+    CSV (csv) or the import layout of Xero, QuickBooks Online or NetSuite, mapped with
+    WORKSPACE/accounting.yaml (accounts, items, tax codes, date format; see the README).
+
+    \b
+    Examples: usagebill export ws/ --run 3 --out out/run-3
+              usagebill export ws/ --format xero --from 2026-10-01 --to 2026-11-01 --out out/xero-october
     """
-    from .ledger.export import export_run
     from .ledger.store import ledger_path, open_ledger
 
-    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
-        target = export_run(led, run_seq, out, workspace)
-    click.echo(f"outputs: {target}")
+    if (run_seq is None) == (fmt is None):
+        raise click.UsageError("pass either --run N (a batch's documents again) or --format F (for accounting)")
+    if run_seq is not None:
+        if first_day or stop_day:
+            raise click.UsageError("--from and --to go with --format, not with --run")
+        from .ledger.export import export_run
+
+        with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
+            target = export_run(led, run_seq, out, workspace)
+        click.echo(f"outputs: {target}")
+        return
+    if first_day and stop_day and stop_day <= first_day:
+        raise BillingError(f"--to {stop_day} must be after --from {first_day}")
+    from .accounting.export import export_documents
+
+    done = export_documents(workspace, fmt, first=first_day, stop=stop_day, out=out, ledger=ledger, wait=wait)
+    counts = done.manifest["documents"]
+    click.echo(f"export {fmt}: {_count(counts['invoices'], 'invoice')}, {_count(counts['credit_notes'], 'credit note')} "
+               f"in {_count(len(done.files), 'file')}")
+    for currency, by_type in done.manifest["totals"].items():
+        for kind, t in by_type.items():
+            click.echo(f"  {currency} {kind.replace('_', ' ')}s: {t['count']:>6}  subtotal {t['subtotal']:>14}  "
+                       f"tax {t['tax_total']:>12}  total {t['total']:>14}")
+    click.echo(f"outputs: {done.out}")
 
 
 @cli.command("check-ledger")
