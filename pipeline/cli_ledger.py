@@ -333,3 +333,6 @@ def check_ledger(workspace: Path, ledger: Path | None, wait: float) -> None:
         raise CheckError(f"ledger {path}: {len(found)} problems:\n" + "\n".join(f"  - {p}" for p in found))
     click.echo(f"ledger ok: {_count(counts['invoice'], 'invoice')}, {_count(counts['credit_note'], 'credit note')}, "
                f"{_count(runs, 'run')} ({path})")
+
+
+from . import cli_documents  # noqa: E402,F401 - registers render, payments, ar on `cli`

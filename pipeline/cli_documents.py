@@ -1,0 +1,76 @@
+"""Commands that hand issued documents on: render (PDF, UBL), payments import, ar.
+
+Registered on the `cli` group (imported by pipeline/cli_ledger.py); `export --format` lives with
+`export --run` in cli_ledger.py. Same conventions: a BillingError is one red line and exit 1.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from .cli import _date, cli
+from .cli_ledger import _count, with_ledger
+
+
+@cli.group()
+def payments() -> None:
+    """Payments received: import them and allocate them to issued invoices."""
+
+
+@payments.command("import")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
+@with_ledger
+def payments_import(workspace: Path, file: Path, ledger: Path | None, wait: float) -> None:
+    """Import FILE (payment_id,customer_id,received_date,amount,currency[,invoice_number]) and allocate it.
+
+    Each payment goes to the invoice it names, then to the customer's oldest open invoices of its
+    currency; what is left is the customer's credit. A payment_id already imported is skipped.
+    Any bad line (unknown customer, another currency, unknown invoice, a malformed cell) stops the
+    import, naming file, line and column: nothing is written.
+
+    Example: usagebill payments import ws/ bank/2026-11.csv
+    """
+    from .money import currency_digits, format_money
+    from .payments.importer import import_payments
+
+    done = import_payments(workspace, file, ledger=ledger, wait=wait)
+    invoices = {a[1] for a in done.allocations}
+    click.echo(f"payments import {file.name}: {_count(len(done.payments), 'new payment')}, "
+               f"{len(done.skipped)} already imported; {_count(len(done.allocations), 'allocation')} to "
+               f"{_count(len(invoices), 'invoice')}" + (f"; import {done.import_seq}" if done.import_seq else ""))
+    amounts = {p.payment_id: p for p in done.payments}
+    for pid, number, amount in done.allocations:
+        p = amounts[pid]
+        click.echo(f"  {pid} -> {number}: {format_money(amount, currency_digits(p.currency) or 0)} {p.currency}")
+    for (customer, currency), amount in sorted(done.credit.items()):
+        click.echo(f"  credit {customer}: {format_money(amount, currency_digits(currency) or 0)} {currency} "
+                   "(not allocated)")
+
+
+@cli.command("ar")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", required=True, callback=_date, help="The day the balances are taken on.")
+@click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
+@click.option("--invoices", "per_invoice", is_flag=True,
+              help="One row per invoice document (total, credited, paid, balance, status, days past due) instead.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+@with_ledger
+def ar(workspace: Path, as_of: dt.date, customers: tuple[str, ...], per_invoice: bool, fmt: str,
+       ledger: Path | None, wait: float) -> None:
+    """Accounts receivable at --as-of: open balance per customer in aging buckets.
+
+    Buckets by days past due (as-of minus due date): current, 1-30, 31-60, 61-90, 90+; then open,
+    credit (payments not allocated) and balance, per customer and currency.
+
+    Example: usagebill ar ws/ --as-of 2026-12-31 --format csv > ar.csv
+    """
+    from .payments.aging import COLUMNS, INVOICE_COLUMNS, aging, render
+
+    rows, invoice_rows = aging(workspace, as_of, ledger=ledger, wait=wait, customers=customers)
+    if per_invoice:
+        click.echo(render(invoice_rows, INVOICE_COLUMNS, fmt), nl=False)
+    else:
+        click.echo(render(rows, COLUMNS, fmt), nl=False)
