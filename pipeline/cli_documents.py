@@ -74,3 +74,35 @@ def ar(workspace: Path, as_of: dt.date, customers: tuple[str, ...], per_invoice:
         click.echo(render(invoice_rows, INVOICE_COLUMNS, fmt), nl=False)
     else:
         click.echo(render(rows, COLUMNS, fmt), nl=False)
+
+
+@cli.command("render")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["pdf", "ubl"]), required=True,
+              help="pdf: for people; ubl: UBL 2.1 e-invoices (EN 16931), validated before they are written.")
+@click.option("--invoice", "numbers", multiple=True, help="Only this invoice or credit note number (repeatable).")
+@click.option("--from", "first_day", callback=_date, help="Documents issued on or after this date.")
+@click.option("--to", "stop_day", callback=_date, help="... and before this date.")
+@with_ledger
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default WORKSPACE/out/render-<format>).")
+def render(workspace: Path, fmt: str, numbers: tuple[str, ...], first_day: dt.date | None, stop_day: dt.date | None,
+           ledger: Path | None, wait: float, out: Path | None) -> None:
+    """Write one PDF or UBL file per issued invoice and credit note, named by its number.
+
+    UBL files are checked against the UBL 2.1 XSD and the EN 16931 schematron first; a failure
+    names the document and the rule (e.g. BR-CO-16) and nothing is written.
+
+    \b
+    Examples: usagebill render ws/ --format pdf --from 2026-11-01 --to 2026-12-01 --out out/pdf
+              usagebill render ws/ --format ubl --invoice HC-12 --out out/ubl
+    """
+    from .documents.render import render_documents
+    from .errors import BillingError
+
+    if first_day and stop_day and stop_day <= first_day:
+        raise BillingError(f"--to {stop_day} must be after --from {first_day}")
+    done = render_documents(workspace, fmt, numbers=numbers, first=first_day, stop=stop_day, out=out, ledger=ledger,
+                            wait=wait)
+    what = "valid EN 16931 UBL files" if fmt == "ubl" else "PDFs"
+    click.echo(f"render {fmt}: {len(done.files)} {what} in {done.seconds:.1f} s")
+    click.echo(f"outputs: {done.out}")

@@ -1,0 +1,147 @@
+"""render: UBL documents valid against the UBL 2.1 XSD and the EN 16931 schematron; PDFs people can read."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from documents_support import issued_workspace
+from ledger_support import usagebill, window
+from pipeline.config.workspace import load_workspace
+from pipeline.documents.model import load_documents
+from pipeline.documents.names import file_names, file_stem
+from pipeline.documents.pdf import render_pdf
+from pipeline.documents.render import render_documents
+from pipeline.documents.ubl import build
+from pipeline.documents.validate import problems, schematron_problems, xsd_problems
+from pipeline.errors import BillingError
+from pipeline.issue import issue
+from pipeline.ledger.store import open_ledger
+
+NUMBERS = [f"HC-{n}" for n in range(1, 10)] + ["HC-CN-1"]
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory) -> Path:
+    return issued_workspace(tmp_path_factory.mktemp("render"))
+
+
+@pytest.fixture(scope="module")
+def docs(ws):
+    with open_ledger(ws / "ledger.duckdb", write=False, wait=30) as led:
+        return load_documents(led, load_workspace(ws))
+
+
+def test_every_issued_document_of_the_public_example_is_valid_ubl(ws, docs, tmp_path):
+    done = render_documents(ws, "ubl", out=tmp_path / "ubl")
+    assert done.files == [f"{n}.xml" for n in NUMBERS]
+    for name in done.files:
+        xml = (tmp_path / "ubl" / name).read_bytes()
+        assert xsd_problems(name, xml) == [] and schematron_problems(name, xml) == [], name
+    cn = (tmp_path / "ubl" / "HC-CN-1.xml").read_bytes()
+    assert b"<CreditNote " in cn and b"<cbc:CreditNoteTypeCode>381<" in cn and b"<cbc:ID>HC-7</cbc:ID>" in cn
+    hc5 = (tmp_path / "ubl" / "HC-5.xml").read_bytes()  # reverse charge, a discount
+    assert b"<cbc:ID>AE</cbc:ID>" in hc5 and b"<cbc:AllowanceTotalAmount currencyID=\"USD\">6.65<" in hc5
+    assert b"<cbc:PayableAmount currencyID=\"USD\">59.87<" in hc5
+    again = render_documents(ws, "ubl", out=tmp_path / "again")
+    for name in done.files:
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "ubl" / name).read_bytes()
+
+
+@pytest.mark.parametrize("element, value, rule", [
+    ("PayableAmount", "59.88", "BR-CO-16"),
+    ("TaxInclusiveAmount", "60.00", "BR-CO-15"),
+    ("LineExtensionAmount", "66.53", "BR-CO-10"),
+])
+def test_a_tampered_total_is_caught_by_rule(docs, element, value, rule):
+    hc5 = next(d for d in docs if d.number == "HC-5")
+    xml = build(hc5)
+    start = xml.index(f"<cbc:{element} ".encode())
+    end = xml.index(b"<", start + 5)
+    tampered = xml[:xml.index(b">", start) + 1] + value.encode() + xml[end:]
+    assert tampered != xml
+    found = problems("HC-5", tampered)
+    assert rule in {p.rule for p in found}, found
+    assert str(next(p for p in found if p.rule == rule)).startswith(f"HC-5: {rule}: [{rule}]")
+
+
+def test_the_command_refuses_a_document_that_fails_and_writes_nothing(ws, tmp_path):
+    broken = Path(shutil.copytree(ws, tmp_path / "ws"))
+    with open_ledger(broken / "ledger.duckdb", write=True, wait=30) as led:  # a ledger edited by hand
+        led.con.execute("UPDATE invoices SET total = total + 0.01 WHERE invoice_number = 'HC-5'")
+    p = usagebill("render", broken, "--format", "ubl", "--out", tmp_path / "ubl")
+    assert p.returncode == 1
+    assert p.stderr.startswith("error: UBL of HC-5 fails EN 16931 validation: HC-5: BR-CO-15:"), p.stderr
+    assert not (tmp_path / "ubl").exists()
+    p = usagebill("render", broken, "--format", "ubl", "--invoice", "HC-4", "--out", tmp_path / "one")
+    assert p.returncode == 0 and "render ubl: 1 valid EN 16931 UBL files" in p.stdout
+    assert sorted(x.name for x in (tmp_path / "one").iterdir()) == ["HC-4.xml", "manifest.json"]
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_pdfs_show_number_parties_lines_totals_and_terms(ws, docs, tmp_path):
+    done = render_documents(ws, "pdf", out=tmp_path / "pdf")
+    assert done.files == [f"{n}.pdf" for n in NUMBERS]
+    for d, name in zip(docs, done.files):
+        data = (tmp_path / "pdf" / name).read_bytes()
+        reader = PdfReader(io.BytesIO(data))
+        text = pdf_text(data)
+        assert d.number in text and d.money(d.total) in text, name
+        assert "Heldout Cloud GmbH" in text and d.buyer.name in text and "DE136695976" in text
+        assert reader.metadata.creation_date.date() == d.issue_date
+    hc5 = pdf_text((tmp_path / "pdf" / "HC-5.pdf").read_bytes())
+    for expected in ("INVOICE", "Issue date", "2026-10-25", "Due date", "2026-11-24", "2026-10-01 to 2026-10-24",
+                     "VAT ID FR40303265045", "12 rue de la Paix", "Prorated: 49.00 x 0.774193548",
+                     "Tier 1 (0 to 1000): 710 x 0 = 0.00", "Discount", "-6.65", "Subtotal", "66.52",
+                     "VAT 0% (reverse charge)", "Reverse charge: VAT to be accounted for by the customer",
+                     "Total due (USD)", "59.87", "Payment terms: 30 days", "DE89370400440532013000"):
+        assert expected in hc5, expected
+    cn = pdf_text((tmp_path / "pdf" / "HC-CN-1.pdf").read_bytes())
+    assert "CREDIT NOTE" in cn and "Credits invoice" in cn and "HC-7" in cn and "Total credited (USD)" in cn
+    hc8 = pdf_text((tmp_path / "pdf" / "HC-8.pdf").read_bytes())
+    assert "Minimum commitment" in hc8 and "98.15" in hc8 and "30.00" in hc8 and "180.00" in hc8
+    again = render_documents(ws, "pdf", out=tmp_path / "again")
+    assert all((tmp_path / "again" / n).read_bytes() == (tmp_path / "pdf" / n).read_bytes() for n in done.files)
+    manifest = json.loads((tmp_path / "pdf" / "manifest.json").read_text())
+    assert [m["number"] for m in manifest["documents"]] == NUMBERS
+
+
+def test_a_thousand_pdfs_render_in_seconds(ws, docs):
+    workspace = load_workspace(ws)
+    many = [replace(docs[i % len(docs)], number=f"HC-{100 + i}") for i in range(1000)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    blobs = [render_pdf(d, workspace) for d in many]
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(f"1000 PDFs: {wall:.1f} s wall, {cpu:.1f} s CPU, {sum(map(len, blobs)) / 1000 / 1024:.1f} KiB each")
+    assert cpu < 45, cpu  # about 9 s on an idle core of the project's machine
+
+
+def test_file_names_never_leave_the_output_folder(ws, tmp_path):
+    assert file_stem("../../etc/passwd-1") == "_._.._etc_passwd-1"
+    assert file_stem(".hidden-1") == "_hidden-1" and file_stem("A B/C\\D-2") == "A_B_C_D-2"
+    with pytest.raises(BillingError, match="would both be written to A_1.pdf"):
+        file_names(["A/1", "A_1"], ".pdf")
+    evil = Path(shutil.copytree(ws, tmp_path / "ws"))
+    book = evil / "pricebook.yaml"
+    book.write_text(book.read_text().replace("invoice_prefix: HC", "invoice_prefix: ../../escaped/HC"))
+    issue(evil, window("2026-10-01", "2026-11-01", contracts=("acme-1",)), reissue=True, out=tmp_path / "batch")
+    out = tmp_path / "deep" / "pdf"
+    done = render_documents(evil, "pdf", numbers=("../../escaped/HC-10", "../../escaped/HC-CN-2"), out=out)
+    assert done.files == ["_._.._escaped_HC-10.pdf", "_._.._escaped_HC-CN-2.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(done.files + ["manifest.json"])
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "deep" / "escaped").exists()
+    assert "../../escaped/HC-10" in pdf_text((out / done.files[0]).read_bytes())
+
+
+def test_unknown_numbers_are_named(ws, tmp_path):
+    with pytest.raises(BillingError, match="no issued invoice or credit note numbered HC-77"):
+        render_documents(ws, "pdf", numbers=("HC-1", "HC-77"), out=tmp_path / "x")
