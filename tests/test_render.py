@@ -145,3 +145,32 @@ def test_file_names_never_leave_the_output_folder(ws, tmp_path):
 def test_unknown_numbers_are_named(ws, tmp_path):
     with pytest.raises(BillingError, match="no issued invoice or credit note numbered HC-77"):
         render_documents(ws, "pdf", numbers=("HC-1", "HC-77"), out=tmp_path / "x")
+
+
+def test_adjustment_invoices_and_adjustment_credit_notes_are_valid_ubl_and_reduce_balances(tmp_path):
+    from builders import ev
+    from documents_support import printable
+    from ledger_support import add_late_events, copy_example, day
+    from pipeline.payments.aging import aging
+    from pipeline.reconcile import reconcile
+
+    ws = printable(copy_example(tmp_path / "ws"))
+    october = window("2026-10-01", "2026-11-01")
+    issue(ws, october, out=tmp_path / "issued")  # HC-1 initech, HC-2 acme, HC-3 globex, HC-4 umbrella
+    add_late_events(ws, "late", [ev("late-1", "2026-10-15T12:00", "compute", "acme", hours=10.0, region="us-east")])
+    book = ws / "pricebook.yaml"
+    reconcile(ws, window("2026-10-01", "2026-11-01", contracts=("acme-1",)), do_adjust=True,
+              issue_date=day("2026-11-21"), out=tmp_path / "adjust-acme")  # HC-5 adjusts HC-2 by +1.20
+    book.write_text(book.read_text().replace("unit_price: 0.12", "unit_price: 0.10"))
+    reconcile(ws, window("2026-10-01", "2026-11-01", contracts=("globex-1",)), do_adjust=True,
+              issue_date=day("2026-11-22"), out=tmp_path / "adjust-globex")  # HC-CN-1 credits part of HC-3
+    done = render_documents(ws, "ubl", out=tmp_path / "ubl")
+    assert done.files == ["HC-1.xml", "HC-2.xml", "HC-3.xml", "HC-4.xml", "HC-5.xml", "HC-CN-1.xml"]
+    assert b"<cbc:InvoiceTypeCode>384<" in (tmp_path / "ubl" / "HC-5.xml").read_bytes()
+    cn = [d for d in done.documents if d.number == "HC-CN-1"][0]
+    assert (cn.reason, cn.reference) == ("adjustment", "HC-3")
+    _, invoices = aging(ws, day("2026-12-31"))
+    hc3 = next(r for r in invoices if r["invoice_number"] == "HC-3")
+    assert hc3["credited"] == cn.money(cn.total) and hc3["payment_status"] == "open"
+    total = next(d for d in done.documents if d.number == "HC-3").total
+    assert hc3["balance"] == cn.money(total - cn.total)
