@@ -84,25 +84,64 @@ def with_window(fn: Callable) -> Callable:
     return fn
 
 
+engine_options = [
+    click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                 help="local: this process. dask: sharded by customer over a Dask cluster (same bytes out)."),
+    click.option("--scheduler", metavar="ADDRESS",
+                 help="With --engine dask: the scheduler (tcp://HOST:8786, or a scheduler file); "
+                      "default: start a local cluster."),
+    click.option("--shards", type=click.IntRange(1, 100000),
+                 help="With --engine dask: tasks, by customer hash (default: the cluster's worker threads).  "
+                      "--threads and --memory-limit apply to each task."),
+    click.option("--workers", type=click.IntRange(1, 1024),
+                 help="With --engine dask and no --scheduler: local cluster processes (default: one per CPU)."),
+]
+
+
+def with_engine(fn: Callable) -> Callable:
+    for option in reversed(engine_options):
+        fn = option(fn)
+    return fn
+
+
+def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: int | None):  # noqa: ANN201
+    """The pipeline.engine.Engine of the command line's options (imported lazily: Dask is slow to import)."""
+    from .engine import Engine
+
+    if engine == "local":
+        given = [name for name, value in (("--scheduler", scheduler), ("--shards", shards), ("--workers", workers))
+                 if value is not None]
+        if given:
+            raise BillingError(f"{', '.join(given)}: only with --engine dask (add --engine dask, "
+                               "or leave the option out)")
+        return None
+    if scheduler and workers:
+        raise BillingError("--workers starts a local cluster; with --scheduler the cluster has its own workers")
+    return Engine(engine, scheduler, shards, workers)
+
+
 @cli.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
 @with_window
+@with_engine
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/<run_id>); replaced atomically.")
 def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
         customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-        out: Path | None) -> None:
+        engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None) -> None:
     """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to).
 
     Example: usagebill run ws/ --from 2026-10-01 --to 2026-11-01 --out out/october
     """
-    from .run import RunArgs, bill, write_outputs
+    from .engine import bill_with
+    from .run import RunArgs, write_outputs
 
     if stop_day <= first_day:
         raise BillingError(f"--to {stop_day} must be after --from {first_day}")
     args = RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
+    where = engine_of(engine, scheduler, shards, workers)
     with progress() as report:
-        result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=report)
+        result = bill_with(where, workspace, args, threads=threads, memory_limit=memory_limit, progress=report)
         target = out or workspace / "out" / result.run_id
         report("emit")
         write_outputs(result, target)
@@ -140,6 +179,29 @@ def validate(workspace: Path) -> None:
     click.echo(f"workspace ok: {len(ws.customers)} customers, {len(ws.contracts)} contracts, "
                f"{len(ws.pricebook.plans)} plans, {len(ws.pricebook.metrics)} metrics, "
                f"{len(events.files)} event files")
+
+
+@cli.command("repartition")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="New folder: a workspace when SOURCE is one (configuration copied), else an events folder.")
+@click.option("--buckets", type=click.IntRange(1, 9999), default=64, show_default=True,
+              help="Customer buckets; a dask run whose --shards divides this reads only its own files.")
+@click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores).")
+@click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM).")
+def repartition_command(source: Path, out: Path, buckets: int, threads: int | None, memory_limit: str | None) -> None:
+    """Rewrite the events of SOURCE (a workspace or an events folder) bucketed by customer and day.
+
+    OUT/events/bucket=NN/event_date=YYYY-MM-DD/part-0.parquet: every row and column kept, so runs
+    bill the same; `--engine dask` shards then read only their own buckets' files.
+
+    Example: usagebill repartition ws/ --out ws-bucketed/ --buckets 64
+    """
+    from .repartition import repartition
+
+    with progress() as report:
+        done = repartition(source, out, buckets, threads=threads, memory_limit=memory_limit, progress=report)
+    click.echo(f"repartitioned {done.events} events into {done.files} files, {done.buckets} buckets: {done.out}")
 
 
 from . import cli_ledger  # noqa: E402,F401 - registers issue, nightly, reconcile, invoices, ... on `cli`

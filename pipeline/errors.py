@@ -21,6 +21,9 @@ class ConfigError(BillingError):
             msg = f"{len(self.problems)} configuration problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(msg)
 
+    def __reduce__(self):  # noqa: ANN204 - pickled with its problems (a Dask worker's error reaches the driver)
+        return type(self), (self.problems,)
+
 
 class InputDataError(BillingError):
     """An input file (events, tables) cannot be read as the contract says."""

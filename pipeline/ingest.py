@@ -84,12 +84,13 @@ def _check_columns(file_schema: pa.Schema, rel: str, seen: dict[str, tuple[pa.Da
                                  f"events/{where}; write the column with one type in every file")
 
 
-def discover(events_dir: Path) -> EventFiles:
-    """All Parquet files under events_dir (any depth), each checked; an unreadable one stops the run."""
+def discover(events_dir: Path, subset: tuple[str, ...] | None = None) -> EventFiles:
+    """All Parquet files under events_dir (any depth), each checked; an unreadable one stops the run.
+    `subset`: only these files (paths relative to events_dir; a shard's, pipeline/shards.py)."""
     if not events_dir.is_dir():
         raise InputDataError(f"{events_dir}: events folder not found; create it (it may be empty)")
-    files = sorted((p for p in events_dir.rglob("*.parquet") if p.is_file()),
-                   key=lambda p: p.relative_to(events_dir).as_posix())
+    found = (events_dir / rel for rel in subset) if subset is not None else events_dir.rglob("*.parquet")
+    files = sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(events_dir).as_posix())
     schema: dict[str, pa.DataType] = {}
     seen: dict[str, tuple[pa.DataType, str]] = {}
     for path in files:
@@ -146,13 +147,14 @@ class Columns:
 
 
 def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
-             kept_columns: str, params: dict, customer_filter: bool) -> dict[str, int]:
-    """Create the `classified` temp table and return the count of events per status."""
+             kept_columns: str, params: dict, customer_filter: bool, shard_filter: str = "") -> dict[str, int]:
+    """Create the `classified` temp table and return the count of events per status.
+    shard_filter: a shard's rows (pipeline/shards.py row_filter), on top of the customer selection."""
     query = sql("classify_events", projection=columns.projection(), key_projection=columns.projection(keys_only=True),
                 metric_flags=metric_flags,
                 kept_columns=kept_columns,
-                customer_filter="AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
-                if customer_filter else "")
+                customer_filter=("AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
+                                 if customer_filter else "") + shard_filter)
     try:
         con.execute(query, {"files": [str(p) for p in events.files], **params})
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
@@ -179,12 +181,21 @@ def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
     rows = fetch_table(con, f"SELECT _file, _row, status FROM classified WHERE status IN ({', '.join(map(str, codes))})")
     if not rows.num_rows:
         return empty_quarantine(events)
-    wanted = sorted(set(rows.column("_file").to_pylist()))
-    position = {f: i for i, f in enumerate(wanted)}
     reasons = pa.array(STATUSES, pa.string())
-    keys = pa.table({"_file": pa.array([position[f] for f in rows.column("_file").to_pylist()], pa.uint64()),
-                     "_row": rows.column("_row"),
-                     "reason": reasons.take(rows.column("status").cast(pa.int64()))})
+    return read_quarantined(con, events, rows.column("_file"), rows.column("_row"),
+                            reasons.take(rows.column("status").cast(pa.int64())))
+
+
+def read_quarantined(con: duckdb.DuckDBPyConnection, events: EventFiles, file_index: pa.Array | pa.ChunkedArray,
+                     row: pa.Array | pa.ChunkedArray, reason: pa.Array | pa.ChunkedArray) -> pa.Table:
+    """The quarantine table of these rows (index in events.files, 0-based row in that file, reason):
+    their original columns as DuckDB reads the files holding them together, `reason`, `source_file`
+    and `source_row`, in file and row order. Row -1 is in no file: keys that all have it give the
+    empty table with the schema those files give (a distributed run's merge checks its parts so)."""
+    wanted = sorted(set(file_index.to_pylist()))
+    position = {f: i for i, f in enumerate(wanted)}
+    keys = pa.table({"_file": pa.array([position[f] for f in file_index.to_pylist()], pa.uint64()),
+                     "_row": row.cast(pa.int64()), "reason": reason.cast(pa.string())})
     con.register("quarantined_t", keys)
     table = fetch_table(con, """
         SELECT e.* EXCLUDE (file_row_number), q.reason,

@@ -184,10 +184,11 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     if not ks or span is None or not events.files:
         return []
     ws = scope.workspace
-    weighted_plans = {k.contract_id for k in scope.contracts
+    basis = scope.whole or scope  # a shard reads the history its whole run reads
+    weighted_plans = {k.contract_id for k in basis.contracts
                       if any(c.metric_id in {ms.metrics[i].id for i in ks} for c in ws.plan_of(k).charges)}
-    starts = [b.contract.start_date for b in scope.periods if b.contract.contract_id in weighted_plans]
-    if not starts:
+    starts = [b.contract.start_date for b in basis.periods if b.contract.contract_id in weighted_plans]
+    if not starts or not any(b.contract.contract_id in weighted_plans for b in scope.periods):
         return []
     history_start = dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.timezone.utc)
     branches = "\n    UNION ALL\n".join(

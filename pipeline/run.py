@@ -27,7 +27,8 @@ from .invoice import Invoice, build_invoice
 from .io import fingerprint, staged_dir, write_bytes
 from .meter import Metered, MetricSql
 from .money import EXACT, format_money
-from .scope import Scope, lookup_tables, select
+from .scope import Scope, cut, lookup_tables, select
+from .shards import Shard, row_filter
 
 DEDUP_WINDOW_DAYS = 34
 
@@ -167,15 +168,21 @@ def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
 
 
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
-         progress: Callable[[str], None] | None = None) -> Bill:
-    """Rate the window [first_day, stop_day) of a workspace: every stage, in memory."""
+         progress: Callable[[str], None] | None = None, shard: Shard | None = None) -> Bill:
+    """Rate the window [first_day, stop_day) of a workspace: every stage, in memory.
+
+    shard: rate only that shard's customers (a task of pipeline/engine.py): the same stages over the
+    whole run's span and metrics, returning an unchecked part (no run_id, fingerprints or check)."""
     watch = Stopwatch(progress)
     with watch.stage("validate"):
         ws = load_workspace(workspace)
-        events = ingest.discover(ws.root / "events")
+        events = ingest.discover(ws.root / "events", None if shard is None else shard.files)
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
-    hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the queries
-    used = sorted({c.metric_id for k in scope.contracts for c in ws.plan_of(k).charges if c.metric_id})
+        whole, scope = scope, scope if shard is None else cut(scope, shard)
+    hashing = None  # a shard's inputs are fingerprinted once, by its driver
+    if shard is None:
+        hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the queries
+    used = sorted({c.metric_id for k in whole.contracts for c in ws.plan_of(k).charges if c.metric_id})
     ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
     con = connect(threads, memory_limit)
     for name, table in lookup_tables(scope, used).items():
@@ -191,7 +198,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
             flags = ms.flags()
             counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
                                     {**params, **ms.params, **ms.kept_params},
-                                    scope.selected)
+                                    scope.selected, row_filter(shard))
             quarantine = ingest.quarantine(con, events)
     with watch.stage("meter"):
         pct, pct_charges = _percentage_table(scope, ms)
@@ -210,9 +217,11 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
         inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)
         usage_t = _usage_table(invoices)
     con.close()
+    digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
+    if hashing is None:
+        return Bill("", args, {}, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings)
     with watch.stage("fingerprint"):
         inputs = hashing.result()
-    digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     result = Bill(_run_id(args, inputs), args, inputs, counts, inv_t, line_t, usage_t, quarantine, digits,
                   watch.timings, invoices)
     with watch.stage("check"):

@@ -3,7 +3,7 @@
 From the workspace and the run's arguments: the selected contracts, their periods
 that close in [from, to), the span [S, E) of instants those periods cover, and the
 small Arrow tables (customers, coverage, active contracts, periods) DuckDB joins
-events with.
+events with. A shard of a distributed run (`cut`) is the same with fewer customers.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pyarrow as pa
 from .config.workspace import Contract, Workspace
 from .errors import ConfigError
 from .periods import Period, closing_periods, instant
+from .shards import Shard, customers_table, shard_of
 
 FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
 BEGINNING = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
@@ -47,9 +48,13 @@ class Scope:
     contracts: tuple[Contract, ...]  # selected, sorted by id
     periods: tuple[BilledPeriod, ...]  # sorted by (period_end, contract_id)
     selected: bool  # --contract or --customer given
+    shard: Shard | None = None  # a shard of a distributed run: only the customers hashing to it
+    whole: Scope | None = None  # the run a shard is cut from: its span bounds every event read
 
     @property
     def span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        if self.whole is not None:
+            return self.whole.span
         if not self.periods:
             return None
         return min(p.start_at for p in self.periods), max(p.end_at for p in self.periods)
@@ -71,6 +76,16 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
                for k in chosen for p in periods_of(k, first_day, stop_day)]
     periods.sort(key=lambda b: (b.period.end, b.contract.contract_id, b.period.start))
     return Scope(ws, tuple(chosen), tuple(periods), bool(contract_ids or customer_ids))
+
+
+def cut(scope: Scope, shard: Shard) -> Scope:
+    """The part of a run that one shard rates: the contracts and periods of the customers hashing to
+    it, in the run's order, with the run's span (so outside_window, the dedup lookback and the
+    weighted_sum history are the same as in the whole run)."""
+    def mine(k: Contract) -> bool:
+        return shard_of(k.customer_id, shard.count) == shard.index
+    return Scope(scope.workspace, tuple(k for k in scope.contracts if mine(k)),
+                 tuple(b for b in scope.periods if mine(b.contract)), scope.selected, shard, scope)
 
 
 def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]:
@@ -145,6 +160,8 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     so the customer tables hold only those customers (all of their contracts)."""
     ws = scope.workspace
     customers = {k.customer_id for k in scope.contracts} if scope.selected else set(ws.customers)
+    if scope.shard is not None:
+        customers = {c for c in customers if shard_of(c, scope.shard.count) == scope.shard.index}
     metrics = ws.pricebook.metrics
     coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
                                  "active_to": []}
@@ -169,7 +186,10 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
         "start_at": pa.array([b.start_at for b in scope.periods], TS),
         "end_at": pa.array([b.end_at for b in scope.periods], TS),
     })
+    shard = {} if scope.shard is None or scope.shard.files is not None else {
+        "shard_customers_t": customers_table(list(ws.customers), scope.shard)}  # shards.row_filter
     return {
+        **shard,
         "selected_customers_t": pa.table({"customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}),
                                                                   pa.string())}),
         "timeline_t": _timeline(ws, customers),
