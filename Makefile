@@ -6,7 +6,7 @@ DEMO   := data/demo
 N      ?= 10000000
 KILLS  ?= 200
 
-.PHONY: install demo test soak bench clean
+.PHONY: install demo test browser soak bench clean
 
 install: $(BIN)/usagebill
 
@@ -22,8 +22,14 @@ demo: install
 	$(BIN)/usagebill run $(DEMO)/ws --from 2026-10-01 --to 2026-11-01 --out $(DEMO)/out
 	@echo "invoices: $(DEMO)/out/invoices.csv and invoice_lines.csv (Parquet beside them)"
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest -q
+
+# Debian's chromium, for the test that opens report.html in a real headless browser
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
 # make soak KILLS=200: the fault tests with many random SIGKILLs of `run`, and the bad-input corpus;
 # figures appended to data/reliability.jsonl (RELIABILITY.md)

@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 import click
 
+from .cli_help import TourGroup
 from .errors import BillingError
 
 
@@ -45,7 +46,7 @@ def progress() -> Iterator[Callable[[str], None]]:
         yield lambda stage: click.echo(f"usagebill: [{time.perf_counter() - start:7.2f}s] {stage}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=TourGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.version_option(package_name="usagebill")
 def cli(debug: bool) -> None:
@@ -61,6 +62,7 @@ def cli(debug: bool) -> None:
     Issue October:       usagebill issue ws/ --from 2026-10-01 --to 2026-11-01
     Every night:         usagebill nightly ws/ --as-of 2026-11-02
     Late events?         usagebill reconcile ws/ --from 2026-10-01 --to 2026-11-01 [--adjust]
+    Why this amount?     usagebill explain ws/ --invoice INV-7
     """
 
 
@@ -126,9 +128,11 @@ def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: i
 @with_engine
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/<run_id>); replaced atomically.")
+@click.option("--no-report", is_flag=True, help="Do not write report.html (charts and summaries of the run).")
 def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
         customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-        engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None) -> None:
+        engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None,
+        no_report: bool) -> None:
     """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to).
 
     Example: usagebill run ws/ --from 2026-10-01 --to 2026-11-01 --out out/october
@@ -144,7 +148,7 @@ def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple
         result = bill_with(where, workspace, args, threads=threads, memory_limit=memory_limit, progress=report)
         target = out or workspace / "out" / result.run_id
         report("emit")
-        write_outputs(result, target)
+        write_outputs(result, target, report=not no_report)
     _summary(result, target)
 
 
@@ -205,6 +209,7 @@ def repartition_command(source: Path, out: Path, buckets: int, threads: int | No
 
 
 from . import cli_ledger  # noqa: E402,F401 - registers issue, nightly, reconcile, invoices, ... on `cli`
+from . import cli_analysis  # noqa: E402,F401 - registers preview, report, explain on `cli`
 
 
 def main() -> None:

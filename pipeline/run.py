@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 import duckdb
 import pyarrow as pa
 
-from . import __version__, emit, ingest, meter
+from . import __version__, daily, emit, ingest, meter
 from .config.workspace import Workspace, load_workspace
 from .db import connect
 from .errors import InputDataError
@@ -27,6 +27,7 @@ from .invoice import Invoice, build_invoice
 from .io import fingerprint, staged_dir, write_bytes
 from .meter import Metered, MetricSql
 from .money import EXACT, format_money
+from .periods import closing_periods
 from .scope import Scope, cut, lookup_tables, select
 from .shards import Shard, row_filter
 
@@ -62,6 +63,7 @@ class Bill:
     digits: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
     invoice_objects: list[Invoice] = field(default_factory=list)
+    daily_usage: pa.Table | None = None  # billed events per UTC day and metric (pipeline/daily.py)
 
     def totals(self) -> dict[str, dict[str, str | int]]:
         out: dict[str, dict] = {}
@@ -168,8 +170,13 @@ def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
 
 
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
-         progress: Callable[[str], None] | None = None, shard: Shard | None = None) -> Bill:
+         progress: Callable[[str], None] | None = None, shard: Shard | None = None,
+         periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
     """Rate the window [first_day, stop_day) of a workspace: every stage, in memory.
+
+    periods_of(contract, first_day, stop_day) picks the periods billed (default: those closing in
+    the window); until, when given, caps the span: events at or after that instant are not read
+    (`usagebill preview` bills an open period with the usage so far).
 
     shard: rate only that shard's customers (a task of pipeline/engine.py): the same stages over the
     whole run's span and metrics, returning an unchecked part (no run_id, fingerprints or check)."""
@@ -177,7 +184,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     with watch.stage("validate"):
         ws = load_workspace(workspace)
         events = ingest.discover(ws.root / "events", None if shard is None else shard.files)
-        scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
+        scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers, periods_of, until)
         whole, scope = scope, scope if shard is None else cut(scope, shard)
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
@@ -216,22 +223,24 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
         terms = {c.customer_id: c.payment_terms_days for c in ws.customers.values()}
         inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)
         usage_t = _usage_table(invoices)
+        daily_t = daily.daily_usage(con, ms) if span is not None and events.files else daily.empty()
     con.close()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     if hashing is None:
-        return Bill("", args, {}, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings)
+        return Bill("", args, {}, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings,
+                    daily_usage=daily_t)
     with watch.stage("fingerprint"):
         inputs = hashing.result()
     result = Bill(_run_id(args, inputs), args, inputs, counts, inv_t, line_t, usage_t, quarantine, digits,
-                  watch.timings, invoices)
+                  watch.timings, invoices, daily_t)
     with watch.stage("check"):
         from schemas import validate_bill
         validate_bill(result)
     return result
 
 
-def write_outputs(result: Bill, out: Path) -> Path:
-    """Publish every output file atomically into `out`."""
+def write_outputs(result: Bill, out: Path, *, report: bool = True) -> Path:
+    """Publish every output file atomically into `out` (with report.html unless report=False)."""
     start = time.perf_counter()
     with staged_dir(out) as stage:
         for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
@@ -239,6 +248,13 @@ def write_outputs(result: Bill, out: Path) -> Path:
             emit.write_csv(table, stage / f"{name}.csv", result.digits)
         emit.write_parquet(result.usage, stage / "usage.parquet")
         emit.write_parquet(result.quarantine, stage / "quarantine.parquet")
+        emit.write_parquet(daily.empty() if result.daily_usage is None else result.daily_usage,
+                           stage / "daily_usage.parquet")
         result.timings["emit"] = time.perf_counter() - start
+        if report:
+            from .report import write_report
+
+            write_report(stage, result, out)
+            result.timings["report"] = time.perf_counter() - start - result.timings["emit"]
         write_bytes(stage / "manifest.json", (json.dumps(result.manifest(), indent=2, sort_keys=True) + "\n").encode())
     return out

@@ -50,6 +50,7 @@ class Scope:
     selected: bool  # --contract or --customer given
     shard: Shard | None = None  # a shard of a distributed run: only the customers hashing to it
     whole: Scope | None = None  # the run a shard is cut from: its span bounds every event read
+    until: dt.datetime | None = None  # preview: events at or after this instant are not read
 
     @property
     def span(self) -> tuple[dt.datetime, dt.datetime] | None:
@@ -57,12 +58,15 @@ class Scope:
             return self.whole.span
         if not self.periods:
             return None
-        return min(p.start_at for p in self.periods), max(p.end_at for p in self.periods)
+        end = max(p.end_at for p in self.periods)
+        return min(p.start_at for p in self.periods), end if self.until is None else min(end, self.until)
 
 
 def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: tuple[str, ...] = (),
-           customer_ids: tuple[str, ...] = (), periods_of=closing_periods) -> Scope:
-    """The contracts and periods a run bills. Unknown ids in the selection are a ConfigError."""
+           customer_ids: tuple[str, ...] = (), periods_of=closing_periods,
+           until: dt.datetime | None = None) -> Scope:
+    """The contracts and periods a run bills (until: read no event at or after it). Unknown ids in the
+    selection are a ConfigError."""
     unknown = [f"--contract {c}: no such contract in contracts" for c in contract_ids if c not in ws.contracts]
     unknown += [f"--customer {c}: no such customer in customers" for c in customer_ids if c not in ws.customers]
     if unknown:
@@ -75,7 +79,7 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
     periods = [BilledPeriod(k, p, ws.customers[k.customer_id].timezone)
                for k in chosen for p in periods_of(k, first_day, stop_day)]
     periods.sort(key=lambda b: (b.period.end, b.contract.contract_id, b.period.start))
-    return Scope(ws, tuple(chosen), tuple(periods), bool(contract_ids or customer_ids))
+    return Scope(ws, tuple(chosen), tuple(periods), bool(contract_ids or customer_ids), until=until)
 
 
 def cut(scope: Scope, shard: Shard) -> Scope:

@@ -103,7 +103,7 @@ def test_run_writes_every_output_and_a_manifest(ws, tmp_path):
     assert p.returncode == 0, p.stderr
     assert sorted(x.name for x in out.iterdir()) == sorted(
         ["invoices.parquet", "invoices.csv", "invoice_lines.parquet", "invoice_lines.csv", "usage.parquet",
-         "quarantine.parquet", "manifest.json"])
+         "quarantine.parquet", "manifest.json", "daily_usage.parquet", "report.html"])
     manifest = json.loads((out / "manifest.json").read_text())
     counts = manifest["counts"]
     assert counts["read"] == sum(v for k, v in counts.items() if k != "read") == 5437
@@ -125,3 +125,20 @@ def test_help_explains_options():
     assert p.returncode == 0
     for option in ("--from", "--to", "--contract", "--customer", "--out", "--dedup-window-days"):
         assert option in p.stdout
+
+
+def test_help_is_a_tour_every_command_grouped_with_an_example():
+    from pipeline.cli import cli
+    from pipeline.cli_help import GROUPS
+
+    p = usagebill("--help")
+    assert p.returncode == 0, p.stderr
+    titles = [t for t, _ in GROUPS]
+    assert "More:" not in p.stdout  # no command left ungrouped
+    assert [line[:-1] for line in p.stdout.splitlines() if line[:-1] in titles] == titles
+    grouped = [n for _, names in GROUPS for n in names]
+    assert sorted(grouped) == sorted(cli.commands), "a command is missing from the tour, or the tour names a ghost"
+    lines = p.stdout.splitlines()
+    for name in grouped:
+        at = next(i for i, line in enumerate(lines) if line.split()[:1] == [name])
+        assert lines[at + 1].strip().startswith(f"$ usagebill {name} "), (name, lines[at:at + 2])

@@ -42,9 +42,10 @@ CRASH_AT = str(Path(__file__).with_name("crash_at.py"))
 EXAMPLE = SCENARIOS / "example" / "ws"
 NEW = ("--from", "2026-10-01", "--to", "2026-11-01")
 OLD = ("--from", "2026-09-01", "--to", "2026-10-01")  # an earlier output, different bytes
-FILES = ["invoice_lines.csv", "invoice_lines.parquet", "invoices.csv", "invoices.parquet", "manifest.json",
-         "quarantine.parquet", "usage.parquet"]
-DATA = [f for f in FILES if f != "manifest.json"]  # the manifest also holds timings
+FILES = ["daily_usage.parquet", "invoice_lines.csv", "invoice_lines.parquet", "invoices.csv", "invoices.parquet",
+         "manifest.json", "quarantine.parquet", "report.html", "usage.parquet"]
+# the manifest also holds timings; the report compares with earlier runs beside it, so a rerun's differs
+DATA = [f for f in FILES if f not in ("manifest.json", "report.html")]
 KILLS = int(os.environ.get("USAGEBILL_KILLS", "15"))
 SEED = int(os.environ.get("USAGEBILL_KILL_SEED", "6"))
 

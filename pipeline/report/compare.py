@@ -1,0 +1,107 @@
+"""compare: what changed since an earlier run of the same window.
+
+An earlier run is another output folder beside this one (same parent, not hidden) whose
+manifest.json has the same command and `arguments`; the most recent one (by its manifest's
+modification time) is compared. At run time the folder about to be replaced counts as earlier
+too. Invoices are matched by invoice_id (deterministic per contract and period).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from .data import RunData
+
+SHOWN = 50  # changed invoices listed, largest differences first
+COUNTS = ("read", "billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered",
+          "outside_window")
+
+
+def _key(manifest: dict) -> str:
+    return json.dumps([manifest.get("command", "run"), manifest.get("arguments")], sort_keys=True)
+
+
+def _manifest(folder: Path) -> dict | None:
+    try:
+        m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return m if isinstance(m, dict) else None
+
+
+def earlier_run(folder: Path, manifest: dict, *, include_self: bool) -> Path | None:
+    """The latest other output of the same command and arguments beside `folder`, or None.
+
+    include_self: `folder` is about to be replaced (a run writing into it), so its current content
+    is an earlier run too; otherwise only folders whose manifest is older than folder's count."""
+    folder = Path(folder).resolve()
+    parent, key = folder.parent, _key(manifest)
+    if not parent.is_dir():
+        return None
+    own = (folder / "manifest.json").stat().st_mtime_ns if not include_self and (folder / "manifest.json").exists() \
+        else None
+    found: list[tuple[int, str, Path]] = []
+    for other in parent.iterdir():
+        if other.name.startswith(".") or not other.is_dir() or (other == folder and not include_self):
+            continue
+        m = _manifest(other)
+        if m is None or _key(m) != key or not (other / "invoices.parquet").exists():
+            continue
+        mtime = (other / "manifest.json").stat().st_mtime_ns
+        if own is None or mtime < own:
+            found.append((mtime, other.name, other))
+    return max(found)[2] if found else None
+
+
+@dataclass
+class Changes:
+    folder: str
+    run_id: str
+    same_inputs: bool
+    counts: list[tuple[str, int, int]] = field(default_factory=list)  # (count, earlier, now) that differ
+    totals: list[dict] = field(default_factory=list)  # per currency: earlier, now, delta (where they differ)
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    rows: list[dict] = field(default_factory=list)  # the SHOWN largest differences
+
+
+def changes(now: RunData, earlier: Path) -> Changes:
+    before = _manifest(earlier) or {}
+    cols = ["invoice_id", "contract_id", "currency", "period_start", "total"]
+    old = {r["invoice_id"]: r for r in pq.read_table(earlier / "invoices.parquet", columns=cols).to_pylist()}
+    new = {r["invoice_id"]: r for r in now.invoices.select(cols).to_pylist()}
+    c = Changes(earlier.name, str(before.get("run_id", "")), before.get("inputs") == now.manifest.get("inputs"))
+    old_counts, new_counts = before.get("counts", {}), now.manifest.get("counts", {})
+    c.counts = [(k, old_counts.get(k, 0), new_counts.get(k, 0)) for k in COUNTS
+                if old_counts.get(k, 0) != new_counts.get(k, 0)]
+    sums: dict[str, list[Decimal]] = {}
+    rows = []
+    for invoice_id in sorted(old.keys() | new.keys()):
+        o, n = old.get(invoice_id), new.get(invoice_id)
+        r = n or o
+        a, b = (o or {}).get("total"), (n or {}).get("total")
+        s = sums.setdefault(r["currency"], [Decimal(0), Decimal(0)])
+        s[0] += a or 0
+        s[1] += b or 0
+        if o is None:
+            c.added += 1
+        elif n is None:
+            c.removed += 1
+        elif a != b or o["currency"] != n["currency"]:
+            c.changed += 1
+        else:
+            c.unchanged += 1
+            continue
+        rows.append({**r, "before": a, "after": b, "delta": (b or 0) - (a or 0),
+                     "what": "added" if o is None else "removed" if n is None else "changed"})
+    rows.sort(key=lambda r: (-abs(r["delta"]), r["currency"], r["invoice_id"]))
+    c.rows = rows[:SHOWN]
+    c.totals = [{"currency": cur, "before": s[0], "after": s[1], "delta": s[1] - s[0]}
+                for cur, s in sorted(sums.items()) if s[0] != s[1]]
+    return c
