@@ -197,7 +197,7 @@ def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | No
         inputs = hashing.result()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     result = Bill(_run_id(args, inputs), args, inputs, merge.counts(parts), inv_t, line_t, usage_t, quarantine,
-                  digits, watch.timings)
+                  digits, watch.timings, daily_usage=merge.daily_usage(parts))
     with watch.stage("check"):
         from schemas import validate_bill
         validate_bill(result)

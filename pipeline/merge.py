@@ -10,6 +10,8 @@ Each part holds whole invoices (a contract belongs to one shard) and its custome
   all of them together: when every part's columns have the types the whole run's files give
   (always when the files share one schema), the parts are its rows; otherwise the driver reads
   the rows again, from the files, exactly as a run does;
+- daily usage: per (day, metric) the parts' events and quantities summed (each event is in one
+  part), ordered by (metric_id, day) like daily.daily_usage;
 - counts: summed.
 Every table comes out in one chunk, like a run's, so Parquet pages fall in the same places.
 """
@@ -19,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import ingest
+from . import daily, ingest
 from .run import Bill
 
 
@@ -71,3 +73,15 @@ def quarantine(parts: list[Bill], events: ingest.EventFiles, con: duckdb.DuckDBP
                                 sort_keys=[("_file", "ascending"), ("_row", "ascending")])
         return pa.concat_tables(filled).take(order).combine_chunks()
     return ingest.read_quarantined(con, events, file_index, rows, column("reason"))
+
+
+def daily_usage(parts: list[Bill]) -> pa.Table:
+    filled = [p.daily_usage for p in parts if p.daily_usage is not None and p.daily_usage.num_rows]
+    if not filled:
+        return daily.empty()
+    summed = pa.concat_tables(filled).group_by(["day", "metric_id"], use_threads=False).aggregate(
+        [("events", "sum"), ("quantity", "sum")])
+    t = pa.table({"day": summed["day"], "metric_id": summed["metric_id"], "events": summed["events_sum"],
+                  "quantity": summed["quantity_sum"]}).cast(daily.SCHEMA)
+    order = pc.sort_indices(t, sort_keys=[("metric_id", "ascending"), ("day", "ascending")])
+    return t.take(order).combine_chunks()

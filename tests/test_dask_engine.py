@@ -34,7 +34,7 @@ from pipeline.run import RunArgs, write_outputs
 from pipeline.shards import BUCKET_SQL, shard_of
 
 FILES = ("invoices.parquet", "invoices.csv", "invoice_lines.parquet", "invoice_lines.csv", "usage.parquet",
-         "quarantine.parquet")
+         "quarantine.parquet", "daily_usage.parquet", "report.html")
 BILLED = ("invoices.parquet", "invoices.csv", "invoice_lines.parquet", "invoice_lines.csv", "usage.parquet")
 DASK = Path(sys.executable).parent / "dask"
 
@@ -52,8 +52,9 @@ def outputs(result, out: Path) -> dict[str, bytes | dict]:
 
 
 def same_as_local(ws: Path, run: RunArgs, engine: Engine, tmp: Path, report: dict | None = None) -> dict:
-    local = outputs(bill_with(None, ws, run), tmp / "local")
-    sharded = outputs(bill_with(engine, ws, run, report=report), tmp / "dask")
+    # each in a folder of its own: report.html compares a run with earlier ones beside its folder
+    local = outputs(bill_with(None, ws, run), tmp / "local" / "out")
+    sharded = outputs(bill_with(engine, ws, run, report=report), tmp / "dask" / "out")
     for name in local:
         assert sharded[name] == local[name], name
     return local
@@ -150,7 +151,7 @@ def test_a_shard_reads_the_whole_runs_span_lookback_and_history(cluster, tmp_pat
     local = same_as_local(ws, args(), Engine("dask", cluster, 2), tmp_path)
     counts = local["manifest"]["counts"]
     assert counts["outside_window"] >= 1 and counts["duplicate"] == 1, counts
-    usage = pq.read_table(tmp_path / "local" / "usage.parquet").to_pylist()
+    usage = pq.read_table(tmp_path / "local" / "out" / "usage.parquet").to_pylist()
     level = {r["period_start"]: r["quantity"] for r in usage if r["contract_id"] == "ka" and r["metric_id"] == "gb"}
     assert level[dt.date(2026, 10, 1)] == 5  # s2 only: s1's kept copy (Aug 1) is before the contract
 
@@ -193,13 +194,13 @@ def test_command_line_starts_a_local_cluster(tmp_path):
     ws = SCENARIOS / "mixed" / "ws"
     window = ["--from", "2026-09-01", "--to", "2026-12-01"]
     runner = CliRunner()
-    local = runner.invoke(cli, ["run", str(ws), *window, "--out", str(tmp_path / "local")])
+    local = runner.invoke(cli, ["run", str(ws), *window, "--out", str(tmp_path / "local" / "out")])
     sharded = runner.invoke(cli, ["run", str(ws), *window, "--engine", "dask", "--workers", "2", "--shards", "2",
-                                  "--out", str(tmp_path / "dask")])
+                                  "--out", str(tmp_path / "dask" / "out")])
     assert local.exit_code == 0 and sharded.exit_code == 0, sharded.output
     assert local.output.splitlines()[0] == sharded.output.splitlines()[0]  # run id and counts
     for name in FILES:
-        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+        assert (tmp_path / "dask" / "out" / name).read_bytes() == (tmp_path / "local" / "out" / name).read_bytes(), name
     wrong = runner.invoke(cli, ["run", str(ws), *window, "--shards", "2"])
     assert wrong.exit_code != 0
 
@@ -264,7 +265,7 @@ def test_a_worker_killed_mid_run_loses_nothing(processes, tmp_path_factory, tmp_
     ws = tmp_path_factory.mktemp("kill") / "ws"
     generate_workspace(ws, customers=200, events=120_000, seed=5)
     run = args()
-    expected = outputs(bill_with(None, ws, run), tmp_path / "local")
+    expected = outputs(bill_with(None, ws, run), tmp_path / "local" / "out")
     messages: list[str] = []
     box: dict = {}
 
