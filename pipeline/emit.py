@@ -163,8 +163,11 @@ def _io_reason(exc: duckdb.Error) -> str:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
+    """Same rows, same bytes: the table is written as one chunk, because where the writer falls back
+    from dictionary to plain encoding (a dictionary page over 1 MB) depends on the chunks it is given,
+    and DuckDB's result chunks vary with its threads (and a sharded run's merge gives one chunk)."""
     try:
-        pq.write_table(table, path, compression="zstd", row_group_size=1_000_000)
+        pq.write_table(table.combine_chunks(), path, compression="zstd", row_group_size=1_000_000)
     except OSError as exc:  # a full disk: the caller removes the partial output
         raise OutputError(f"writing {path.name} failed ({os_reason(exc)}); check free space and permissions, "
                           "then rerun") from None

@@ -101,3 +101,18 @@ def test_exact_duplicates_renamed_files_and_threads_give_identical_invoices(tmp_
     moved = {k: got[k] - counts[k] for k in counts if got[k] != counts[k]}
     assert set(moved) <= {"read", "duplicate", "invalid"}, moved
     assert moved.get("read", 0) == moved.get("duplicate", 0) + moved.get("invalid", 0) <= copies, moved
+
+
+def test_parquet_bytes_do_not_depend_on_the_chunks_a_table_arrives_in(tmp_path):
+    """Over 1 MB of distinct values, Parquet falls back from dictionary to plain encoding at a point
+    that depends on the chunks written: DuckDB's result chunks vary with its threads, and a sharded
+    run's merge gives one chunk. Found on 10M events (quarantine.parquet, the timestamp column)."""
+    from pipeline import emit
+
+    n = 200_000  # 200k distinct int64 timestamps: a 1.6 MB dictionary
+    stamps = pa.array(range(1_790_000_000_000_000, 1_790_000_000_000_000 + 7 * n, 7), pa.timestamp("us", "UTC"))
+    table = pa.table({"timestamp": stamps, "row": pa.array(range(n), pa.int64())})
+    whole, chunked = tmp_path / "whole.parquet", tmp_path / "chunked.parquet"
+    emit.write_parquet(table, whole)
+    emit.write_parquet(pa.Table.from_batches(table.to_batches(max_chunksize=2048)), chunked)
+    assert whole.read_bytes() == chunked.read_bytes()
