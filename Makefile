@@ -6,7 +6,7 @@ DEMO   := data/demo
 N      ?= 10000000
 KILLS  ?= 200
 
-.PHONY: install demo test browser soak bench clean
+.PHONY: install demo test browser soak bench bench-dask clean
 
 install: $(BIN)/usagebill
 
@@ -42,6 +42,10 @@ soak: install
 bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python tests/perf/bench.py --events $(N)
+
+# make bench-dask N=10000000: the dask engine against the local one on the same events (BENCHMARKS.md)
+bench-dask: install
+	$(BIN)/python tests/perf/bench_dask.py --events $(N)
 
 clean:
 	rm -rf $(DEMO) data/bench .pytest_cache .hypothesis
