@@ -1,7 +1,7 @@
 """daily: billed events per UTC day and metric (daily_usage.parquet), for the run report's charts.
 
-One cheap aggregate over the `classified` table the run has built anyway: grouped by day only,
-one column per metric, unpivoted here (a few dozen rows). Days are UTC calendar days of the event
+Read from the daily rows of `folded` (sql/classify_events.sql), folded in the pass that classifies
+the events: one column per metric, unpivoted here (a few dozen rows). Days are UTC calendar days of the event
 timestamp, one calendar for every customer (a customer's local day may straddle two bars).
 """
 from __future__ import annotations
@@ -26,9 +26,10 @@ def daily_usage(con: duckdb.DuckDBPyConnection, ms: MetricSql) -> pa.Table:
         return empty()
     columns = []
     for k, m in enumerate(ms.metrics):
-        columns.append(f"count_if(ok{k}) AS e{k}")
+        columns.append(f"CAST(coalesce(sum(n) FILTER (WHERE {ms.flag(k)}), 0) AS BIGINT) AS e{k}")
         if m.aggregation == "sum":
-            columns.append(f"CAST(sum(CASE WHEN ok{k} THEN {ms.value(k, kept=True)} END) AS DECIMAL(38, 9)) AS q{k}")
+            j = ms.number_slots[m.event_type, m.field]
+            columns.append(f"CAST(sum(s{j}) FILTER (WHERE {ms.flag(k)}) AS DECIMAL(38, 9)) AS q{k}")
     rows = fetch_table(con, sql("daily_usage", columns=", ".join(columns))).to_pylist()
     out = [{"day": r["day"], "metric_id": m.id, "events": r[f"e{k}"], "quantity": r.get(f"q{k}")}
            for r in rows for k, m in enumerate(ms.metrics) if r[f"e{k}"]]

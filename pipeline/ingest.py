@@ -1,11 +1,13 @@
-"""ingest: event files -> one classified row per considered event (DuckDB temp table `classified`).
+"""ingest: event files -> a status per considered event, folded (DuckDB temp table `folded`).
 
 Finds every Parquet file under events/, checks each footer (readable, required
 columns, convertible types) before reading any event, then runs
 sql/classify_events.sql: dedup on (customer_id, event_id) keeping the earliest
 copy by (timestamp, file path, row), and one status per event: billed,
 duplicate, invalid, unknown_customer, no_active_contract, unmetered or
-outside_window.
+outside_window. In the same pass the events are folded (counts per status, the
+quarantined rows' places, billed events per period and metric flags, per day):
+no table as large as the events is written.
 """
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from .errors import InputDataError
 
 REQUIRED = ("event_id", "customer_id", "event_type", "timestamp")
 STATUSES = ("billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered", "outside_window")
-QUARANTINE_REASONS = ("invalid", "unknown_customer", "no_active_contract", "unmetered")
 
 
 @dataclass(frozen=True)
@@ -147,20 +148,22 @@ class Columns:
 
 
 def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
-             kept_columns: str, params: dict, customer_filter: bool, shard_filter: str = "") -> dict[str, int]:
-    """Create the `classified` temp table and return the count of events per status.
+             kept_columns: str, params: dict, customer_filter: bool, fold: dict[str, str],
+             shard_filter: str = "") -> dict[str, int]:
+    """Classify every considered event and fold them into the `folded` temp table (fold: the metering
+    fragments, pipeline/meter.py MetricSql.fold); return the count of events per status.
     shard_filter: a shard's rows (pipeline/shards.py row_filter), on top of the customer selection."""
     query = sql("classify_events", projection=columns.projection(), key_projection=columns.projection(keys_only=True),
                 metric_flags=metric_flags,
                 kept_columns=kept_columns,
                 customer_filter=("AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
-                                 if customer_filter else "") + shard_filter)
+                                 if customer_filter else "") + shard_filter, **fold)
     try:
         con.execute(query, {"files": [str(p) for p in events.files], **params})
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise InputDataError(f"events: reading failed: {exc}; check or remove the file it names") from None
     counts = dict.fromkeys(STATUSES, 0)
-    for code, n in con.execute("SELECT status, count(*) FROM classified GROUP BY status").fetchall():
+    for code, n in con.execute("SELECT status, sum(n) FROM folded WHERE fold = 'status' GROUP BY status").fetchall():
         counts[STATUSES[code]] = n
     return {"read": sum(counts.values()), **counts}
 
@@ -177,8 +180,8 @@ def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
 
     Reads back only the files that hold quarantined rows, and only those rows.
     """
-    codes = [STATUSES.index(r) for r in QUARANTINE_REASONS]
-    rows = fetch_table(con, f"SELECT _file, _row, status FROM classified WHERE status IN ({', '.join(map(str, codes))})")
+    rows = fetch_table(con, "SELECT q_file AS _file, q_row AS _row, status FROM folded "
+                            "WHERE fold = 'status' AND q_file IS NOT NULL")
     if not rows.num_rows:
         return empty_quarantine(events)
     reasons = pa.array(STATUSES, pa.string())

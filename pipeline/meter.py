@@ -21,6 +21,7 @@ from .money import round_quantity
 from .scope import Scope
 
 GroupValues = tuple[str, ...]
+MASK_BITS = 64  # metric flags per mask column of `folded` (UBIGINT)
 
 
 @dataclass
@@ -138,6 +139,54 @@ class MetricSql:
             "latest": f"arg_max({v}, struct_pack(t := ts, e := event_id))",
         }[m.aggregation]
 
+    def flag(self, k: int) -> str:
+        """Metric k counts the events of a `folded` row: bit k of its flag masks."""
+        return f"((mask{k // MASK_BITS} >> {k % MASK_BITS}) & 1) = 1"
+
+    def fold(self, percentage_metrics: list[int]) -> dict[str, str]:
+        """The fold fragments of sql/classify_events.sql: billed events grouped per period, text slots
+        and flag masks (percentage metrics' events one per row, by ts and event_id), and per UTC day
+        and masks; aggregates n, s<j>, mx<j>, l<j> (see partial_aggregate)."""
+        texts = [f"t{j}" for j in sorted(set(self.text_slots.values()))]
+        numbers = sorted(set(self.number_slots.values()))
+        latest = sorted({self.number_slots[m.event_type, m.field] for m in self.metrics if m.aggregation == "latest"})
+        maxed = sorted({self.number_slots[m.event_type, m.field] for m in self.metrics if m.aggregation == "max"})
+        billed = "status = 0"  # every fold column but status, q_file and q_row is null for other events
+        masks, mask_sql = [], []
+        for i in range(0, len(self.metrics), MASK_BITS):
+            bits = " | ".join(f"(CAST(coalesce(ok{k}, false) AS UBIGINT) << {k - i})"
+                              for k in range(i, min(i + MASK_BITS, len(self.metrics))))
+            masks.append(f"mask{i // MASK_BITS}")
+            mask_sql.append(f"CASE WHEN {billed} THEN {bits} END AS {masks[-1]}")
+        one_by_one = " OR ".join(f"ok{k}" for k in percentage_metrics) or "false"
+        inner = [f"CASE WHEN {billed} THEN period_idx END AS period_idx",
+                 *(f"CASE WHEN {billed} THEN {t} END AS {t}" for t in texts), *mask_sql,
+                 *(f"CASE WHEN {billed} THEN v{j} END AS v{j}" for j in numbers),
+                 f"CASE WHEN {billed} THEN CAST(timezone('UTC', ts) AS DATE) END AS day",
+                 f"CASE WHEN {billed} AND ({one_by_one}) THEN ts END AS ev_ts",
+                 f"CASE WHEN {billed} AND ({one_by_one}) THEN event_id END AS ev_id"]
+        for j in latest:
+            on = " OR ".join(f"ok{k}" for k, m in enumerate(self.metrics)
+                             if m.aggregation == "latest" and self.number_slots[m.event_type, m.field] == j)
+            inner.append(f"CASE WHEN {billed} AND ({on}) THEN struct_pack(t := ts, e := event_id, v := v{j}) END AS lv{j}")
+        usage = ["period_idx", *texts, *masks, "ev_ts", "ev_id"]
+        aggregates = ["count(*) AS n", *(f"sum(v{j}) AS s{j}" for j in numbers),
+                      *(f"max(v{j}) AS mx{j}" for j in maxed), *(f"max(lv{j}) AS l{j}" for j in latest)]
+        return {"fold_inner": ",\n             ".join(inner), "fold_columns": ", ".join(["day", *usage]),
+                "usage_keys": ", ".join(usage), "daily_keys": ", ".join(["day", *masks]),
+                "fold_aggregates": ", ".join(aggregates)}
+
+    def partial_aggregate(self, k: int) -> str:
+        """Metric k's aggregate over the `folded` usage rows it counts: count = sum(n), sum = sum(s<j>),
+        max = max(mx<j>), unique_count = count(DISTINCT t<j>), latest = the value of max(l<j>)."""
+        m = self.metrics[k]
+        if m.aggregation == "unique_count":
+            return f"count(DISTINCT {self.value(k, kept=True)})"
+        if m.aggregation == "count":
+            return "sum(n)"
+        j = self.number_slots[m.event_type, m.field]
+        return {"sum": f"sum(s{j})", "max": f"max(mx{j})", "latest": f"max(l{j}).v"}[m.aggregation]
+
     def indices(self, *aggregations: str) -> list[int]:
         return [k for k, m in enumerate(self.metrics) if m.aggregation in aggregations]
 
@@ -153,28 +202,34 @@ def _rows(con: duckdb.DuckDBPyConnection, query: str, params: dict) -> list[dict
 
 
 def meter_usage(con: duckdb.DuckDBPyConnection, ms: MetricSql) -> list[dict]:
-    """Quantities of count, sum, max, unique_count and latest metrics from `classified`."""
+    """Quantities of count, sum, max, unique_count and latest metrics from `folded` (its usage rows)."""
     ks = ms.indices("count", "sum", "max", "unique_count", "latest")
     if not ks:
         return []
     branches = "\n    UNION ALL\n".join(
         f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k, kept=True)} AS group_values,\n"
-        f"           CAST({ms.aggregate(k)} AS DECIMAL(38, 9)) AS quantity, count(*) AS events\n"
-        f"    FROM classified WHERE status = 0 AND ok{k} GROUP BY ALL" for k in ks)
+        f"           CAST({ms.partial_aggregate(k)} AS DECIMAL(38, 9)) AS quantity, CAST(sum(n) AS BIGINT) AS events\n"
+        f"    FROM folded WHERE fold = 'usage' AND {ms.flag(k)} GROUP BY ALL" for k in ks)
     return _rows(con, sql("meter_usage", branches=branches), {})
 
 
 def rate_percentage(con: duckdb.DuckDBPyConnection, ms: MetricSql, pct: pa.Table) -> list[dict]:
-    """Exact per-event percentage amounts per contract, period, charge and group."""
-    ks = sorted(set(pct.column("metric_idx").to_pylist())) if pct.num_rows else []
+    """Exact per-event percentage amounts per contract, period, charge and group (from `folded`,
+    whose usage rows hold these metrics' events one per row)."""
+    ks = percentage_metrics(pct)
     if not ks:
         return []
     con.register("pct_t", pct)
     branches = "\n    UNION ALL\n".join(
-        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k, kept=True)} AS group_values, ts, event_id,\n"
-        f"           {ms.value(k, kept=True)} AS amount\n"
-        f"    FROM classified WHERE status = 0 AND ok{k}" for k in ks)
+        f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k, kept=True)} AS group_values, ev_ts AS ts,\n"
+        f"           ev_id AS event_id, s{ms.number_slots[ms.metrics[k].event_type, ms.metrics[k].field]} AS amount\n"
+        f"    FROM folded WHERE fold = 'usage' AND {ms.flag(k)}" for k in ks)
     return _rows(con, sql("rate_percentage", branches=branches), {})
+
+
+def percentage_metrics(pct: pa.Table) -> list[int]:
+    """The metrics percentage charges rate (pct_t's metric_idx)."""
+    return sorted(set(pct.column("metric_idx").to_pylist())) if pct.num_rows else []
 
 
 def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, events: EventFiles) -> list[dict]:

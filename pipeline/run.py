@@ -195,6 +195,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     for name, table in lookup_tables(scope, used).items():
         con.register(name, table)
     span = scope.span
+    pct, pct_charges = _percentage_table(scope, ms)
     with watch.stage("ingest"):
         if span is None or not events.files:
             counts = {"read": 0, **dict.fromkeys(ingest.STATUSES, 0)}
@@ -203,12 +204,12 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
             params = {"lookback_start": span[0] - dt.timedelta(days=args.dedup_window_days),
                       "span_start": span[0], "span_end": span[1]}
             flags = ms.flags()
-            counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
-                                    {**params, **ms.params, **ms.kept_params},
-                                    scope.selected, row_filter(shard))
+            with _overflow_is_input_error(ms):  # the fold sums billed values
+                counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
+                                        {**params, **ms.params, **ms.kept_params},
+                                        scope.selected, ms.fold(meter.percentage_metrics(pct)), row_filter(shard))
             quarantine = ingest.quarantine(con, events)
     with watch.stage("meter"):
-        pct, pct_charges = _percentage_table(scope, ms)
         if span is None or not events.files:
             usage_rows, weighted_rows, pct_rows = [], [], []
         else:

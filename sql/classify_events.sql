@@ -1,9 +1,21 @@
--- classify_events: one row per considered event copy, with the one place it ends in.
+-- classify_events: every considered event copy gets the one place it ends in (its status), and
+-- the events are folded, in the same pass, into the small `folded` temp table.
 --
--- Grain: one row per event row read whose timestamp is in [$span_start, $span_end)
--- or null. Copies in [$lookback_start, $span_start) are read only to find duplicates.
+-- Considered: every event row read whose timestamp is in [$span_start, $span_end) or null.
+-- Copies in [$lookback_start, $span_start) are read only to find duplicates.
 -- status: 0 billed, 1 duplicate, 2 invalid, 3 unknown_customer, 4 no_active_contract,
 -- 5 unmetered, 6 outside_window (pipeline/ingest.py STATUSES, same order).
+-- Grain of `folded`: one row per group of three grouping sets, named by `fold`:
+--   status      events per status (n), one row per quarantined event with its file index and
+--               row (q_file, q_row; null for the other statuses);
+--   usage       billed events per period_idx, text slots t<j>, metric flag masks mask<i> and,
+--               for events a percentage charge rates one by one, their ts and event_id
+--               (ev_ts, ev_id; else null): n, s<j> = sum(v<j>), mx<j> = max(v<j>), and
+--               l<j> = the last (ts, event_id, value) of latest metrics (pipeline/meter.py);
+--   daily       billed events per UTC day of ts and flag masks (the run report's daily usage).
+-- Every event of a usage or daily row has the same flags, so metric k reads the rows whose
+-- mask has bit k. Why fold here: the events themselves are never written, so nothing of
+-- their size spills to disk and no later query reads them again.
 -- Parameters: $files (list of paths, sorted: file_index orders copies), $lookback_start,
 -- $span_start, $span_end (TIMESTAMPTZ), and the metric filter lists ($f<k>_<j>).
 -- Inputs: timeline_t(customer_id, range_from, range_to, active): each known customer's whole
@@ -13,24 +25,39 @@
 -- Slots: <projection> typed event columns (<key_projection>: only the dedup key columns),
 -- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/meter.py),
 -- <customer_filter> the customer selection,
--- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted.
--- Dedup is one narrow aggregation (keys with more than one copy, and their earliest
--- copy) joined back, not a window over every row. A copy is ordered by one HUGEINT,
+-- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted,
+-- <fold_inner> the per-event fold columns (null unless billed), <fold_columns> the fold keys,
+-- <usage_keys>, <daily_keys> those grouping sets, <fold_aggregates> n, s<j>, mx<j>, l<j>.
+-- Dedup is narrow aggregations joined back, not a window over every row: the hashes of
+-- (customer_id, event_id) seen more than once (8 bytes a key: the aggregate over every event
+-- stays in memory where one over the two strings and the first copy spills), then, among the
+-- events with such a hash only, the keys with more than one copy and their earliest copy
+-- (exact: a hash collision only adds candidates). A copy is ordered by one HUGEINT,
 -- epoch_us(ts) * 2^64 + file_index * 2^40 + row: the (timestamp, file, row) order,
 -- and a far cheaper aggregate than a struct (files < 2^24, rows per file < 2^40).
-CREATE OR REPLACE TEMP TABLE classified AS
+CREATE OR REPLACE TEMP TABLE folded AS
 WITH raw AS (  -- filtered outside the projection, so `ts` is always the converted timestamp
     SELECT *
     FROM (SELECT {{projection}}
           FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
     WHERE (ts IS NULL OR (ts >= $lookback_start AND ts < $span_end)) {{customer_filter}}
 ),
-copies AS (  -- a second, narrow scan: cheaper than materializing `raw` for two readers
+candidates AS (  -- key hashes seen more than once: a narrow aggregate that fits in memory
+    SELECT hash(customer_id, event_id) AS h
+    FROM (SELECT {{key_projection}}
+          FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
+    WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL
+      AND ts >= $lookback_start AND ts < $span_end {{customer_filter}}
+    GROUP BY h
+    HAVING count(*) > 1
+),
+copies AS (  -- the keys with more than one copy, exactly, and their earliest copy
     SELECT customer_id, event_id, min(epoch_us(ts)::HUGEINT * 18446744073709551616 + _file::HUGEINT * 1099511627776 + _row) AS first_copy
     FROM (SELECT {{key_projection}}
           FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
     WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL
       AND ts >= $lookback_start AND ts < $span_end {{customer_filter}}
+      AND hash(customer_id, event_id) IN (SELECT h FROM candidates)
     GROUP BY customer_id, event_id
     HAVING count(*) > 1
 ),
@@ -55,17 +82,29 @@ resolved AS (
     LEFT JOIN slots_t cv
            ON cv.customer_id = e.customer_id AND cv.event_type = e.event_type
           AND e.ts >= cv.active_from AND e.ts < cv.active_to
+),
+classified AS (
+    SELECT * EXCLUDE (is_invalid, is_duplicate, is_known_customer, has_active_contract, contract_id,
+                      is_metered, is_counted),
+           CAST(CASE
+               WHEN is_invalid THEN 2
+               WHEN is_duplicate THEN 1
+               WHEN NOT is_known_customer THEN 3
+               WHEN NOT has_active_contract THEN 4
+               WHEN contract_id IS NULL OR NOT is_metered THEN 5
+               WHEN NOT is_counted THEN 2
+               WHEN period_idx IS NULL THEN 6
+               ELSE 0
+           END AS UTINYINT) AS status
+    FROM resolved
 )
-SELECT * EXCLUDE (is_invalid, is_duplicate, is_known_customer, has_active_contract, contract_id,
-                  is_metered, is_counted),
-       CAST(CASE
-           WHEN is_invalid THEN 2
-           WHEN is_duplicate THEN 1
-           WHEN NOT is_known_customer THEN 3
-           WHEN NOT has_active_contract THEN 4
-           WHEN contract_id IS NULL OR NOT is_metered THEN 5
-           WHEN NOT is_counted THEN 2
-           WHEN period_idx IS NULL THEN 6
-           ELSE 0
-       END AS UTINYINT) AS status
-FROM resolved
+SELECT CASE GROUPING(status, q_file, period_idx, day)
+           WHEN 3 THEN 'status' WHEN 13 THEN 'usage' ELSE 'daily' END AS fold,
+       status, q_file, q_row, {{fold_columns}},
+       {{fold_aggregates}}
+FROM (SELECT status,
+             CASE WHEN status IN (2, 3, 4, 5) THEN _file END AS q_file,
+             CASE WHEN status IN (2, 3, 4, 5) THEN _row END AS q_row,
+             {{fold_inner}}
+      FROM classified)
+GROUP BY GROUPING SETS ((status, q_file, q_row), ({{usage_keys}}), ({{daily_keys}}))

@@ -7,8 +7,9 @@
 -- free_amount (each limit only if set); the crossing event is charged on the part
 -- above free_amount. Cost = percent/100 * chargeable + fixed_fee, raised to
 -- per_event_min, capped at per_event_max.
--- Inputs: `classified`; pct_t(period_idx, metric_idx, charge_idx, rate, fixed_fee,
--- per_event_min, per_event_max, free_events, free_amount), rate = percent / 100.
+-- Inputs: `folded` usage rows (sql/classify_events.sql: one row per event for these metrics);
+-- pct_t(period_idx, metric_idx, charge_idx, rate, fixed_fee, per_event_min, per_event_max,
+-- free_events, free_amount), rate = percent / 100.
 -- Slots: <branches> one SELECT per percentage metric giving period_idx,
 -- metric_idx, group_values, ts, event_id, amount.
 WITH events AS (
