@@ -157,7 +157,9 @@ def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Column
                 metric_flags=metric_flags,
                 kept_columns=kept_columns,
                 customer_filter=("AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
-                                 if customer_filter else "") + shard_filter, **fold)
+                                 if customer_filter else "") + shard_filter,
+                candidate_filter="" if customer_filter else "AND hash(customer_id, event_id) IN (SELECT h FROM candidates)",
+                **fold)
     try:
         con.execute(query, {"files": [str(p) for p in events.files], **params})
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:

@@ -24,7 +24,8 @@
 -- type when, cut at the billed periods (period_idx null between them). Two range joins.
 -- Slots: <projection> typed event columns (<key_projection>: only the dedup key columns),
 -- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/meter.py),
--- <customer_filter> the customer selection,
+-- <customer_filter> the customer selection, <candidate_filter> the hash prefilter of copies (or
+-- nothing: a run selecting customers aggregates few keys, and a third scan would cost more),
 -- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted,
 -- <fold_inner> the per-event fold columns (null unless billed), <fold_columns> the fold keys,
 -- <usage_keys>, <daily_keys> those grouping sets, <fold_aggregates> n, s<j>, mx<j>, l<j>.
@@ -57,7 +58,7 @@ copies AS (  -- the keys with more than one copy, exactly, and their earliest co
           FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
     WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL
       AND ts >= $lookback_start AND ts < $span_end {{customer_filter}}
-      AND hash(customer_id, event_id) IN (SELECT h FROM candidates)
+      {{candidate_filter}}
     GROUP BY customer_id, event_id
     HAVING count(*) > 1
 ),
