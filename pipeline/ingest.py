@@ -153,7 +153,11 @@ def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Column
     """Classify every considered event and fold them into the `folded` temp table (fold: the metering
     fragments, pipeline/meter.py MetricSql.fold); return the count of events per status.
     shard_filter: a shard's rows (pipeline/shards.py row_filter), on top of the customer selection."""
-    query = sql("classify_events", projection=columns.projection(), key_projection=columns.projection(keys_only=True),
+    keys = columns.projection(keys_only=True)
+    narrow = (f"(SELECT {keys} FROM read_parquet($files, union_by_name = true, file_row_number = true, "
+              "hive_partitioning = false))")
+    query = sql("classify_events", projection=columns.projection(), key_projection=keys,
+                copies_source="raw" if customer_filter else narrow,
                 metric_flags=metric_flags,
                 kept_columns=kept_columns,
                 customer_filter=("AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
@@ -177,10 +181,11 @@ def empty_quarantine(events: EventFiles) -> pa.Table:
     return pa.schema(fields).empty_table()
 
 
-def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
+def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles, customer_filter: bool = False) -> pa.Table:
     """Quarantined events with their original columns, `reason`, and where they came from.
 
-    Reads back only the files that hold quarantined rows, and only those rows.
+    Reads back only the files that hold quarantined rows, and only those rows (customer_filter: the
+    run selected customers, so are they: the scan skips the other customers' rows, as classify did).
     """
     rows = fetch_table(con, "SELECT q_file AS _file, q_row AS _row, status FROM folded "
                             "WHERE fold = 'status' AND q_file IS NOT NULL")
@@ -188,11 +193,14 @@ def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles) -> pa.Table:
         return empty_quarantine(events)
     reasons = pa.array(STATUSES, pa.string())
     return read_quarantined(con, events, rows.column("_file"), rows.column("_row"),
-                            reasons.take(rows.column("status").cast(pa.int64())))
+                            reasons.take(rows.column("status").cast(pa.int64())),
+                            "AND CAST(e.customer_id AS VARCHAR) IN (SELECT customer_id FROM selected_customers_t)"
+                            if customer_filter else "")
 
 
 def read_quarantined(con: duckdb.DuckDBPyConnection, events: EventFiles, file_index: pa.Array | pa.ChunkedArray,
-                     row: pa.Array | pa.ChunkedArray, reason: pa.Array | pa.ChunkedArray) -> pa.Table:
+                     row: pa.Array | pa.ChunkedArray, reason: pa.Array | pa.ChunkedArray,
+                     customer_filter: str = "") -> pa.Table:
     """The quarantine table of these rows (index in events.files, 0-based row in that file, reason):
     their original columns as DuckDB reads the files holding them together, `reason`, `source_file`
     and `source_row`, in file and row order. Row -1 is in no file: keys that all have it give the
@@ -207,8 +215,9 @@ def read_quarantined(con: duckdb.DuckDBPyConnection, events: EventFiles, file_in
                e.file_index AS source_file, e.file_row_number AS source_row
         FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false) e
         JOIN quarantined_t q ON q._file = e.file_index AND q._row = e.file_row_number
+        WHERE true {customer_filter}
         ORDER BY e.file_index, e.file_row_number
-    """, {"files": [str(events.files[f]) for f in wanted]})
+    """.format(customer_filter=customer_filter), {"files": [str(events.files[f]) for f in wanted]})
     con.unregister("quarantined_t")
     names = pa.array([events.relative(events.files[f]) for f in wanted], pa.string())
     rel = names.take(table.column("source_file").cast(pa.int64()))

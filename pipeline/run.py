@@ -208,7 +208,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
                 counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
                                         {**params, **ms.params, **ms.kept_params},
                                         scope.selected, ms.fold(meter.percentage_metrics(pct)), row_filter(shard))
-            quarantine = ingest.quarantine(con, events)
+            quarantine = ingest.quarantine(con, events, scope.selected)
     with watch.stage("meter"):
         if span is None or not events.files:
             usage_rows, weighted_rows, pct_rows = [], [], []

@@ -26,6 +26,8 @@
 -- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/meter.py),
 -- <customer_filter> the customer selection, <candidate_filter> the hash prefilter of copies (or
 -- nothing: a run selecting customers aggregates few keys, and a third scan would cost more),
+-- <copies_source> what copies reads: a second, narrow scan of the key columns (cheaper than
+-- holding `raw` for two readers), or `raw` itself when the run selects customers (few rows),
 -- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted,
 -- <fold_inner> the per-event fold columns (null unless billed), <fold_columns> the fold keys,
 -- <usage_keys>, <daily_keys> those grouping sets, <fold_aggregates> n, s<j>, mx<j>, l<j>.
@@ -54,8 +56,7 @@ candidates AS (  -- key hashes seen more than once: a narrow aggregate that fits
 ),
 copies AS (  -- the keys with more than one copy, exactly, and their earliest copy
     SELECT customer_id, event_id, min(epoch_us(ts)::HUGEINT * 18446744073709551616 + _file::HUGEINT * 1099511627776 + _row) AS first_copy
-    FROM (SELECT {{key_projection}}
-          FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
+    FROM {{copies_source}}
     WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL
       AND ts >= $lookback_start AND ts < $span_end {{customer_filter}}
       {{candidate_filter}}
