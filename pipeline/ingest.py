@@ -156,13 +156,12 @@ def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Column
     keys = columns.projection(keys_only=True)
     narrow = (f"(SELECT {keys} FROM read_parquet($files, union_by_name = true, file_row_number = true, "
               "hive_partitioning = false))")
-    query = sql("classify_events", projection=columns.projection(), key_projection=keys,
+    query = sql("classify_events", projection=columns.projection(),
                 copies_source="raw" if customer_filter else narrow,
                 metric_flags=metric_flags,
                 kept_columns=kept_columns,
                 customer_filter=("AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
                                  if customer_filter else "") + shard_filter,
-                candidate_filter="" if customer_filter else "AND hash(customer_id, event_id) IN (SELECT h FROM candidates)",
                 **fold)
     try:
         con.execute(query, {"files": [str(p) for p in events.files], **params})

@@ -22,12 +22,12 @@
 -- time line as disjoint ranges, active when some contract is; slots_t(customer_id, event_type,
 -- contract_id, active_from, active_to, m<k>..., period_idx): which contract meters an event
 -- type when, cut at the billed periods (period_idx null between them). Two range joins.
--- Slots: <projection> typed event columns (<key_projection>: only the dedup key columns),
+-- Slots: <projection> typed event columns,
 -- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/meter.py),
--- <customer_filter> the customer selection, <candidate_filter> the hash prefilter of copies (or
--- nothing: a run selecting customers aggregates few keys, and a third scan would cost more),
--- <copies_source> what copies reads: a second, narrow scan of the key columns (cheaper than
--- holding `raw` for two readers), or `raw` itself when the run selects customers (few rows),
+-- <customer_filter> the customer selection,
+-- <copies_source> what candidates and copies read: narrow scans of the key columns (cheaper
+-- than holding `raw` for three readers), or `raw` itself when the run selects customers (few
+-- rows),
 -- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted,
 -- <fold_inner> the per-event fold columns (null unless billed), <fold_columns> the fold keys,
 -- <usage_keys>, <daily_keys> those grouping sets, <fold_aggregates> n, s<j>, mx<j>, l<j>.
@@ -47,8 +47,7 @@ WITH raw AS (  -- filtered outside the projection, so `ts` is always the convert
 ),
 candidates AS (  -- key hashes seen more than once: a narrow aggregate that fits in memory
     SELECT hash(customer_id, event_id) AS h
-    FROM (SELECT {{key_projection}}
-          FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
+    FROM {{copies_source}}
     WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL
       AND ts >= $lookback_start AND ts < $span_end {{customer_filter}}
     GROUP BY h
@@ -59,7 +58,7 @@ copies AS (  -- the keys with more than one copy, exactly, and their earliest co
     FROM {{copies_source}}
     WHERE customer_id IS NOT NULL AND event_id IS NOT NULL AND event_type IS NOT NULL
       AND ts >= $lookback_start AND ts < $span_end {{customer_filter}}
-      {{candidate_filter}}
+      AND hash(customer_id, event_id) IN (SELECT h FROM candidates)
     GROUP BY customer_id, event_id
     HAVING count(*) > 1
 ),
