@@ -163,7 +163,9 @@ def test_a_30k_invoice_run_keeps_a_bounded_page():
 def test_the_report_in_a_real_browser(mixed_out, tmp_path):
     url = (mixed_out / NAME).resolve().as_uri()
     shot = Path(os.environ.get("USAGEBILL_SCREENSHOT", tmp_path / "report.png"))
+    # offline: no background fetches (this machine's closed network refuses them, many at a time)
     base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
             f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000"]
     p = subprocess.run([*base, f"--screenshot={shot}", url], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and shot.exists(), p.stderr
