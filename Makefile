@@ -6,7 +6,7 @@ DEMO   := data/demo
 N      ?= 10000000
 KILLS  ?= 200
 
-.PHONY: install demo test browser soak bench bench-dask clean
+.PHONY: install demo test browser soak bench bench-dask bench-render clean
 
 install: $(BIN)/usagebill
 
@@ -46,6 +46,10 @@ bench: install
 # make bench-dask N=10000000: the dask engine against the local one on the same events (BENCHMARKS.md)
 bench-dask: install
 	$(BIN)/python tests/perf/bench_dask.py --events $(N)
+
+# make bench-render: render --format pdf|ubl for a month of 1,000 customers' issued documents (BENCHMARKS.md)
+bench-render: install
+	$(BIN)/python tests/perf/bench_render.py
 
 clean:
 	rm -rf $(DEMO) data/bench .pytest_cache .hypothesis

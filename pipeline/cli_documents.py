@@ -105,4 +105,6 @@ def render(workspace: Path, fmt: str, numbers: tuple[str, ...], first_day: dt.da
                             wait=wait)
     what = "valid EN 16931 UBL files" if fmt == "ubl" else "PDFs"
     click.echo(f"render {fmt}: {len(done.files)} {what} in {done.seconds:.1f} s")
+    for skipped in done.not_rendered:
+        click.echo(f"not rendered: {skipped['number']} ({skipped['currency']}): {skipped['reason']}", err=True)
     click.echo(f"outputs: {done.out}")

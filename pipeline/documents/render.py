@@ -5,6 +5,11 @@ those named by --invoice (invoice or credit note numbers). UBL documents are val
 the UBL 2.1 XSD and the EN 16931 schematron before anything is written: one failure stops the
 command, naming the document and the rule. The folder is written atomically, with a
 manifest.json listing every file and its sha256.
+
+EN 16931 allows amounts with at most 2 decimals (rules BR-DEC-*), so a document in a currency of
+3 minor digits (KWD, BHD, OMR, ...) has no conforming UBL without changing its amounts: a window
+render leaves such documents out, listing them in the manifest (`not_rendered`) and on stderr;
+naming one with --invoice is an error. Their PDFs are rendered as usual.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config.workspace import Workspace, load_workspace
@@ -26,12 +31,16 @@ from .names import file_names
 PARALLEL_FROM = 200  # documents; below this a process pool costs more than it saves
 
 
+UBL_MAX_DIGITS = 2  # EN 16931 BR-DEC-*: at most 2 decimals in every amount
+
+
 @dataclass
 class Rendered:
     out: Path
     documents: list[Document]
     files: list[str]
     seconds: float
+    not_rendered: list[dict] = field(default_factory=list)  # number, currency, reason
 
 
 _WORKSPACE: Workspace | None = None  # set in each worker once, not sent with every document
@@ -78,6 +87,9 @@ def render_documents(workspace: Path, fmt: str, *, numbers: tuple[str, ...] = ()
     ws = load_workspace(workspace)
     with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
         docs = load_documents(led, ws, first=first, stop=stop, numbers=numbers)
+    skipped = []
+    if fmt == "ubl":
+        docs, skipped = _ubl_expressible(docs, named=bool(numbers))
     suffix = ".pdf" if fmt == "pdf" else ".xml"
     names = file_names([d.number for d in docs], suffix)
     workers = workers or min(os.cpu_count() or 1, 8)
@@ -86,8 +98,23 @@ def render_documents(workspace: Path, fmt: str, *, numbers: tuple[str, ...] = ()
     manifest = {"format": fmt, "from": first.isoformat() if first else None, "to": stop.isoformat() if stop else None,
                 "documents": [{"number": d.number, "file": n, "sha256": hashlib.sha256(b).hexdigest()}
                               for d, n, b in zip(docs, names, blobs)]}
+    if skipped:
+        manifest["not_rendered"] = skipped
     with staged_dir(target) as stage:
         for name, blob in zip(names, blobs):
             (stage / name).write_bytes(blob)
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return Rendered(target, docs, names, time.perf_counter() - start)
+    return Rendered(target, docs, names, time.perf_counter() - start, skipped)
+
+
+def _ubl_expressible(docs: list[Document], named: bool) -> tuple[list[Document], list[dict]]:
+    """The documents EN 16931 can express, and the others with the reason (named: an error)."""
+    reason = (f"EN 16931 allows at most {UBL_MAX_DIGITS} decimals in an amount (BR-DEC-*) and this currency has "
+              "{digits}; its PDF is the invoice")
+    out = [{"number": d.number, "currency": d.currency, "reason": reason.format(digits=d.digits)}
+           for d in docs if d.digits > UBL_MAX_DIGITS]
+    if out and named:
+        first = out[0]
+        raise BillingError(f"--invoice {first['number']}: no EN 16931 UBL for a document in {first['currency']}: "
+                           f"{first['reason']} (usagebill render --format pdf --invoice {first['number']})")
+    return [d for d in docs if d.digits <= UBL_MAX_DIGITS], out
