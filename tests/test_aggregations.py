@@ -88,3 +88,28 @@ def test_quarantine_keeps_original_columns_and_reason(result):
 
 def test_unused_group_does_not_appear(result):
     assert ("usage", "by_region", "region=c") not in lines_by(result)
+
+
+def test_more_metrics_than_one_flag_mask_holds(tmp_path):
+    """130 metrics: the fold keeps their flags in three 64-bit masks (pipeline/meter.py MASK_BITS);
+    every metric, the percentage charge on the last one, and daily usage still come out exact."""
+    kinds = ("count", "sum", "max", "latest")
+    metrics = [{"id": f"m{i}", "event_type": f"e{i % 5}", "aggregation": kinds[i % 4],
+                **({} if kinds[i % 4] == "count" else {"field": "v"})} for i in range(130)]
+    charges = [{"id": f"c{i}", "metric": f"m{i}", "model": "per_unit", "unit_price": 1} for i in range(130)]
+    charges.append({"id": "fee", "metric": "m129", "model": "percentage", "percent": 10, "free_events": 1})
+    events = [ev(f"x{t}-{n}", f"2026-10-{n + 1:02d}T0{t}:00", f"e{t}", v=float(n * 10 + t)) for t in range(5)
+              for n in range(4)]
+    ws = workspace(tmp_path / "ws", metrics=metrics, charges=charges, events=events)
+    result = run_bill(ws)
+    lines = lines_by(result)
+    for i in range(130):
+        t = i % 5
+        values = [n * 10 + t for n in range(4)]
+        expected = {"count": 4, "sum": sum(values), "max": max(values), "latest": values[-1]}[kinds[i % 4]]
+        assert lines["usage", f"c{i}", ""]["quantity"] == D(expected), i
+    # m129 is a sum over e4: 4, 14, 24, 34; the first event free, then 10 %
+    assert lines["usage", "fee", ""]["amount"] == D("7.20")
+    daily = result.daily_usage.to_pylist()
+    assert {r["metric_id"] for r in daily} == {f"m{i}" for i in range(130)}
+    assert all(r["events"] == 1 for r in daily) and len(daily) == 130 * 4
