@@ -1,8 +1,10 @@
-"""meter: classified events -> metered quantities per contract, period, metric and group.
+"""meter: folded events -> metered quantities per contract, period, metric and group.
 
-All aggregation runs in DuckDB over the whole event set at once (sql/meter_*.sql,
-sql/rate_percentage.sql); this module builds the per-metric SQL fragments from
-validated, quoted identifiers and turns the small results into `Metered` rows.
+The events are folded in the classify pass (sql/classify_events.sql, fragments from
+MetricSql.fold); the per-metric queries (sql/meter_usage.sql, sql/rate_percentage.sql)
+read that small table, and weighted_sum reads its history (sql/meter_weighted.sql). This
+module builds the SQL fragments from validated, quoted identifiers and turns the small
+results into `Metered` rows.
 """
 from __future__ import annotations
 
@@ -43,10 +45,10 @@ class MetricSql:
     metrics: list[Metric]
     columns: Columns
     params: dict = field(default_factory=dict)
-    # `classified` keeps, per event, only the values its own event type's metrics read: number
-    # slot j (v<j>) is the j-th number field used by metrics of the event's type, text slot j
-    # (t<j>) likewise for unique_count fields and group_by columns. One slot serves every event
-    # type, so the table is as narrow as the busiest event type, not as wide as all metrics.
+    # The classify query's `classified` rows keep, per event, only the values its own event type's
+    # metrics read: number slot j (v<j>) is the j-th number field used by metrics of the event's
+    # type, text slot j (t<j>) likewise for unique_count fields and group_by columns. One slot
+    # serves every event type, so the fold is as narrow as the busiest event type.
     number_slots: dict[tuple[str, str], int] = field(default_factory=dict)
     text_slots: dict[tuple[str, str], int] = field(default_factory=dict)
     kept_params: dict = field(default_factory=dict)
@@ -127,17 +129,6 @@ class MetricSql:
         exprs.append(f"({' OR '.join(meters) or 'false'}) AS is_metered")
         exprs.append(f"({' OR '.join(counts) or 'false'}) AS is_counted")
         return ",\n           ".join(exprs)
-
-    def aggregate(self, k: int) -> str:
-        """Metric k's aggregate over `classified`."""
-        m, v = self.metrics[k], self.value(k, kept=True)
-        return {
-            "count": "count(*)",
-            "sum": f"sum({v})",
-            "max": f"max({v})",
-            "unique_count": f"count(DISTINCT {v})",
-            "latest": f"arg_max({v}, struct_pack(t := ts, e := event_id))",
-        }[m.aggregation]
 
     def flag(self, k: int) -> str:
         """Metric k counts the events of a `folded` row: bit k of its flag masks."""
