@@ -20,7 +20,6 @@ usagebill and DuckDB versions as the driver (checked).
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import socket
@@ -34,12 +33,12 @@ from typing import Callable, Iterator
 import duckdb
 
 from . import __version__, ingest, merge
-from .config.workspace import Workspace, load_workspace
+from .config.workspace import load_workspace
 from .db import connect
 from .errors import BillingError
 from .run import Bill, RunArgs, Stopwatch, _fingerprints, _run_id, bill
-from .scope import Scope, select
-from .shards import Shard, plan, read_layout
+from .scope import select
+from .shards import Shard, event_days, plan, read_layout
 
 ENGINES = ("local", "dask")
 DUCKDB_MEMORY_SHARE = 0.6  # of a Dask worker's memory limit, when --memory-limit is not given
@@ -131,21 +130,6 @@ def default_shards(worker_threads: int, buckets: int | None) -> int:
     return n
 
 
-def _days(scope: Scope, args: RunArgs, ws: Workspace) -> tuple[dt.date, dt.date] | None:
-    """The event days a run can read: the dedup lookback before its span, and the weighted_sum
-    history since the start of each contract metering one (a day of margin each side)."""
-    span = scope.span
-    if span is None:
-        return None
-    first = (span[0] - dt.timedelta(days=args.dedup_window_days)).date()
-    metrics = ws.pricebook.metrics
-    for k in scope.contracts:
-        if any(c.metric_id in metrics and metrics[c.metric_id].aggregation == "weighted_sum"
-               for c in ws.plan_of(k).charges):
-            first = min(first, k.start_date - dt.timedelta(days=2))
-    return first - dt.timedelta(days=1), span[1].date() + dt.timedelta(days=1)
-
-
 def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | None, memory_limit: str | None,
                progress: Callable[[str], None] | None, report: dict) -> Bill:
     from distributed import as_completed
@@ -162,7 +146,7 @@ def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | No
         if engine.shards is None and not client.nthreads():
             client.wait_for_workers(1, timeout=60)
         count = engine.shards or default_shards(sum(client.nthreads().values()), buckets)
-        shards = plan(relative, count, buckets, _days(scope, args, ws))
+        shards = plan(relative, count, buckets, event_days(scope, args.dedup_window_days))
         report.update(shards=count, buckets=buckets, own_files=shards[0].files is not None, tasks=[],
                       files=[len(s.files) if s.files is not None else len(relative) for s in shards])
         watch.progress(f"{count} shards on {len(client.nthreads())} Dask workers, "

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from builders import COMPANY, ev, write_csv, write_events
+from builders import COMPANY, ev, write_events
 from builders import workspace as build_workspace
 from pipeline.cli import main
 from pipeline.emit import FORMULA_STARTS
