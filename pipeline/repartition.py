@@ -15,6 +15,10 @@ one (customer_id, timestamp) share a file: the dedup tie-break between copies wi
 timestamp (earliest file path, then row) therefore keeps the same copy as on the source files.
 Quarantined rows name their new file and row.
 
+The sort runs in passes over ranges of buckets, each of at most ROWS_PER_PASS events (counted
+from the files' footers), so it stays in memory at any size (one sort of 100M full rows did not:
+18 GB and more than 20 minutes); each pass reads the files again, keeping its buckets' rows.
+
 The output is written beside OUT and renamed into place when complete; OUT must not exist or be
 empty. With a workspace as SOURCE, OUT is a workspace: its configuration files are copied and the
 events written to OUT/events.
@@ -41,6 +45,7 @@ NULL_DAY = "__HIVE_DEFAULT_PARTITION__"
 CONFIG_NAMES = ("pricebook.yaml", "customers.csv", "customers.parquet", "contracts.csv", "contracts.parquet",
                 "tax_rates.csv", "tax_rates.parquet")
 BATCH_ROWS = 1_000_000
+ROWS_PER_PASS = 10_000_000  # events sorted at once (~9 s and ~2 GB at 10M here)
 HELPERS = ("__usagebill_bucket", "__usagebill_day", "__usagebill_file", "__usagebill_row")
 
 
@@ -103,13 +108,18 @@ def _write(events: ingest.EventFiles, target: Path, buckets: int, threads: int |
     instant = f"CAST({ts if tz else f'timezone({chr(39)}UTC{chr(39)}, {ts})'} AS TIMESTAMPTZ)"
     bucket, day, source, row = HELPERS
     query = f"""
-        SELECT * EXCLUDE (file_row_number),
-               {BUCKET_SQL.format(column=f'CAST({quote_ident("customer_id")} AS VARCHAR)')} AS {bucket},
-               coalesce(strftime(CAST({instant} AS DATE), '%Y-%m-%d'), '{NULL_DAY}') AS {day},
-               file_index AS {source}, file_row_number AS {row}
-        FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false)
+        SELECT * FROM (
+            SELECT * EXCLUDE (file_row_number),
+                   {BUCKET_SQL.format(column=f'CAST({quote_ident("customer_id")} AS VARCHAR)')} AS {bucket},
+                   coalesce(strftime(CAST({instant} AS DATE), '%Y-%m-%d'), '{NULL_DAY}') AS {day},
+                   file_index AS {source}, file_row_number AS {row}
+            FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
+        WHERE {bucket} >= $first_bucket AND {bucket} < $stop_bucket
         ORDER BY {bucket}, {day}, {source}, {row}
     """
+    rows_in = sum(pq.ParquetFile(p).metadata.num_rows for p in events.files)
+    passes = max(1, min(buckets, -(-rows_in // ROWS_PER_PASS)))
+    bounds = [buckets * i // passes for i in range(passes + 1)]
     width = len(str(buckets - 1))
     con = connect(threads, memory_limit)
     written: dict[str, int] = {}
@@ -123,14 +133,20 @@ def _write(events: ingest.EventFiles, target: Path, buckets: int, threads: int |
         rel = f"bucket={current[0]:0{width}d}/event_date={current[1]}/part-0.parquet"
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.concat_tables(pending), path, compression="zstd", row_group_size=BATCH_ROWS)
+        # one chunk: where Parquet falls back from dictionary encoding depends on the chunks given
+        pq.write_table(pa.concat_tables(pending).combine_chunks(), path, compression="zstd",
+                       row_group_size=BATCH_ROWS)
         written[rel] = path.stat().st_size
         pending.clear()
 
+    def batches():  # noqa: ANN202 - the passes' sorted batches, in bucket order
+        for lo, hi in zip(bounds, bounds[1:]):
+            params = {"files": [str(p) for p in events.files], "buckets": buckets, "first_bucket": lo,
+                      "stop_bucket": hi}
+            yield from con.sql(query, params=params).to_arrow_reader(BATCH_ROWS)
+
     try:
-        reader = con.sql(query, params={"files": [str(p) for p in events.files], "buckets": buckets}) \
-            .to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
+        for batch in batches():
             table = pa.Table.from_batches([batch])
             keys = {"b": table.column(bucket).combine_chunks(), "d": table.column(day).combine_chunks()}
             data = table.drop_columns(list(HELPERS))

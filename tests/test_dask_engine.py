@@ -334,3 +334,18 @@ def test_a_selected_local_run_reads_only_its_customers_buckets(generated, tmp_pa
     key = [(n, "ascending") for n in ("customer_id", "event_id", "timestamp", "reason")]
     assert q_plain.num_rows > 0 and layout["manifest"]["counts"]["billed"] > 500
     assert q_layout.sort_by(key).equals(q_plain.sort_by(key.copy()))
+
+
+def test_repartition_in_several_passes_writes_the_same_files(generated, tmp_path, monkeypatch):
+    """Big inputs are sorted in passes over bucket ranges (pipeline/repartition.py ROWS_PER_PASS):
+    the files are the same bytes as from one pass."""
+    import pipeline.repartition as rp
+
+    one = repartition(generated / "events", tmp_path / "one", 8).out
+    monkeypatch.setattr(rp, "ROWS_PER_PASS", 7_000)  # 60,000+ events: 8 passes of one bucket each
+    several = repartition(generated / "events", tmp_path / "several", 8).out
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(several) for p in several.rglob("*") if p.is_file())
+    assert len(files) > 8
+    for rel in files:
+        assert (one / rel).read_bytes() == (several / rel).read_bytes(), rel
