@@ -29,7 +29,7 @@ from .meter import Metered, MetricSql
 from .money import EXACT, format_money
 from .periods import closing_periods
 from .scope import Scope, cut, lookup_tables, select
-from .shards import Shard, customer_files, event_days, read_layout, row_filter
+from .shards import Shard, row_filter
 
 DEDUP_WINDOW_DAYS = 34
 
@@ -169,19 +169,6 @@ def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
                              f"{', '.join(fields) or 'number'} column(s) and remove those events") from None
 
 
-def _selected_files(events: ingest.EventFiles, scope: Scope, args: RunArgs) -> ingest.EventFiles:
-    """A selected run's event files: on a bucket layout (`usagebill repartition`), those of its
-    customers' buckets on the days it can read; otherwise all of them. Every event of a customer is
-    in its bucket, so dedup, quarantine and weighted_sum history see the same rows."""
-    relative = [events.relative(p) for p in events.files]
-    buckets = read_layout(events.root, relative) if relative else None
-    if not buckets:
-        return events
-    customers = {k.customer_id for k in scope.contracts}
-    return ingest.discover(events.root, customer_files(relative, buckets, customers,
-                                                       event_days(scope, args.dedup_window_days)))
-
-
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
          progress: Callable[[str], None] | None = None, shard: Shard | None = None,
          periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
@@ -202,9 +189,6 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
         hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the queries
-        if scope.selected:  # on a bucket layout, read only the selected customers' buckets (same result)
-            with watch.stage("validate"):
-                events = _selected_files(events, scope, args)
     used = sorted({c.metric_id for k in whole.contracts for c in ws.plan_of(k).charges if c.metric_id})
     ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
     con = connect(threads, memory_limit)

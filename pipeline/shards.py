@@ -18,9 +18,6 @@ A shard reads its events in one of two ways:
   (`read_layout`, pipeline/repartition.py) whose bucket count is a multiple of the shard
   count: shard i reads the folders `bucket=b` with b mod count = i, and of those only the
   `event_date=` folders the run can read (the dedup lookback and the weighted_sum history).
-
-A local run that selects contracts or customers (the nightly job) uses the same layout:
-`customer_files` keeps the bucket folders of its customers and the days it can read.
 """
 from __future__ import annotations
 
@@ -150,16 +147,3 @@ def event_days(scope: "Scope", dedup_window_days: int) -> tuple[dt.date, dt.date
                for c in ws.plan_of(k).charges):
             first = min(first, k.start_date - dt.timedelta(days=2))
     return first - dt.timedelta(days=1), span[1].date() + dt.timedelta(days=1)
-
-
-def customer_files(relative_files: list[str], buckets: int, customer_ids: set[str],
-                   days: tuple[dt.date, dt.date] | None) -> tuple[str, ...]:
-    """The files of a bucket layout that can hold these customers' events on these days (inclusive;
-    null-day folders always): their buckets' folders only."""
-    wanted = {shard_of(c, buckets) for c in customer_ids}
-    out = []
-    for rel in relative_files:
-        bucket, day = _bucket_and_day(rel)
-        if bucket in wanted and (day is None or days is None or days[0] <= day <= days[1]):
-            out.append(rel)
-    return tuple(out)

@@ -300,42 +300,6 @@ def test_a_worker_killed_mid_run_loses_nothing(processes, tmp_path_factory, tmp_
     assert len(tasks) == 8 and all(tasks[i]["pid"] != killed for i in running)  # run again by the survivor
 
 
-def test_a_selected_local_run_reads_only_its_customers_buckets(generated, tmp_path, monkeypatch):
-    """The nightly's selected run on a bucket layout reads its customers' bucket files only (and only
-    the days it can read), and bills exactly what it bills from the plain layout."""
-    from pipeline import ingest, run
-
-    bucketed = repartition(generated, tmp_path / "bucketed", 16).out
-    rows = (generated / "contracts.csv").read_text().splitlines()[1:]
-    chosen = tuple(line.split(",")[0] for line in rows[:3])
-    selected = args(contracts=chosen)
-    read: list[tuple[str, ...] | None] = []
-    real = ingest.discover
-
-    def recording(root, subset=None):  # noqa: ANN001
-        read.append(subset)
-        return real(root, subset)
-
-    monkeypatch.setattr(run.ingest, "discover", recording)
-    plain = outputs(bill_with(None, generated, selected), tmp_path / "plain" / "out")
-    assert read == [None]  # a plain layout: every file
-    read.clear()
-    layout = outputs(bill_with(None, bucketed, selected), tmp_path / "layout" / "out")
-    every = [p for p in (bucketed / "events").rglob("*.parquet")]
-    assert read[0] is None and read[1] is not None and 0 < len(read[1]) < len(every) / 4
-    customers = {line.split(",")[1] for line in rows[:3]}
-    assert {int(f.split("/")[0].split("=")[1]) for f in read[1]} <= {shard_of(c, 16) for c in customers}
-    for name in BILLED + ("daily_usage.parquet",):
-        assert layout[name] == plain[name], name
-    assert layout["manifest"]["counts"] == plain["manifest"]["counts"]
-    strip = ["source_file", "source_row"]
-    q_plain = pq.read_table(tmp_path / "plain" / "out" / "quarantine.parquet").drop_columns(strip)
-    q_layout = pq.read_table(tmp_path / "layout" / "out" / "quarantine.parquet").drop_columns(strip)
-    key = [(n, "ascending") for n in ("customer_id", "event_id", "timestamp", "reason")]
-    assert q_plain.num_rows > 0 and layout["manifest"]["counts"]["billed"] > 500
-    assert q_layout.sort_by(key).equals(q_plain.sort_by(key.copy()))
-
-
 def test_repartition_in_several_passes_writes_the_same_files(generated, tmp_path, monkeypatch):
     """Big inputs are sorted in passes over bucket ranges (pipeline/repartition.py ROWS_PER_PASS):
     the files are the same bytes as from one pass."""
