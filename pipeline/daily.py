@@ -1,8 +1,8 @@
 """daily: billed events per UTC day and metric (daily_usage.parquet), for the run report's charts.
 
 Read from the daily rows of `folded` (sql/classify_events.sql), folded in the pass that classifies
-the events: one column per metric, unpivoted here (a few dozen rows). Days are UTC calendar days of the event
-timestamp, one calendar for every customer (a customer's local day may straddle two bars).
+the events: one column per metric, unpivoted here (a few dozen rows). Days are UTC calendar days of
+the event timestamp, one calendar for every customer (a customer's local day may straddle two bars).
 """
 from __future__ import annotations
 

@@ -159,7 +159,8 @@ class MetricSql:
         for j in latest:
             on = " OR ".join(f"ok{k}" for k, m in enumerate(self.metrics)
                              if m.aggregation == "latest" and self.number_slots[m.event_type, m.field] == j)
-            inner.append(f"CASE WHEN {billed} AND ({on}) THEN struct_pack(t := ts, e := event_id, v := v{j}) END AS lv{j}")
+            last = f"struct_pack(t := ts, e := event_id, v := v{j})"
+            inner.append(f"CASE WHEN {billed} AND ({on}) THEN {last} END AS lv{j}")
         usage = ["period_idx", *texts, *masks, "ev_ts", "ev_id"]
         aggregates = ["count(*) AS n", *(f"sum(v{j}) AS s{j}" for j in numbers),
                       *(f"max(v{j}) AS mx{j}" for j in maxed), *(f"max(lv{j}) AS l{j}" for j in latest)]

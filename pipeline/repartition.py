@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import ingest
+from . import emit, ingest
 from .db import connect, quote_ident
 from .errors import BillingError, InputDataError
 from .shards import BUCKET_SQL, HASH_RULE, LAYOUT_FILE, LAYOUT_FORMAT
@@ -133,9 +133,7 @@ def _write(events: ingest.EventFiles, target: Path, buckets: int, threads: int |
         rel = f"bucket={current[0]:0{width}d}/event_date={current[1]}/part-0.parquet"
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        # one chunk: where Parquet falls back from dictionary encoding depends on the chunks given
-        pq.write_table(pa.concat_tables(pending).combine_chunks(), path, compression="zstd",
-                       row_group_size=BATCH_ROWS)
+        emit.write_parquet(pa.concat_tables(pending), path)  # one chunk, zstd, row groups of 1M: same bytes
         written[rel] = path.stat().st_size
         pending.clear()
 

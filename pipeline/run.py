@@ -94,7 +94,7 @@ class Stopwatch:
         self.progress(name)
         start = time.perf_counter()
         yield
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start  # a stage may come twice
+        self.timings[name] = time.perf_counter() - start
 
 
 def _fingerprints(ws: Workspace, events: ingest.EventFiles) -> dict[str, str]:
