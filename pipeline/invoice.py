@@ -14,7 +14,9 @@ from decimal import Decimal
 from fractions import Fraction
 
 from . import rate
-from .config.pricebook import Charge, Metric, Plan
+from .config.one_time import OneTimeCharge
+from .config.pricebook import Charge, Metric
+from .config.workspace import Workspace
 from .meter import GroupValues, Metered
 from .money import round_money, round_quantity
 from .scope import BilledPeriod, Scope
@@ -25,7 +27,7 @@ HUNDRED = Decimal(100)
 @dataclass
 class Line:
     line_number: int
-    line_type: str  # flat, usage, minimum, commitment, discount
+    line_type: str  # flat, usage, minimum, commitment, discount, one_time
     charge_id: str | None
     metric_id: str | None
     group_key: str
@@ -84,49 +86,69 @@ def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fract
     for gk, g in keyed:
         q, events = used.get(g, (Decimal(0), 0))
         priced = rate.price(charge.model, charge.params, rate.Usage(q, factor, amounts.get(g)))
-        desc = f"{charge.id}: {q.normalize():f} {metric.id}" + (f" ({gk})" if gk else "")
+        desc = f"{charge.label}: {q.normalize():f} {metric.id}" + (f" ({gk})" if gk else "")
         lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
                           round_money(priced.amount, digits), priced.amount, priced.steps, events))
     if charge.min_amount is not None:
         floor = round_money(Fraction(charge.min_amount) * factor, digits)
         used = sum((line.amount for line in lines), Decimal(0))
         if used < floor:
-            lines.append(Line(0, "minimum", charge.id, None, "", f"Minimum for {charge.id}", Decimal(1), None,
+            lines.append(Line(0, "minimum", charge.id, None, "", f"{charge.label}: minimum", Decimal(1), None,
                               floor - used, floor - used, (f"min_amount {charge.min_amount} x {factor}",)))
     return lines
 
 
-def _charge_lines(plan: Plan, metrics: dict[str, Metric], metered: Metered, factor: Fraction) -> list[Line]:
+def _charge_lines(charges: tuple[Charge, ...], metrics: dict[str, Metric], metered: Metered, factor: Fraction,
+                  digits: int) -> list[Line]:
     lines: list[Line] = []
-    for charge in plan.charges:
+    for charge in charges:
         if charge.metric_id is None:
             priced = rate.price(charge.model, charge.params, rate.Usage(Decimal(0), factor))
-            desc = charge.id if factor == 1 else f"{charge.id} (prorated {factor.numerator}/{factor.denominator})"
+            desc = charge.label if factor == 1 else f"{charge.label} (prorated {factor.numerator}/{factor.denominator})"
             lines.append(Line(0, charge.model, charge.id, None, "", desc, round_quantity(factor), priced.unit_price,
-                              round_money(priced.amount, plan.digits), priced.amount, priced.steps))
+                              round_money(priced.amount, digits), priced.amount, priced.steps))
         else:
-            lines += _usage_lines(charge, metrics[charge.metric_id], metered, factor, plan.digits)
+            lines += _usage_lines(charge, metrics[charge.metric_id], metered, factor, digits)
     return lines
+
+
+def _one_time_lines(charges: tuple[OneTimeCharge, ...], digits: int) -> list[Line]:
+    """One `one_time` line per charge dated in the period, in (date, charge_id) order."""
+    lines = []
+    for o in charges:
+        exact = o.quantity * o.unit_price
+        lines.append(Line(0, "one_time", o.charge_id, None, "", o.description, o.quantity, o.unit_price,
+                          round_money(exact, digits), exact, (f"{o.quantity} x {o.unit_price} on {o.date}",)))
+    return lines
+
+
+def one_time_in(ws: Workspace, billed: BilledPeriod) -> tuple[OneTimeCharge, ...]:
+    """The contract's one-time charges dated inside this period (local dates)."""
+    p = billed.period
+    return tuple(o for o in ws.one_time.get(billed.contract.contract_id, ()) if p.start <= o.date < p.end)
 
 
 def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoice:
     ws = scope.workspace
-    contract, factor = billed.contract, billed.period.factor
+    contract, factor, terms = billed.contract, billed.period.factor, billed.terms
     plan = ws.plan_of(contract)
     inv = Invoice(invoice_id(contract.contract_id, billed.period.start), billed, plan.currency, plan.digits)
-    lines = _charge_lines(plan, ws.pricebook.metrics, metered, factor)
-    subtotal = sum((line.amount for line in lines), Decimal(0))
-    if contract.minimum_commitment is not None:
-        floor = round_money(Fraction(contract.minimum_commitment) * factor, plan.digits)
-        if subtotal < floor:
+    lines = _charge_lines(terms.charges, ws.pricebook.metrics, metered, factor, plan.digits)
+    charged = sum((line.amount for line in lines), Decimal(0))  # what the commitment compares
+    one_time = _one_time_lines(one_time_in(ws, billed), plan.digits)
+    lines += one_time
+    subtotal = charged + sum((line.amount for line in one_time), Decimal(0))
+    if terms.minimum_commitment is not None:
+        floor = round_money(Fraction(terms.minimum_commitment) * factor, plan.digits)
+        if charged < floor:
             lines.append(Line(0, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
-                              floor - subtotal, floor - subtotal, (f"minimum_commitment {contract.minimum_commitment}"
-                                                                   f" x {factor}",)))
-            subtotal = floor
+                              floor - charged, floor - charged, (f"minimum_commitment {terms.minimum_commitment}"
+                                                                 f" x {factor}",)))
+            subtotal += floor - charged
     inv.subtotal = subtotal
-    if contract.discount_percent:
-        inv.discount_total = round_money(subtotal * contract.discount_percent / HUNDRED, plan.digits)
-        lines.append(Line(0, "discount", None, None, "", f"Discount {contract.discount_percent.normalize():f}%",
+    if terms.discount_percent:
+        inv.discount_total = round_money(subtotal * terms.discount_percent / HUNDRED, plan.digits)
+        lines.append(Line(0, "discount", None, None, "", f"Discount {terms.discount_percent.normalize():f}%",
                           Decimal(1), None, 0 - inv.discount_total, 0 - inv.discount_total))
     rule = ws.tax_of(ws.customers[contract.customer_id])
     inv.tax_percent, inv.tax_note, inv.tax_name = rule.percent, rule.note, rule.name

@@ -233,7 +233,7 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     ws = scope.workspace
     basis = scope.whole or scope  # a shard reads the history its whole run reads
     weighted_plans = {k.contract_id for k in basis.contracts
-                      if any(c.metric_id in {ms.metrics[i].id for i in ks} for c in ws.plan_of(k).charges)}
+                      if ws.metric_ids_ever(k) & {ms.metrics[i].id for i in ks}}
     starts = [b.contract.start_date for b in basis.periods if b.contract.contract_id in weighted_plans]
     if not starts or not any(b.contract.contract_id in weighted_plans for b in scope.periods):
         return []

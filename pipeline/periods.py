@@ -108,3 +108,20 @@ def period_containing(k: Contract, day: dt.date) -> Period | None:
             return p
         n += 1
     return None
+
+
+def terms_starts(k: Contract, dates: list[dt.date]) -> list[dt.date]:
+    """The period starts from which changes dated `dates` are in force, with start_date first: a
+    change takes effect from the first period starting on or after its date (a running period
+    keeps the terms it started with). Changes after the contract's last period start are dropped."""
+    out = {k.start_date}
+    for day in dates:
+        if day <= k.start_date:
+            continue
+        p = period_containing(k, day)
+        if p is None:
+            continue
+        start = day if p.start == day else p.end
+        if k.end_date is None or start < k.end_date:
+            out.add(start)
+    return sorted(out)

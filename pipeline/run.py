@@ -131,7 +131,7 @@ def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[str]]
     index = {m.id: k for k, m in enumerate(ms.metrics)}
     rows, charges = [], []
     for i, b in enumerate(scope.periods):
-        for c in scope.workspace.plan_of(b.contract).charges:
+        for c in b.terms.charges:
             if c.model != "percentage":
                 continue
             charges.append(c.id)
@@ -189,7 +189,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
         hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the queries
-    used = sorted({c.metric_id for k in whole.contracts for c in ws.plan_of(k).charges if c.metric_id})
+    used = sorted(set().union(*(ws.metric_ids_ever(k) for k in whole.contracts)))
     ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
     con = connect(threads, memory_limit)
     for name, table in lookup_tables(scope, used).items():

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from .config.terms import Terms
 from .config.workspace import Contract, Workspace
 from .errors import ConfigError
-from .periods import Period, closing_periods, instant
+from .periods import Period, closing_periods, instant, terms_starts
 from .shards import Shard, customers_table, shard_of
 
 FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
@@ -27,6 +28,7 @@ class BilledPeriod:
     contract: Contract
     period: Period
     timezone: str
+    terms: Terms  # in force on period.start (pipeline/config/terms.py)
 
     @property
     def start_at(self) -> dt.datetime:
@@ -76,7 +78,7 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
               if (not contract_ids and not customer_ids) or k.contract_id in wanted_contracts
               or k.customer_id in wanted_customers]
     chosen.sort(key=lambda k: k.contract_id)
-    periods = [BilledPeriod(k, p, ws.customers[k.customer_id].timezone)
+    periods = [BilledPeriod(k, p, ws.customers[k.customer_id].timezone, ws.terms_at(k, p.start))
                for k in chosen for p in periods_of(k, first_day, stop_day)]
     periods.sort(key=lambda b: (b.period.end, b.contract.contract_id, b.period.start))
     return Scope(ws, tuple(chosen), tuple(periods), bool(contract_ids or customer_ids), until=until)
@@ -144,6 +146,8 @@ def _slots(coverage_t: pa.Table, coverage: dict[str, list], periods: tuple[Bille
     rows = zip(coverage["contract_id"], coverage["active_from"], coverage["active_to"])
     for row, (contract_id, cur, hi) in enumerate(rows):
         for start, end, i in by_contract.get(contract_id, ()):
+            if end <= cur or start >= hi:  # a billed period outside this piece of the contract's terms
+                continue
             if start > cur:
                 take.append(row), starts.append(cur), ends.append(start), idx.append(None)
             take.append(row), starts.append(start), ends.append(end), idx.append(i)
@@ -156,6 +160,47 @@ def _slots(coverage_t: pa.Table, coverage: dict[str, list], periods: tuple[Bille
     return pieces.append_column("period_idx", pa.array(idx, pa.int32()))
 
 
+def _segments(ws: Workspace, k: Contract) -> list[tuple[dt.datetime, dt.datetime, set[str]]]:
+    """The contract's active range cut where its terms change (at period starts), each piece
+    with the metrics its charges use."""
+    lo, hi = _active_range(ws, k)
+    starts = terms_starts(k, ws.terms.change_dates(k))
+    if len(starts) == 1:
+        return [(lo, hi, ws.terms_at(k, k.start_date).metric_ids())]
+    tz = ws.customers[k.customer_id].timezone
+    bounds = [instant(d, tz) for d in starts[1:]] + [hi]
+    return [(instant(d, tz) if i else lo, bounds[i], ws.terms_at(k, d).metric_ids()) for i, d in enumerate(starts)]
+
+
+def _coverage(ws: Workspace, contracts: list[Contract], metric_ids: list[str],
+              segmented: bool) -> tuple[pa.Table, dict[str, list]]:
+    """coverage_t: which contract meters an event type when, with a flag m<k> per metric: one row
+    per contract and event type over its whole active range, flagged with every metric its terms
+    ever use (weighted_sum history); segmented, one row per piece of terms (the classification).
+    Also its columns as Python lists."""
+    metrics = ws.pricebook.metrics
+    coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
+                                 "active_to": []}
+    flags: list[list[bool]] = [[] for _ in metric_ids]
+    for k in contracts:
+        if segmented:
+            pieces = _segments(ws, k)
+        else:
+            lo, hi = _active_range(ws, k)
+            pieces = [(lo, hi, ws.metric_ids_ever(k))]
+        for lo, hi, used in pieces:
+            metered = {m for m in used if m in metrics}
+            for event_type in sorted({metrics[m].event_type for m in metered}):
+                for col, value in zip(coverage, (k.customer_id, event_type, k.contract_id, lo, hi)):
+                    coverage[col].append(value)
+                for i, m in enumerate(metric_ids):
+                    flags[i].append(m in metered and metrics[m].event_type == event_type)
+    table = pa.table({**coverage, **{f"m{i}": pa.array(f, pa.bool_()) for i, f in enumerate(flags)}})
+    table = table.cast(pa.schema([pa.field(n, TS if n.startswith("active") else t)
+                                  for n, t in zip(table.column_names, table.schema.types)]))
+    return table, coverage
+
+
 def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     """selected_customers_t, timeline_t, coverage_t (with m<k> flags), periods_t (period_idx =
     position in scope.periods) and slots_t (coverage cut by billed period).
@@ -166,23 +211,9 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     customers = {k.customer_id for k in scope.contracts} if scope.selected else set(ws.customers)
     if scope.shard is not None:
         customers = {c for c in customers if shard_of(c, scope.shard.count) == scope.shard.index}
-    metrics = ws.pricebook.metrics
-    coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
-                                 "active_to": []}
-    flags: list[list[bool]] = [[] for _ in metric_ids]
-    for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id):
-        if k.customer_id not in customers:
-            continue
-        lo, hi = _active_range(ws, k)
-        metered = {c.metric_id for c in ws.plan_of(k).charges if c.metric_id in metrics}
-        for event_type in sorted({metrics[m].event_type for m in metered}):
-            for col, value in zip(coverage, (k.customer_id, event_type, k.contract_id, lo, hi)):
-                coverage[col].append(value)
-            for i, m in enumerate(metric_ids):
-                flags[i].append(m in metered and metrics[m].event_type == event_type)
-    coverage_t = pa.table({**coverage, **{f"m{i}": pa.array(f, pa.bool_()) for i, f in enumerate(flags)}})
-    coverage_t = coverage_t.cast(pa.schema([pa.field(n, TS if n.startswith("active") else t)
-                                            for n, t in zip(coverage_t.column_names, coverage_t.schema.types)]))
+    contracts = [k for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id) if k.customer_id in customers]
+    coverage_t, _ = _coverage(ws, contracts, metric_ids, segmented=False)
+    segments_t, segments = _coverage(ws, contracts, metric_ids, segmented=True)
     periods_t = pa.table({
         "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
         "contract_id": pa.array([b.contract.contract_id for b in scope.periods], pa.string()),
@@ -199,5 +230,5 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
         "timeline_t": _timeline(ws, customers),
         "coverage_t": coverage_t,
         "periods_t": periods_t,
-        "slots_t": _slots(coverage_t, coverage, scope.periods),
+        "slots_t": _slots(segments_t, segments, scope.periods),
     }

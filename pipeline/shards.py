@@ -143,7 +143,6 @@ def event_days(scope: "Scope", dedup_window_days: int) -> tuple[dt.date, dt.date
     first = (span[0] - dt.timedelta(days=dedup_window_days)).date()
     metrics = ws.pricebook.metrics
     for k in scope.contracts:
-        if any(c.metric_id in metrics and metrics[c.metric_id].aggregation == "weighted_sum"
-               for c in ws.plan_of(k).charges):
+        if any(m in metrics and metrics[m].aggregation == "weighted_sum" for m in ws.metric_ids_ever(k)):
             first = min(first, k.start_date - dt.timedelta(days=2))
     return first - dt.timedelta(days=1), span[1].date() + dt.timedelta(days=1)

@@ -8,7 +8,7 @@ import polars as pl
 import pandera.polars as pa
 
 MONEY = pl.Decimal(38, 4)
-LINE_TYPES = ["flat", "usage", "minimum", "commitment", "discount"]
+LINE_TYPES = ["flat", "usage", "minimum", "commitment", "discount", "one_time"]
 
 
 def _is_rounded(column: str) -> pl.Expr:

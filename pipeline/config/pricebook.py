@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import rate
 from ..errors import ProblemList
 from ..money import currency_digits
+from .changes import plan_versions
 from .fields import Fields
 from .tables import bad_id_char
 from .yamlsafe import load_yaml
@@ -33,6 +34,7 @@ class Metric:
     field: str | None
     filters: tuple[tuple[str, tuple[str, ...]], ...]
     group_by: tuple[str, ...]
+    unit: str | None = None  # printed after quantities on documents (`GB-month`); default the metric id
 
     @property
     def needs_number(self) -> bool:
@@ -46,6 +48,12 @@ class Charge:
     metric_id: str | None
     params: object  # the model module's parsed dataclass
     min_amount: Decimal | None
+    name: str = ""  # printed on invoice lines; default the id
+    source: str = ""  # the plan, plan version or contract entry that last set this charge (pipeline/config/terms.py)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,8 @@ class Plan:
     currency: str
     digits: int
     charges: tuple[Charge, ...]
-
-    def metered_event_types(self, metrics: dict[str, Metric]) -> set[str]:
-        return {metrics[c.metric_id].event_type for c in self.charges if c.metric_id in metrics}
+    raw_charges: tuple[dict, ...] = ()  # the charges as written, for versions and contract terms to change
+    versions: tuple = ()  # terms.Change, in order of effective_from (equal dates: file order)
 
 
 @dataclass(frozen=True)
@@ -93,7 +100,7 @@ def _company(raw: object, name: str, problems: ProblemList) -> Company:
                    extra=extra)
 
 
-def _items(raw: object, name: str, key: str, problems: ProblemList) -> list[tuple[str, dict]]:
+def items_with_ids(raw: object, name: str, key: str, problems: ProblemList) -> list[tuple[str, dict]]:
     """The entries of a list of mappings with unique ids, as (location, mapping)."""
     if not isinstance(raw, list):
         problems.add(name, f"{key} must be a list", f"add `{key}:` with one entry per item")
@@ -124,9 +131,10 @@ def _items(raw: object, name: str, key: str, problems: ProblemList) -> list[tupl
 
 def _metrics(raw: object, name: str, problems: ProblemList) -> dict[str, Metric]:
     metrics: dict[str, Metric] = {}
-    for where, item in _items(raw, name, "metrics", problems):
+    for where, item in items_with_ids(raw, name, "metrics", problems):
         f = Fields(item, where, problems)
-        f.unknown_keys({"id", "event_type", "aggregation", "field", "filters", "group_by", "name", "description"})
+        f.unknown_keys({"id", "event_type", "aggregation", "field", "filters", "group_by", "name", "description",
+                        "unit"})
         aggregation = f.text("aggregation") or "count"
         if aggregation not in AGGREGATIONS:
             problems.add(where, f"unknown aggregation {aggregation!r}", f"use one of {', '.join(AGGREGATIONS)}")
@@ -139,33 +147,38 @@ def _metrics(raw: object, name: str, problems: ProblemList) -> dict[str, Metric]
         metrics[item["id"]] = Metric(
             id=item["id"], event_type=f.text("event_type") or "", aggregation=aggregation, field=field,
             filters=tuple((str(col), tuple(str(v) for v in values)) for col, values in filters.items()),
-            group_by=f.string_list("group_by"))
+            group_by=f.string_list("group_by"), unit=f.text("unit", required=False))
     return metrics
 
 
 def _plans(raw: object, name: str, metrics: dict[str, Metric], problems: ProblemList) -> dict[str, Plan]:
     plans: dict[str, Plan] = {}
-    for where, item in _items(raw, name, "plans", problems):
+    for where, item in items_with_ids(raw, name, "plans", problems):
         f = Fields(item, where, problems)
-        f.unknown_keys({"id", "currency", "charges", "name", "description"})
+        f.unknown_keys({"id", "currency", "charges", "versions", "name", "description"})
         currency = (f.text("currency") or "").upper()
         digits = currency_digits(currency) if currency else None
         if currency and digits is None:
             problems.add(where, f"unknown currency {currency!r}", "use an ISO 4217 code such as USD, EUR or JPY")
-        charges = tuple(_charge(cwhere, citem, metrics, problems)
-                        for cwhere, citem in _items(item.get("charges"), where, "charges", problems))
-        plans[item["id"]] = Plan(item["id"], currency, digits if digits is not None else 2, charges)
+        items = items_with_ids(item.get("charges"), where, "charges", problems)
+        source = f"plan {item['id']}"
+        charges = tuple(parse_charge(cwhere, citem, metrics, problems, source) for cwhere, citem in items)
+        versions = plan_versions(item.get("versions"), where, item["id"], problems)
+        plans[item["id"]] = Plan(item["id"], currency, digits if digits is not None else 2, charges,
+                                 tuple(citem for _, citem in items), versions)
     return plans
 
 
-def _charge(where: str, item: dict, metrics: dict[str, Metric], problems: ProblemList) -> Charge:
+def parse_charge(where: str, item: dict, metrics: dict[str, Metric], problems: ProblemList,
+                 source: str = "") -> Charge:
+    """One charge mapping, validated (problems named at `where`)."""
     f = Fields(item, where, problems)
     model_name = f.text("model") or "flat"
     try:
         module = rate.model(model_name)
     except KeyError as exc:
         problems.add(where, str(exc.args[0]))
-        return Charge(item["id"], model_name, None, None, None)
+        return Charge(item["id"], model_name, None, None, None, str(item.get("name") or ""), source)
     f.unknown_keys(rate.COMMON_KEYS | module.KEYS)
     metric_id = f.text("metric", required=module.USES_METRIC) if module.USES_METRIC else None
     if not module.USES_METRIC and "metric" in item:
@@ -178,4 +191,5 @@ def _charge(where: str, item: dict, metrics: dict[str, Metric], problems: Proble
     min_amount = f.decimal("min_amount", required=False) if module.USES_METRIC else None
     if not module.USES_METRIC and "min_amount" in item:
         problems.add(where, "min_amount applies to usage charges only", "remove it from the flat charge")
-    return Charge(item["id"], model_name, metric_id, module.parse(f), min_amount)
+    name = f.text("name", required=False) or ""
+    return Charge(item["id"], model_name, metric_id, module.parse(f), min_amount, name, source)

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import ConfigError, ProblemList
 from ..tax import TaxRule, tax_id_is_valid, tax_rule
+from .one_time import OneTimeCharge, load_one_time
 from .pricebook import Plan, Pricebook, load_pricebook
 from .tables import BILLING_PERIODS, OPEN_END, Cells, read_table
+from .terms import TERMS_FILE, Terms, TermsBook, load_terms
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,25 @@ class Workspace:
     contracts: dict[str, Contract]
     tax_rates: dict[str, tuple[Decimal, str]]  # country or '*' -> (percent, name)
     config_files: tuple[Path, ...]
+    terms: TermsBook | None = None  # plan versions and contract_terms.yaml (pipeline/config/terms.py)
+    one_time: dict[str, tuple[OneTimeCharge, ...]] = field(default_factory=dict)  # contract_id -> its charges
 
     def plan_of(self, contract: Contract) -> Plan:
         return self.pricebook.plans[contract.plan_id]
+
+    def terms_at(self, contract: Contract, day: dt.date) -> Terms:
+        """The charges, discount and commitment in force on `day` (a period's start) for a contract."""
+        return self.terms.at(contract, day)
+
+    def all_terms(self, contract: Contract) -> list[Terms]:
+        """Every set of terms some date of the contract's life puts in force (the first at start_date)."""
+        days = [d for d in self.terms.change_dates(contract)
+                if d > contract.start_date and (contract.end_date is None or d < contract.end_date)]
+        return [self.terms.at(contract, d) for d in [contract.start_date, *days]]
+
+    def metric_ids_ever(self, contract: Contract) -> set[str]:
+        """The metrics any charge list of the contract's life uses."""
+        return set().union(*(t.metric_ids() for t in self.all_terms(contract)))
 
     def tax_of(self, customer: Customer) -> TaxRule:
         return tax_rule(customer_country=customer.country, customer_tax_id=customer.tax_id,
@@ -138,6 +156,10 @@ def _tax_rates(root: Path, problems: ProblemList) -> dict[str, tuple[Decimal, st
     return out
 
 
+def _event_types_ever(ws: Workspace, k: Contract, metrics: dict) -> set[str]:
+    return set().union(*(t.metered_event_types(metrics) for t in ws.all_terms(k)))
+
+
 def _check_overlaps(ws: Workspace, problems: ProblemList) -> None:
     """Two contracts of one customer overlapping in time must not meter the same event_type."""
     by_customer: dict[str, list[Contract]] = {}
@@ -152,7 +174,7 @@ def _check_overlaps(ws: Workspace, problems: ProblemList) -> None:
                     continue
                 if a.plan_id not in ws.pricebook.plans or b.plan_id not in ws.pricebook.plans:
                     continue
-                shared = ws.plan_of(a).metered_event_types(metrics) & ws.plan_of(b).metered_event_types(metrics)
+                shared = _event_types_ever(ws, a, metrics) & _event_types_ever(ws, b, metrics)
                 if shared:
                     problems.add(f"contracts {a.contract_id} and {b.contract_id}",
                                  f"overlap in time for customer {a.customer_id} and both meter event_type "
@@ -178,9 +200,11 @@ def load_workspace(root: Path) -> Workspace:
         if c.country and c.country not in rates and "*" not in rates:
             problems.add("tax_rates", f"no rate for country {c.country} (customer {c.customer_id}) and no '*' row",
                          f"add a row `{c.country},<percent>` or a default row `*,<percent>`")
-    files = tuple(p for p in sorted(root.iterdir()) if p.is_file() and p.stem in
-                  ("pricebook", "customers", "contracts", "tax_rates"))
-    ws = Workspace(root, pricebook, customers, contracts, rates, files)
+    terms = load_terms(root, pricebook, contracts, problems)
+    one_time = load_one_time(root, contracts, problems)
+    files = tuple(p for p in sorted(root.iterdir()) if p.is_file() and (p.stem in
+                  ("pricebook", "customers", "contracts", "tax_rates", "one_time_charges") or p.name == TERMS_FILE))
+    ws = Workspace(root, pricebook, customers, contracts, rates, files, terms, one_time)
     _check_overlaps(ws, problems)
     problems.raise_if_any()
     return ws

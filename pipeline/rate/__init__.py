@@ -10,7 +10,7 @@ from . import flat, graduated, package, per_unit, percentage, volume
 from .base import Priced, Usage
 
 MODELS: dict[str, ModuleType] = {m.NAME: m for m in (flat, per_unit, graduated, volume, package, percentage)}
-COMMON_KEYS = {"id", "model", "metric", "min_amount"}
+COMMON_KEYS = {"id", "name", "model", "metric", "min_amount"}
 
 
 def model(name: str) -> ModuleType:
