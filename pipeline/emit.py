@@ -105,7 +105,7 @@ def lines_table(invoices: list[Invoice]) -> pa.Table:
                 ("charge_id", line.charge_id), ("metric_id", line.metric_id), ("group_key", line.group_key),
                 ("description", line.description), ("quantity", line.quantity),
                 ("unit_price", _q(line.unit_price, 12)), ("amount", line.amount), ("currency", inv.currency),
-                ("service_start", start), ("service_end", end),
+                ("service_start", line.service_day or start), ("service_end", line.service_day or end),
             ):
                 cols[name].append(value)
     return _table(cols, LINE_SCHEMA)

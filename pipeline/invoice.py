@@ -38,6 +38,7 @@ class Line:
     exact_amount: Decimal
     steps: tuple[str, ...] = ()
     events: int = 0  # usage lines: events the metric counted
+    service_day: dt.date | None = None  # one_time lines: service_start = service_end = this date
 
 
 @dataclass
@@ -118,7 +119,8 @@ def _one_time_lines(charges: tuple[OneTimeCharge, ...], digits: int) -> list[Lin
     for o in charges:
         exact = o.quantity * o.unit_price
         lines.append(Line(0, "one_time", o.charge_id, None, "", o.description, o.quantity, o.unit_price,
-                          round_money(exact, digits), exact, (f"{o.quantity} x {o.unit_price} on {o.date}",)))
+                          round_money(exact, digits), exact, (f"{o.quantity} x {o.unit_price} on {o.date}",),
+                          service_day=o.date))
     return lines
 
 

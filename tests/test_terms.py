@@ -1,0 +1,239 @@
+"""Contract terms (data contract v2, section 5): plan versions, contract_terms.yaml, one-time charges.
+
+Every expected amount is computed by hand in the comment beside it.
+"""
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from builders import ev, workspace, write_csv
+from conftest import SCENARIOS, run_bill
+from pipeline.errors import ConfigError
+
+CALLS = {"id": "calls", "event_type": "call", "aggregation": "count"}
+GB = {"id": "gb", "event_type": "store", "aggregation": "weighted_sum", "field": "gb"}
+PLATFORM = {"id": "platform", "model": "flat", "amount": 100}
+API = {"id": "api", "metric": "calls", "model": "per_unit", "unit_price": "0.01", "min_amount": 5}
+SEP_CALLS = [ev(f"s{i}", "2026-09-05T10:00") for i in range(100)]
+OCT_CALLS = [ev(f"o{i}", "2026-10-05T10:00") for i in range(200)]
+
+
+def make(tmp_path, *, versions=None, terms=None, one_time=None, contract=None, charges=None, currency="USD",
+         metrics=None, events=None):
+    plan = {"id": "p", "currency": currency, "charges": charges or [PLATFORM, API]}
+    if versions:
+        plan["versions"] = versions
+    k = {"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-09-01", **(contract or {})}
+    ws = workspace(tmp_path / "ws", metrics=metrics or [CALLS, GB], charges=[], plans=[plan], contracts=[k],
+                   events=events if events is not None else SEP_CALLS + OCT_CALLS)
+    if terms is not None:
+        (ws / "contract_terms.yaml").write_text(yaml.safe_dump(terms, sort_keys=False))
+    if one_time is not None:
+        write_csv(ws / "one_time_charges.csv", one_time)
+    return ws
+
+
+def invoices(result):
+    """period_start -> (header, [(line_type, charge_id, amount), ...] in line order)."""
+    lines: dict[str, list] = {}
+    for r in sorted(result.lines.to_pylist(), key=lambda r: (r["invoice_id"], r["line_number"])):
+        lines.setdefault(r["invoice_id"], []).append((r["line_type"], r["charge_id"], r["amount"]))
+    return {i["period_start"].isoformat(): (i, lines[i["invoice_id"]]) for i in result.invoices.to_pylist()}
+
+
+D = Decimal
+
+
+def test_version_dated_mid_period_waits_for_the_next_period(tmp_path):
+    ws = make(tmp_path, versions=[{"effective_from": "2026-09-15", "charges": {"platform": {"amount": 120}}}])
+    got = invoices(run_bill(ws, "2026-09-01", "2026-11-01"))
+    # September started before the version: 100; api 100 x 0.01 = 1.00, minimum 5 - 1 = 4.00
+    assert got["2026-09-01"][1] == [("flat", "platform", D("100.00")), ("usage", "api", D("1.00")),
+                                    ("minimum", "api", D("4.00"))]
+    # October: 120; api 200 x 0.01 = 2.00, minimum 3.00
+    assert got["2026-10-01"][1] == [("flat", "platform", D("120.00")), ("usage", "api", D("2.00")),
+                                    ("minimum", "api", D("3.00"))]
+
+
+def test_null_removes_a_field(tmp_path):
+    ws = make(tmp_path, terms={"k1": [{"effective_from": "2026-10-01", "charges": {"api": {"min_amount": None}}}]})
+    got = invoices(run_bill(ws, "2026-09-01", "2026-11-01"))
+    assert ("minimum", "api", D("4.00")) in got["2026-09-01"][1]
+    assert got["2026-10-01"][1] == [("flat", "platform", D("100.00")), ("usage", "api", D("2.00"))]
+
+
+def test_model_change_keeps_id_name_metric_and_min_amount(tmp_path):
+    tiers = [{"up_to": 150, "unit_price": 0}, {"unit_price": "0.05"}]
+    ws = make(tmp_path, terms={"k1": [{"charges": {"api": {"model": "graduated", "tiers": tiers}}}]})
+    got = invoices(run_bill(ws))
+    # 200 calls: 150 free, 50 x 0.05 = 2.50; min_amount 5 kept: minimum 2.50 (unit_price of per_unit dropped)
+    assert got["2026-10-01"][1] == [("flat", "platform", D("100.00")), ("usage", "api", D("2.50")),
+                                    ("minimum", "api", D("2.50"))]
+
+
+def test_remove_then_add_and_the_name_on_the_line(tmp_path):
+    ws = make(tmp_path, versions=[{"effective_from": "2026-10-01", "remove_charges": ["platform"],
+                                   "add_charges": [{"id": "sso", "name": "SSO add-on", "model": "flat", "amount": 25}]}])
+    result = run_bill(ws)
+    assert invoices(result)["2026-10-01"][1] == [("usage", "api", D("2.00")), ("minimum", "api", D("3.00")),
+                                                 ("flat", "sso", D("25.00"))]
+    sso = next(r for r in result.lines.to_pylist() if r["charge_id"] == "sso")
+    assert sso["description"].startswith("SSO add-on")
+
+
+def test_discount_and_commitment_change_by_date(tmp_path):
+    ws = make(tmp_path, contract={"discount_percent": "10", "minimum_commitment": "50"},
+              terms={"k1": [{"effective_from": "2026-10-01", "discount_percent": None, "minimum_commitment": 200}]})
+    got = invoices(run_bill(ws, "2026-09-01", "2026-11-01"))
+    sep, oct_ = got["2026-09-01"][0], got["2026-10-01"][0]
+    # September: 100 + 1 + 4 = 105 >= 50; discount 10.50; total 94.50
+    assert (sep["subtotal"], sep["discount_total"], sep["total"]) == (D("105.00"), D("10.50"), D("94.50"))
+    # October: 105 < 200 -> commitment 95; no discount from this date
+    assert got["2026-10-01"][1][-1] == ("commitment", None, D("95.00"))
+    assert (oct_["subtotal"], oct_["discount_total"], oct_["total"]) == (D("200.00"), D("0.00"), D("200.00"))
+
+
+def test_annual_contract_sees_a_price_rise_at_its_next_renewal(tmp_path):
+    ws = make(tmp_path, contract={"start_date": "2026-01-01", "billing_period": "annual"}, events=[],
+              versions=[{"effective_from": "2026-06-01", "charges": {"platform": {"amount": 120}}}])
+    first = invoices(run_bill(ws, "2026-12-01", "2027-01-01"))["2026-01-01"][0]
+    second = invoices(run_bill(ws, "2027-12-01", "2028-01-01"))["2027-01-01"][0]
+    assert first["total"] == D("105.00")  # 100 (the old price all year) + 0 usage + minimum 5
+    assert second["total"] == D("125.00")  # 120 + minimum 5
+
+
+def test_one_time_is_outside_the_commitment_and_under_the_discount(tmp_path):
+    ws = make(tmp_path, contract={"discount_percent": "10", "minimum_commitment": "150"},
+              one_time=[{"charge_id": "setup", "contract_id": "k1", "date": "2026-10-12", "description": "Setup",
+                         "unit_price": "300"}])
+    inv, lines = invoices(run_bill(ws))["2026-10-01"]
+    # charges and minimum 105 < 150: commitment 45 (the setup fee does not fill it); subtotal 105 + 300 + 45
+    assert lines == [("flat", "platform", D("100.00")), ("usage", "api", D("2.00")), ("minimum", "api", D("3.00")),
+                     ("one_time", "setup", D("300.00")), ("commitment", None, D("45.00")),
+                     ("discount", None, D("-45.00"))]
+    assert (inv["subtotal"], inv["discount_total"], inv["total"]) == (D("450.00"), D("45.00"), D("405.00"))
+
+
+def test_one_time_lines_in_date_order_and_outside_other_periods(tmp_path):
+    ws = make(tmp_path, one_time=[
+        {"charge_id": "b", "contract_id": "k1", "date": "2026-10-20", "description": "Training", "quantity": "3",
+         "unit_price": "45.50"},
+        {"charge_id": "a", "contract_id": "k1", "date": "2026-10-20", "description": "Kit", "unit_price": "1"},
+        {"charge_id": "z", "contract_id": "k1", "date": "2026-10-02", "description": "Early", "unit_price": "2"},
+        {"charge_id": "nov", "contract_id": "k1", "date": "2026-11-01", "description": "Later", "unit_price": "9"}])
+    result = run_bill(ws)
+    _, lines = invoices(result)["2026-10-01"]
+    assert [x for x in lines if x[0] == "one_time"] == [("one_time", "z", D("2.00")), ("one_time", "a", D("1.00")),
+                                                         ("one_time", "b", D("136.50"))]  # 3 x 45.50
+    b = next(r for r in result.lines.to_pylist() if r["charge_id"] == "b")
+    assert (b["quantity"], b["unit_price"], b["metric_id"], b["group_key"]) == (D("3"), D("45.50"), None, "")
+    assert b["service_start"].isoformat() == b["service_end"].isoformat() == "2026-10-20"
+
+
+@pytest.mark.parametrize("currency, quantity, price, amount", [
+    ("JPY", "3", "333.5", "1001"),  # 1000.5 rounds half away from zero to 1001
+    ("KWD", "1.5", "0.3337", "0.501"),  # 0.50055 -> 0.501
+    ("USD", "1", "0.005", "0.01"),  # 0.005 -> 0.01
+])
+def test_one_time_rounding(tmp_path, currency, quantity, price, amount):
+    ws = make(tmp_path, currency=currency, charges=[{"id": "platform", "model": "flat", "amount": 0}],
+              one_time=[{"charge_id": "x", "contract_id": "k1", "date": "2026-10-03", "description": "X",
+                         "quantity": quantity, "unit_price": price}])
+    _, lines = invoices(run_bill(ws))["2026-10-01"]
+    assert lines[-1] == ("one_time", "x", D(amount))
+
+
+def test_stub_period_with_a_one_time_fee_on_its_first_day(tmp_path):
+    ws = make(tmp_path, contract={"start_date": "2026-10-12", "billing_anchor_day": "1"}, events=[],
+              one_time=[{"charge_id": "setup", "contract_id": "k1", "date": "2026-10-12", "description": "Setup",
+                         "unit_price": "300"}])
+    _, lines = invoices(run_bill(ws))["2026-10-12"]
+    # platform 100 x 20/31 = 64.516.. -> 64.52; minimum 5 x 20/31 = 3.2258.. -> 3.23
+    assert lines == [("flat", "platform", D("64.52")), ("usage", "api", D("0.00")), ("minimum", "api", D("3.23")),
+                     ("one_time", "setup", D("300.00"))]
+
+
+def test_a_charge_added_later_bills_its_metric_from_then_and_the_real_opening_level(tmp_path):
+    store = [ev("g1", "2026-09-10T00:00", "store", gb=10.0)]
+    ws = make(tmp_path, events=SEP_CALLS + OCT_CALLS + store,
+              versions=[{"effective_from": "2026-10-01",
+                         "add_charges": [{"id": "storage", "metric": "gb", "model": "per_unit", "unit_price": 1}]}])
+    result = run_bill(ws, "2026-09-01", "2026-11-01")
+    got = invoices(result)
+    assert all(x[1] != "storage" for x in got["2026-09-01"][1])
+    # the +10 of September (unmetered then) is the opening level of October: 10 GB all month = 10.00
+    assert ("usage", "storage", D("10.00")) in got["2026-10-01"][1]
+    assert result.counts["unmetered"] == 1  # the store event, in a period whose terms meter no store
+
+
+def test_contract_price_stays_over_a_later_plan_version(tmp_path):
+    ws = make(tmp_path, terms={"k1": [{"charges": {"api": {"unit_price": "0.02"}}}]},
+              versions=[{"effective_from": "2026-10-01", "charges": {"api": {"unit_price": "0.03"}}}])
+    _, lines = invoices(run_bill(ws))["2026-10-01"]
+    assert ("usage", "api", D("4.00")) in lines  # 200 x 0.02: the contract's entry applies after the version
+
+
+def test_terms_example_sources_name_the_change(tmp_path):
+    result = run_bill(SCENARIOS / "terms_example" / "ws")
+    acme = next(i for i in result.invoice_objects if i.billed.contract.contract_id == "acme-1")
+    sources = {c.id: c.source for c in acme.billed.terms.charges}
+    assert sources == {"platform_fee": "plan growth_usd version 2026-10-01",
+                       "api": "contract acme-1 terms from 2026-09-01", "compute": "plan growth_usd",
+                       "support": "contract acme-1 terms from 2026-09-01"}
+
+
+def test_no_terms_bills_exactly_as_before(tmp_path):
+    src = SCENARIOS / "mixed" / "ws"
+    before = run_bill(src, "2026-10-01", "2026-11-01")
+    ws = tmp_path / "ws"
+    shutil.copytree(src, ws)
+    book = yaml.safe_load((ws / "pricebook.yaml").read_text())
+    for plan in book["plans"]:  # a version far in the future changes no period billed now
+        plan["versions"] = [{"effective_from": "2099-01-01", "charges": {plan["charges"][0]["id"]: {}}}]
+    (ws / "pricebook.yaml").write_text(yaml.safe_dump(book, sort_keys=False))
+    contracts = [line.split(",")[0] for line in (ws / "contracts.csv").read_text().splitlines()[1:]]
+    (ws / "contract_terms.yaml").write_text(yaml.safe_dump({k: [] for k in contracts}))
+    after = run_bill(ws, "2026-10-01", "2026-11-01")
+    assert after.invoices.equals(before.invoices)
+    assert after.lines.equals(before.lines)
+    assert after.counts == before.counts
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"versions": [{"effective_from": "2027-01-01", "charges": {"nope": {"amount": 1}}}]},
+     "plans[p]: versions[2027-01-01]: charges[nope]: no charge 'nope' is in force here"),
+    ({"versions": [{"effective_from": "2027-01-01", "add_charges": [{"id": "api", "model": "flat", "amount": 1}]}]},
+     "versions[2027-01-01]: add_charges[api]: charge 'api' is already in force"),
+    ({"versions": [{"effective_from": "2027-01-01", "charges": {"api": {"unit_price": -1}}}]},
+     "versions[2027-01-01]: charges[api]: unit_price = -1 is below 0"),
+    ({"versions": [{"charges": {"api": {"unit_price": 1}}}]}, "effective_from is missing"),
+    ({"terms": {"k1": [{"effective_from": "2026-11-01", "charges": {"api": {"model": "per_unit"}}}]}},
+     "contract_terms.yaml: k1[1]: charges[api]: unit_price is missing"),
+    ({"terms": {"k9": [{"charges": {"api": {"unit_price": 1}}}]}}, "contract_terms.yaml: k9: unknown contract 'k9'"),
+    ({"terms": {"k1": [{"charges": {"api": {"metric": "nope"}}}]}}, "unknown metric 'nope'"),
+    ({"terms": {"k1": [{"remove_charges": ["nope"]}]}}, "remove_charges: no charge 'nope' is in force here"),
+    ({"terms": {"k1": [{"discount_percent": 120}]}}, "discount_percent = 120 is above 100"),
+    ({"one_time": [{"charge_id": "x", "contract_id": "k1", "date": "2026-08-31", "description": "X",
+                    "unit_price": "1"}]}, "date 2026-08-31 is outside contract k1"),
+    ({"one_time": [{"charge_id": "x", "contract_id": "k1", "date": "2026-10-01", "description": "X",
+                    "unit_price": "1"}] * 2}, "duplicate charge_id 'x'"),
+    ({"one_time": [{"charge_id": "x", "contract_id": "k7", "date": "2026-10-01", "description": "X",
+                    "unit_price": "1"}]}, "unknown contract_id 'k7'"),
+    ({"one_time": [{"charge_id": "x", "contract_id": "k1", "date": "2026-10-01", "description": "X",
+                    "quantity": "0", "unit_price": "1"}]}, "quantity 0 is not above 0"),
+])
+def test_validation_names_where_and_what(tmp_path, kwargs, needle):
+    ws = make(tmp_path, **kwargs)
+    with pytest.raises(ConfigError) as exc:
+        run_bill(ws)
+    assert needle in str(exc.value)
+
+
+def test_a_version_never_billed_by_this_run_is_still_validated(tmp_path):
+    ws = make(tmp_path, versions=[{"effective_from": "2030-01-01", "charges": {"api": {"model": "volume"}}}])
+    with pytest.raises(ConfigError, match=r"versions\[2030-01-01\]: charges\[api\]: tiers"):
+        run_bill(ws)
