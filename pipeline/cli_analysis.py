@@ -110,3 +110,25 @@ def explain_command(workspace: Path, key: str, line_number: int | None, fmt: str
 
     doc = explain(workspace, key, line_number, ledger=ledger, wait=wait)
     click.echo(to_json(doc) if fmt == "json" else to_text(doc), nl=False)
+
+
+@cli.command("terms")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--contract", "contract_id", required=True, help="The contract whose terms are shown.")
+@click.option("--from", "first_day", callback=_date, help="Show the terms in force from this day (default: start).")
+@click.option("--to", "stop_day", callback=_date, help="... up to this day, exclusive (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def terms_command(workspace: Path, contract_id: str, first_day: dt.date | None, stop_day: dt.date | None,
+                  fmt: str) -> None:
+    """Show a contract's terms over time: one block per change (plan versions, contract_terms.yaml),
+    with the charges and prices in force, discount, commitment and the one-time charges.
+
+    Example: usagebill terms ws/ --contract acme-1 --from 2026-01-01 --to 2027-01-01
+    """
+    from .explain_text import to_json
+    from .terms_timeline import timeline, to_text
+
+    if first_day and stop_day and stop_day <= first_day:
+        raise click.BadParameter("--to must be after --from", param_hint="--to")
+    doc = timeline(workspace, contract_id, first_day, stop_day)
+    click.echo(to_json(doc) if fmt == "json" else to_text(doc), nl=False)

@@ -11,7 +11,7 @@ GROUPS = (
     ("Billing", ("validate", "run", "preview")),
     ("Ledger", ("issue", "nightly", "reconcile", "invoices", "credit-notes", "check-ledger")),
     ("Month end", ("export", "render", "payments", "ar")),
-    ("Analysis", ("report", "explain")),
+    ("Analysis", ("report", "explain", "terms")),
     ("Scale out", ("repartition",)),
 )
 EXAMPLES = {"nightly": "usagebill nightly ws/ --as-of 2026-11-02",

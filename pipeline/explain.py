@@ -119,14 +119,19 @@ def _issued_differences(inv: Invoice, issued: dict, issued_lines: list[dict]) ->
 
 
 def _line(inv: Invoice, line, ws: Workspace, sampled: dict) -> dict:  # noqa: ANN001
-    contract = inv.billed.contract
-    plan = ws.plan_of(contract)
-    charges = {c.id: c for c in plan.charges}
-    charge = charges.get(line.charge_id)
+    terms = inv.billed.terms
+    charges = {c.id: c for c in terms.charges}
+    charge = charges.get(line.charge_id) if line.line_type != "one_time" else None
     out = {"line_number": line.line_number, "line_type": line.line_type, "charge_id": line.charge_id,
            "model": charge.model if charge is not None and line.line_type in ("flat", "usage") else line.line_type,
            "description": line.description, "group_key": line.group_key, "quantity": line.quantity,
            "unit_price": line.unit_price, "steps": list(line.steps)}
+    if charge is not None:  # the plan, plan version or contract entry that set this charge's prices
+        out["terms_source"] = charge.source
+    elif line.line_type == "one_time":
+        out["terms_source"] = "one_time_charges"
+    elif line.line_type in ("commitment", "discount"):
+        out["terms_source"] = terms.commitment_source if line.line_type == "commitment" else terms.discount_source
     if line.line_type == "usage":
         m = ws.pricebook.metrics[line.metric_id]
         values = _group_values(line.group_key, m.group_by)
@@ -139,7 +144,7 @@ def _line(inv: Invoice, line, ws: Workspace, sampled: dict) -> dict:  # noqa: AN
         out["events_sample"] = rows
         out["events_sample_note"] = (f"the first {len(rows)} of {matched} events by (timestamp, event_id); "
                                      "duplicates and quarantined events excluded")
-    out["pricing"] = pricing(inv, line, charges, contract.minimum_commitment, contract.discount_percent)
+    out["pricing"] = pricing(inv, line, charges, terms.minimum_commitment, terms.discount_percent)
     if charge is not None and charge.model == "percentage" and line.line_type == "usage":
         amounts = [r[out["metric"]["field"]] for r in out["events_sample"]]
         out["pricing"]["events"] = [{**e, "event_id": r["event_id"], "timestamp": r["timestamp"]}

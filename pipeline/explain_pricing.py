@@ -85,11 +85,14 @@ def pricing(inv: Invoice, line: Line, charges: dict[str, Charge], minimum_commit
                 "formula": f"-round({inv.subtotal} x {discount_percent}% )", "exact_discount": exact,
                 "discount_total": round_money(exact, inv.digits), "exact": -round_money(exact, inv.digits)}
     if line.line_type == "commitment":
-        before = sum((x.amount for x in inv.lines if x.line_type in ("flat", "usage", "minimum")), Decimal(0))
+        before = sum((x.amount for x in inv.lines if x.line_type not in ("one_time", "commitment", "discount")), Decimal(0))
         floor = round_money(Fraction(minimum_commitment) * factor, inv.digits)
         return {"model": "commitment", "minimum_commitment": minimum_commitment, "proration_factor": _fraction(factor),
                 "floor": floor, "charges_subtotal": before,
                 "formula": f"round({minimum_commitment} x {_fraction(factor)}) - {before}", "exact": floor - before}
+    if line.line_type == "one_time":
+        return {"model": "one_time", "quantity": line.quantity, "unit_price": line.unit_price,
+                "formula": f"{line.quantity} x {line.unit_price}", "exact": line.exact_amount}
     charge = charges[line.charge_id]
     if line.line_type == "minimum":
         used = sum((x.amount for x in inv.lines if x.charge_id == charge.id and x.line_type == "usage"), Decimal(0))

@@ -93,6 +93,8 @@ def to_text(doc: dict) -> str:
         if x["charge_id"]:
             head += f" {x['charge_id']} ({x['model']})"
         out.append(f"{head}, amount {_m(x['amount'], digits)} {i['currency']}  [{x['description']}]")
+        if x.get("terms_source"):
+            out.append(f"  terms      {x['terms_source']}")
         if "metric" in x:
             m = x["metric"]
             what = m["aggregation"] + (f" of {m['field']}" if m["field"] else "")
@@ -115,7 +117,7 @@ def to_text(doc: dict) -> str:
         out.append(f"  rounding   {_d(r['exact'])} rounded {r['rule']} to {r['digits']} digits = "
                    f"{_m(r['amount'], digits)}")
     t, tot = doc["tax"], doc["totals"]
-    out += ["", f"Subtotal   {_m(tot['subtotal'], digits)}  (sum of the charge, minimum and commitment lines)",
+    out += ["", f"Subtotal   {_m(tot['subtotal'], digits)}  (sum of the charge, minimum, one-time and commitment lines)",
             f"Discount   {_m(tot['discount_total'], digits)}",
             f"Tax        {_m(t['tax_total'], digits)}: {t['rule']}; {_d(t['percent'])}%"
             + (f" {t['name']}" if t["name"] else "") + (f" ({t['note']})" if t["note"] else "")

@@ -4,6 +4,8 @@ Every expected amount is computed by hand in the comment beside it.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from decimal import Decimal
 
@@ -12,6 +14,7 @@ import yaml
 
 from builders import ev, workspace, write_csv
 from conftest import SCENARIOS, run_bill
+from ledger_support import usagebill
 from pipeline.errors import ConfigError
 
 CALLS = {"id": "calls", "event_type": "call", "aggregation": "count"}
@@ -237,3 +240,62 @@ def test_a_version_never_billed_by_this_run_is_still_validated(tmp_path):
     ws = make(tmp_path, versions=[{"effective_from": "2030-01-01", "charges": {"api": {"model": "volume"}}}])
     with pytest.raises(ConfigError, match=r"versions\[2030-01-01\]: charges\[api\]: tiers"):
         run_bill(ws)
+
+
+def _terms_ws(tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(SCENARIOS / "terms_example" / "ws", ws)
+    return ws
+
+
+def test_reconcile_ignores_a_future_version_and_adjusts_a_late_one_time_charge_once(tmp_path):
+    ws = _terms_ws(tmp_path)
+    october = ["--from", "2026-10-01", "--to", "2026-11-01"]
+    assert usagebill("issue", str(ws), *october).returncode == 0
+    book = yaml.safe_load((ws / "pricebook.yaml").read_text())
+    book["plans"][0]["versions"].append({"effective_from": "2027-01-01", "charges": {"platform_fee": {"amount": 79}}})
+    (ws / "pricebook.yaml").write_text(yaml.safe_dump(book, sort_keys=False))
+    same = usagebill("reconcile", str(ws), *october)
+    assert same.returncode == 0 and "0 differ" in same.stdout  # a price rise next year changes nothing issued
+    with (ws / "one_time_charges.csv").open("a") as fh:
+        fh.write("late-fee,umbrella-1,2026-10-30,Late setup,1,20\n")
+    late = usagebill("reconcile", str(ws), *october)
+    assert late.returncode == 3 and "one_time late-fee" in late.stdout and "+20.00 USD" in late.stdout
+    # umbrella: the fee is outside the commitment (88.15 stays); tax 20 % of +20.00 = +4.00
+    assert "tax: amount 30.00 -> 34.00 (+4.00 USD)" in late.stdout
+    adjusted = usagebill("reconcile", str(ws), *october, "--adjust")
+    assert adjusted.returncode == 0 and "issued 1 invoice (HC-5)" in adjusted.stdout
+    again = usagebill("reconcile", str(ws), *october)
+    assert again.returncode == 0 and "0 differ" in again.stdout
+
+
+def test_terms_command_shows_the_timeline(tmp_path):
+    ws = _terms_ws(tmp_path)
+    out = usagebill("terms", str(ws), "--contract", "acme-1", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [(b["from"], b["until"]) for b in doc["blocks"]] == [("2026-09-01", "2026-10-01"), ("2026-10-01", None)]
+    sep, oct_ = doc["blocks"]
+    price = {c["id"]: c["prices"] for c in oct_["charges"]}
+    assert sep["charges"][0]["prices"]["amount"] == "49" and price["platform_fee"]["amount"] == "59"
+    assert price["api"] == {"unit_price": "0.0008", "free_units": "0"}
+    assert [c["id"] for c in oct_["charges"]] == ["platform_fee", "api", "compute", "support"]
+    assert doc["one_time_charges"][0]["charge_id"] == "train-acme"
+    umbrella = json.loads(usagebill("terms", str(ws), "--contract", "umbrella-1", "--format", "json").stdout)
+    # the commitment change dated 2026-10-15 waits for the period starting 2026-11-01
+    assert [(b["from"], b["minimum_commitment"]) for b in umbrella["blocks"]] == [("2026-10-01", "150"),
+                                                                                   ("2026-11-01", "200")]
+    table = usagebill("terms", str(ws), "--contract", "acme-1", "--from", "2026-10-01")
+    assert "contract acme-1 terms from 2026-09-01" in table.stdout and "amount 49 " not in table.stdout
+
+
+def test_explain_names_the_terms_behind_each_line(tmp_path):
+    ws = _terms_ws(tmp_path)
+    invoice_id = "in_" + hashlib.sha256("acme-1\x1f2026-10-01".encode()).hexdigest()[:24]
+    out = usagebill("explain", str(ws), "--invoice", invoice_id, "--format", "json")
+    assert out.returncode == 0, out.stderr
+    lines = {x["charge_id"]: x for x in json.loads(out.stdout)["lines"]}
+    assert lines["platform_fee"]["terms_source"] == "plan growth_usd version 2026-10-01"
+    assert lines["api"]["terms_source"] == "contract acme-1 terms from 2026-09-01"
+    assert lines["train-acme"]["terms_source"] == "one_time_charges"
+    assert lines["train-acme"]["pricing"]["formula"] == "3 x 45.50"

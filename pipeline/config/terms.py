@@ -37,6 +37,8 @@ class Terms:
     discount_percent: Decimal
     minimum_commitment: Decimal | None
     sources: tuple[str, ...]  # the plan, then every change applied, in order (labels)
+    discount_source: str = "contracts.csv"  # who set discount_percent: contracts.csv or a contract entry
+    commitment_source: str = "contracts.csv"
 
     def metric_ids(self) -> set[str]:
         return {c.metric_id for c in self.charges if c.metric_id}
@@ -82,14 +84,16 @@ class TermsBook:
         key = self._key(contract, day)
         charges = self._charge_list(key, problems)
         discount, commitment = contract.discount_percent, contract.minimum_commitment
+        by_discount = by_commitment = "contracts.csv"
         for entry in self.entries.get(contract.contract_id, ())[:key[3]]:
             if entry.discount_percent is not UNSET:
                 discount = entry.discount_percent if entry.discount_percent is not None else Decimal(0)
+                by_discount = entry.label
             if entry.minimum_commitment is not UNSET:
-                commitment = entry.minimum_commitment
+                commitment, by_commitment = entry.minimum_commitment, entry.label
         if own:
             problems.raise_if_any()
-        return Terms(charges, discount, commitment, self._raw[key][1])
+        return Terms(charges, discount, commitment, self._raw[key][1], by_discount, by_commitment)
 
     # -- building charge lists -----------------------------------------------------------
     def _raw_list(self, key: tuple, problems: ProblemList) -> tuple[list[_Item], tuple[str, ...]]:
