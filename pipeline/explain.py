@@ -126,12 +126,7 @@ def _line(inv: Invoice, line, ws: Workspace, sampled: dict) -> dict:  # noqa: AN
            "model": charge.model if charge is not None and line.line_type in ("flat", "usage") else line.line_type,
            "description": line.description, "group_key": line.group_key, "quantity": line.quantity,
            "unit_price": line.unit_price, "steps": list(line.steps)}
-    if charge is not None:  # the plan, plan version or contract entry that set this charge's prices
-        out["terms_source"] = charge.source
-    elif line.line_type == "one_time":
-        out["terms_source"] = "one_time_charges"
-    elif line.line_type in ("commitment", "discount"):
-        out["terms_source"] = terms.commitment_source if line.line_type == "commitment" else terms.discount_source
+    out["terms_source"] = terms.line_source(line.line_type, line.charge_id)  # plan, version or contract entry
     if line.line_type == "usage":
         m = ws.pricebook.metrics[line.metric_id]
         values = _group_values(line.group_key, m.group_by)

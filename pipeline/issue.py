@@ -30,6 +30,7 @@ from .ledger.chains import chains, live_invoices
 from .ledger.documents import Batch, Numbering
 from .ledger.export import run_documents, write_documents
 from .ledger.store import Ledger, RunRecord, commit, ledger_path, open_ledger
+from .ledger.tables import LINE_TERMS
 from .money import currency_digits, format_money
 from .periods import Period, closing_periods
 from .run import Bill, RunArgs, bill
@@ -95,6 +96,24 @@ def _numbers(t: pa.Table, column: str) -> dict:
     return {"count": len(values), "first": values[0] if values else None, "last": values[-1] if values else None}
 
 
+def line_terms(ws: Workspace, invoices: pa.Table, lines: pa.Table) -> pa.Table:
+    """invoice_line_terms rows for a batch's invoices: what set the prices of each line, from the
+    terms in force for the invoice's contract and period (pipeline/config/terms.py)."""
+    head = invoices.select(["invoice_number", "contract_id", "period_start"]).to_pydict()
+    terms = {}
+    for number, contract_id, start in zip(head["invoice_number"], head["contract_id"], head["period_start"]):
+        k = ws.contracts.get(contract_id)
+        if k is not None and k.plan_id in ws.pricebook.plans:
+            terms[number] = ws.terms_at(k, start)
+    cols = lines.select(["invoice_number", "line_number", "line_type", "charge_id"]).to_pydict()
+    rows: dict[str, list] = {"invoice_number": [], "line_number": [], "terms_source": []}
+    for number, n, line_type, charge_id in zip(*cols.values()):
+        source = terms[number].line_source(line_type, charge_id) if number in terms else None
+        if source is not None:
+            rows["invoice_number"].append(number), rows["line_number"].append(n), rows["terms_source"].append(source)
+    return pa.Table.from_pydict(rows, schema=LINE_TERMS)
+
+
 def batch_run_id(command: str, arguments: dict, inputs: dict[str, str], batch: Batch) -> str:
     """Derived from the version, the command, its arguments, the input fingerprints and the ledger's state."""
     blob = json.dumps({"version": __version__, "command": command, "arguments": arguments, "inputs": inputs,
@@ -139,7 +158,9 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
     text = json.dumps(outcome.manifest, indent=2, sort_keys=True) + "\n"
     if outcome.run_seq is not None:
         progress("commit")
-        commit(ledger, tables, batch.credited, batch.numbering.last, start,
+        ws = load_workspace(workspace)  # the terms that priced each line, recorded with the batch
+        recorded = {**tables, "invoice_line_terms": line_terms(ws, invoices, tables["invoice_lines"])}
+        commit(ledger, recorded, batch.credited, batch.numbering.last, start,
                RunRecord(batch.run_seq, outcome.run_id, outcome.command, text))
         outcome.docs = run_documents(ledger, batch.run_seq)
     progress("emit")

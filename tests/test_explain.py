@@ -74,6 +74,8 @@ def check_line(x: dict, line, inv) -> None:  # noqa: ANN001 - pipeline.invoice.L
         assert p["floor"] - p["charges_subtotal"] == p["exact"] > 0
     elif model == "discount":
         assert p["exact"] == -round_money(p["exact_discount"], digits) == -inv.discount_total
+    elif model == "one_time":
+        assert p["quantity"] * p["unit_price"] == p["exact"] and x["terms_source"] == "one_time_charges"
     else:
         raise AssertionError(f"unexplained model {model}")
     if x["line_type"] == "usage":

@@ -14,7 +14,7 @@ import yaml
 
 from builders import ev, workspace, write_csv
 from conftest import SCENARIOS, run_bill
-from ledger_support import usagebill
+from ledger_support import rows, usagebill
 from pipeline.errors import ConfigError
 
 CALLS = {"id": "calls", "event_type": "call", "aggregation": "count"}
@@ -299,3 +299,16 @@ def test_explain_names_the_terms_behind_each_line(tmp_path):
     assert lines["api"]["terms_source"] == "contract acme-1 terms from 2026-09-01"
     assert lines["train-acme"]["terms_source"] == "one_time_charges"
     assert lines["train-acme"]["pricing"]["formula"] == "3 x 45.50"
+
+
+def test_the_ledger_records_which_terms_priced_each_issued_line(tmp_path):
+    ws = _terms_ws(tmp_path)
+    assert usagebill("issue", str(ws), "--from", "2026-10-01", "--to", "2026-11-01").returncode == 0
+    got = {(r["invoice_number"], r["line_number"]): r["terms_source"] for r in rows(
+        ws / "ledger.duckdb", "SELECT * FROM invoice_line_terms ORDER BY invoice_number, line_number")}
+    # HC-2 is acme-1 (issued in period_end, contract_id order after initech-1, which ends 10-25)
+    assert [got[("HC-2", n)] for n in range(1, 7)] == [
+        "plan growth_usd version 2026-10-01", "contract acme-1 terms from 2026-09-01", "plan growth_usd",
+        "plan growth_usd", "contract acme-1 terms from 2026-09-01", "one_time_charges"]
+    assert got[("HC-4", 5)] == "contracts.csv"  # umbrella's commitment of 150: its entry waits for November
+    assert len(got) == sum(1 for _ in rows(ws / "ledger.duckdb", "SELECT * FROM invoice_lines"))

@@ -40,6 +40,16 @@ class Terms:
     discount_source: str = "contracts.csv"  # who set discount_percent: contracts.csv or a contract entry
     commitment_source: str = "contracts.csv"
 
+    def line_source(self, line_type: str, charge_id: str | None) -> str | None:
+        """What set the prices of an invoice line of this period (None for lines no term prices)."""
+        if line_type == "one_time":
+            return "one_time_charges"
+        if line_type == "commitment":
+            return self.commitment_source
+        if line_type == "discount":
+            return self.discount_source
+        return next((c.source for c in self.charges if c.id == charge_id), None)
+
     def metric_ids(self) -> set[str]:
         return {c.metric_id for c in self.charges if c.metric_id}
 

@@ -179,8 +179,8 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
     try:
         if ledger.sequences() != expected or ledger.last_run_seq() != record.run_seq - 1:
             raise BillingError(f"{ledger.path}: the ledger changed while this batch was prepared; run it again")
-        for name in STORED:
-            if tables[name].num_rows:
+        for name in [*STORED, "invoice_line_terms"]:
+            if name in tables and tables[name].num_rows:
                 con.register(f"new_{name}", tables[name])
                 run(con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")  # our own table names
         if credited:
@@ -205,7 +205,7 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
             pass
         raise
     finally:
-        for name in [*(f"new_{n}" for n in STORED), "credited_t"]:
+        for name in [*(f"new_{n}" for n in STORED), "new_invoice_line_terms", "credited_t"]:
             try:
                 con.unregister(name)
             except duckdb.Error:

@@ -27,6 +27,8 @@ CREDIT_NOTES = pa.schema([("credit_note_number", STR), ("invoice_number", STR), 
                          + [("sequence", SEQ), ("run_seq", RUN)])
 CREDIT_NOTE_LINES = pa.schema([("credit_note_number", STR)] + LINE_FIELDS)
 
+LINE_TERMS = pa.schema([("invoice_number", STR), ("line_number", pa.int32()), ("terms_source", STR)])
+
 # Rows as exported to files (a batch's output folder, `usagebill export`).
 INVOICES_OUT = pa.schema(list(emit.INVOICE_SCHEMA) + [("kind", STR), ("original_invoice_number", STR)])
 INVOICE_LINES_OUT = pa.schema(list(emit.LINE_SCHEMA) + [("invoice_number", STR)])

@@ -114,3 +114,14 @@ CREATE TABLE IF NOT EXISTS credit_note_lines (
 
 INSERT INTO number_sequences SELECT * FROM (VALUES ('invoice', 0), ('credit_note', 0)) v(series, last_value)
 WHERE NOT EXISTS (SELECT 1 FROM number_sequences);
+
+-- One row per issued invoice line (contract v2 terms): what set the prices that line was rated
+-- with: `plan P`, `plan P version D`, `contract K terms from D` (a charge's source), `one_time_charges`
+-- (a one-time line), or for commitment and discount lines `contracts.csv` or the contract entry.
+-- Added after schema version 1 was first released; created on the first write to an older ledger.
+CREATE TABLE IF NOT EXISTS invoice_line_terms (
+    invoice_number VARCHAR NOT NULL,
+    line_number    INTEGER NOT NULL,
+    terms_source   VARCHAR NOT NULL,
+    PRIMARY KEY (invoice_number, line_number)
+);
