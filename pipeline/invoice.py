@@ -18,7 +18,7 @@ from .config.one_time import OneTimeCharge
 from .config.pricebook import Charge, Metric
 from .config.workspace import Workspace
 from .meter import GroupValues, Metered
-from .money import round_money, round_quantity
+from .money import round_money, round_quantity, show_quantity
 from .scope import BilledPeriod, Scope
 
 HUNDRED = Decimal(100)
@@ -87,7 +87,7 @@ def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fract
     for gk, g in keyed:
         q, events = used.get(g, (Decimal(0), 0))
         priced = rate.price(charge.model, charge.params, rate.Usage(q, factor, amounts.get(g)))
-        desc = f"{charge.label}: {q.normalize():f} {metric.id}" + (f" ({gk})" if gk else "")
+        desc = f"{charge.label}: {show_quantity(q)} {metric.unit or metric.id}" + (f" ({gk})" if gk else "")
         lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
                           round_money(priced.amount, digits), priced.amount, priced.steps, events))
     if charge.min_amount is not None:

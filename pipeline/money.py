@@ -53,3 +53,17 @@ def to_decimal(value: Fraction) -> Decimal:
 def format_money(value: Decimal, digits: int) -> str:
     """Exactly `digits` fractional digits, as accounting CSV imports expect."""
     return f"{round_money(value, digits):f}"
+
+
+def show_quantity(value: Decimal) -> str:
+    """A quantity as people read it on documents (the data keeps 9 digits): whole numbers as they
+    are, 2 decimal places from 1 up (24.43), 3 significant digits below 1 (0.00457); rounded half
+    away from zero, trailing zeros dropped."""
+    if value == value.to_integral_value():
+        return f"{value.to_integral_value():f}"
+    if abs(value) >= 1:
+        shown = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    else:
+        shown = value.quantize(Decimal(1).scaleb(value.adjusted() - 2), rounding=ROUND_HALF_UP)
+    text = f"{shown:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

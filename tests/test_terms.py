@@ -312,3 +312,46 @@ def test_the_ledger_records_which_terms_priced_each_issued_line(tmp_path):
         "plan growth_usd", "contract acme-1 terms from 2026-09-01", "one_time_charges"]
     assert got[("HC-4", 5)] == "contracts.csv"  # umbrella's commitment of 150: its entry waits for November
     assert len(got) == sum(1 for _ in rows(ws / "ledger.duckdb", "SELECT * FROM invoice_lines"))
+
+
+@pytest.mark.parametrize("value, shown", [
+    ("24.429530201", "24.43"), ("2545", "2545"), ("430.420000000", "430.42"), ("7.305", "7.31"), ("1.995", "2"),
+    ("0.004567", "0.00457"), ("0.000000001", "0.000000001"), ("0.9995", "1"), ("100.000000000", "100"), ("-3.5", "-3.5"),
+])
+def test_quantities_on_documents_are_shown_at_a_sensible_precision(value, shown):
+    from pipeline.money import show_quantity
+    assert show_quantity(D(value)) == shown
+
+
+def _storage_ws(tmp_path, hide_zero: bool):
+    metrics = [CALLS, {**GB, "unit": "GB-month"}]
+    charges = [{"id": "platform", "name": "Platform fee", "model": "flat", "amount": 100},
+               {"id": "api", "name": "API calls", "metric": "calls", "model": "per_unit", "unit_price": "0.01"},
+               {"id": "storage", "name": "Storage", "metric": "gb", "model": "per_unit", "unit_price": "0.5"}]
+    # +24.429530201 GB at the start of October, held all month: 24.429530201 GB-months
+    store = [ev("g1", "2026-09-30T23:00", "store", gb=24.429530201)]
+    ws = make(tmp_path, charges=charges, metrics=metrics, events=store,
+              terms={"k1": [{"charges": {"platform": {"amount": 90}}}]},
+              versions=[{"effective_from": "2026-10-01", "charges": {"storage": {"unit_price": "0.4"}}}],
+              one_time=[{"charge_id": "setup", "contract_id": "k1", "date": "2026-10-12",
+                         "description": "Onboarding workshop", "unit_price": "250"}])
+    if hide_zero:
+        (ws / "documents.yaml").write_text("hide_zero_usage_lines: true\n")
+    return ws
+
+
+@pytest.mark.parametrize("hide_zero", [False, True])
+def test_pdf_shows_names_units_and_the_terms_of_the_period(tmp_path, hide_zero):
+    from pypdf import PdfReader
+    ws = _storage_ws(tmp_path, hide_zero)
+    assert usagebill("issue", str(ws), "--from", "2026-10-01", "--to", "2026-11-01").returncode == 0
+    out = usagebill("render", str(ws), "--format", "pdf", "--out", str(tmp_path / "pdf"))
+    assert out.returncode == 0, out.stderr
+    reader = PdfReader(tmp_path / "pdf" / "TS-1.pdf")
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Storage: 24.43 GB-month" in text and "24.429530201" not in text
+    assert "9.77" in text  # 24.429530201 x 0.4 (the version's price) = 9.7718.. -> 9.77
+    assert "Platform fee" in text and "90.00" in text  # the contract's own price
+    assert "Onboarding workshop" in text and "250.00" in text
+    assert "349.77" in text  # 90 + 0 + 9.77 + 250
+    assert ("API calls: 0 calls" in text) is not hide_zero

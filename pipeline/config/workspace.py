@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, ProblemList
 from ..tax import TaxRule, tax_id_is_valid, tax_rule
+from .documents import DocumentOptions, load_document_options
 from .one_time import OneTimeCharge, load_one_time
 from .pricebook import Plan, Pricebook, load_pricebook
 from .tables import BILLING_PERIODS, OPEN_END, Cells, read_table
@@ -54,6 +55,7 @@ class Workspace:
     config_files: tuple[Path, ...]
     terms: TermsBook | None = None  # plan versions and contract_terms.yaml (pipeline/config/terms.py)
     one_time: dict[str, tuple[OneTimeCharge, ...]] = field(default_factory=dict)  # contract_id -> its charges
+    documents: DocumentOptions = DocumentOptions()  # documents.yaml: how PDFs look
 
     def plan_of(self, contract: Contract) -> Plan:
         return self.pricebook.plans[contract.plan_id]
@@ -204,7 +206,8 @@ def load_workspace(root: Path) -> Workspace:
     one_time = load_one_time(root, contracts, problems)
     files = tuple(p for p in sorted(root.iterdir()) if p.is_file() and (p.stem in
                   ("pricebook", "customers", "contracts", "tax_rates", "one_time_charges") or p.name == TERMS_FILE))
-    ws = Workspace(root, pricebook, customers, contracts, rates, files, terms, one_time)
+    documents = load_document_options(root, problems)
+    ws = Workspace(root, pricebook, customers, contracts, rates, files, terms, one_time, documents)
     _check_overlaps(ws, problems)
     problems.raise_if_any()
     return ws

@@ -19,7 +19,7 @@ from fpdf import FPDF
 from ..config.workspace import Workspace
 from ..errors import BillingError
 from ..rate.graduated import Graduated
-from ..money import round_money
+from ..money import round_money, show_quantity
 from .model import Document, DocumentLine, Party
 
 TITLES = {"invoice": "Invoice", "adjustment": "Adjustment invoice", "credit_note": "Credit note"}
@@ -51,9 +51,11 @@ def _latin1(doc: Document) -> bool:
 
 def tier_breakdown(ws: Workspace | None, doc: Document, line: DocumentLine) -> list[str]:
     """The graduated charge's tiers as priced, when today's pricebook still gives the line's amount."""
-    if ws is None or line.line_type != "usage" or doc.plan_id not in ws.pricebook.plans:
+    contract = None if ws is None else ws.contracts.get(doc.contract_id)
+    if contract is None or line.line_type != "usage" or contract.plan_id not in ws.pricebook.plans:
         return []
-    charge = next((c for c in ws.pricebook.plans[doc.plan_id].charges if c.id == line.charge_id), None)
+    charges = ws.terms_at(contract, doc.period_start).charges  # the terms the period was priced with
+    charge = next((c for c in charges if c.id == line.charge_id), None)
     if charge is None or not isinstance(charge.params, Graduated):
         return []
     q, total, out = line.quantity, Decimal(0), []
@@ -173,14 +175,17 @@ def render_pdf(doc: Document, ws: Workspace | None = None) -> bytes:
                                f"Amount ({doc.currency})"), cols, "LRRR"):
         pdf.cell(w, 6, text, align=align, fill=True)
     pdf.ln(6)
+    hide_zero = ws is not None and ws.documents.hide_zero_usage_lines
     for line in doc.lines:
+        if hide_zero and line.line_type == "usage" and line.amount == 0:
+            continue
         pdf.set_font(f, size=8.5)
         unit = "" if line.unit_price is None else _price(doc, line.unit_price)
         y = pdf.get_y()
         _wrap(pdf, cols[0], 4.6, line.description or line.line_type, new_x="RIGHT", new_y="TOP")
         bottom = max(pdf.get_y(), y + 4.6)
         pdf.set_xy(pdf.l_margin + cols[0], y)
-        pdf.cell(cols[1], 4.6, _num(line.quantity), align="R")
+        pdf.cell(cols[1], 4.6, show_quantity(line.quantity), align="R")
         pdf.cell(cols[2], 4.6, unit, align="R")
         pdf.cell(cols[3], 4.6, doc.money(line.amount), align="R", new_x="LMARGIN", new_y="NEXT")
         pdf.set_y(max(bottom, pdf.get_y()))
