@@ -357,8 +357,46 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
+NAMES_AND_UNITS = {"platform": "Platform fee", "api": "API calls", "users": "Active users", "compute": "Compute",
+                   "storage": "Storage", "egress": "Data transfer", "payments": "Payment processing", "seats": "Seats"}
+UNITS = {"api_calls": "calls", "active_users": "users", "compute_hours": "hours", "egress_gb": "GB",
+         "storage_gb_months": "GB-month", "payment_volume": "of volume", "peak_seats": "seats", "seats": "seats"}
+
+
+def _with_terms(book: dict, contracts: list[dict], month_start: date) -> tuple[dict, dict, list[dict]]:
+    """The demo's contract v2 terms: charge names and units, a price rise of growth_usd's platform fee
+    from the month billed, two customers with their own prices and a few one-time fees."""
+    for m in book["metrics"]:
+        m["unit"] = UNITS[m["id"]]
+    for plan in book["plans"]:
+        for c in plan["charges"]:
+            c["name"] = NAMES_AND_UNITS[c["id"]]
+        if plan["id"] == "growth_usd":
+            plan["versions"] = [{"effective_from": month_start.isoformat(), "charges": {"platform": {"amount": 109}}}]
+    running = [k for k in contracts if not k["end_date"] and k["start_date"] < month_start.isoformat()
+               and k["billing_period"] == "monthly"]
+    growth = [k for k in running if k["plan_id"] == "growth_usd"][:1]
+    eur = [k for k in running if k["plan_id"] == "business_eur"][:1]
+    terms = {}
+    for k in growth:  # a negotiated API price and a support add-on
+        terms[k["contract_id"]] = [{"charges": {"api": {"model": "per_unit", "unit_price": 0.0003}},
+                                    "add_charges": [{"id": "support", "name": "Premium support", "model": "flat",
+                                                     "amount": 250}]}]
+    for k in eur:  # a lower platform fee, and a commitment from the next month
+        terms[k["contract_id"]] = [{"charges": {"platform": {"amount": 59}}},
+                                   {"effective_from": _add_months(month_start, 1).isoformat(),
+                                    "minimum_commitment": 400}]
+    fees = [("setup", "Onboarding and setup", "1", "500"), ("training", "Training day", "2", "650"),
+            ("migration", "Data migration", "1", "1200")]
+    one_time = [{"charge_id": f"{name}-{k['contract_id']}", "contract_id": k["contract_id"],
+                 "date": month_start.replace(day=12).isoformat(), "description": text, "quantity": qty,
+                 "unit_price": price} for (name, text, qty, price), k in zip(fees, running[1:])]
+    return book, terms, one_time
+
+
 def generate_workspace(path: str | Path, *, customers: int = 300, events: int = 200_000, seed: int = 7,
-                       month: str = "2026-10", incremental: bool = False, files: int | None = None) -> dict:
+                       month: str = "2026-10", incremental: bool = False, files: int | None = None,
+                       terms: bool = False) -> dict:
     """Write a complete workspace at `path` (created; must not exist or be empty).
 
     Returns a summary dict: customers, contracts, events written (and duplicates among them), event
@@ -379,7 +417,14 @@ def generate_workspace(path: str | Path, *, customers: int = 300, events: int = 
     u = rng.random((customers, 8))
     contract_rows = [_contract(u[i], c, month_start, incremental, currency) for i, c in enumerate(customer_rows)]
     root.mkdir(parents=True, exist_ok=True)
-    (root / "pricebook.yaml").write_text(PRICEBOOK, encoding="utf-8")
+    if terms:  # plan version, contract terms, one-time charges, names and units (contract v2)
+        book, contract_terms, one_time = _with_terms(book, contract_rows, month_start)
+        (root / "pricebook.yaml").write_text(yaml.safe_dump(book, sort_keys=False, allow_unicode=True),
+                                             encoding="utf-8")
+        (root / "contract_terms.yaml").write_text(yaml.safe_dump(contract_terms, sort_keys=False), encoding="utf-8")
+        _write_csv(root / "one_time_charges.csv", one_time)
+    else:
+        (root / "pricebook.yaml").write_text(PRICEBOOK, encoding="utf-8")
     _write_csv(root / "customers.csv", customer_rows)
     _write_csv(root / "contracts.csv", contract_rows)
     _write_csv(root / "tax_rates.csv", [{"country": c, "percent": p, "name": n} for c, p, n in TAX_RATES])
@@ -399,10 +444,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--month", default="2026-10", help="YYYY-MM of the usage")
     parser.add_argument("--incremental", action="store_true", help="spread billing anchor days over 1..28")
     parser.add_argument("--files", type=int, default=None, help="number of event files")
+    parser.add_argument("--terms", action="store_true",
+                        help="add a plan version, contract terms, one-time charges, charge names and units")
     args = parser.parse_args(argv)
     try:
         summary = generate_workspace(args.path, customers=args.customers, events=args.events, seed=args.seed,
-                                     month=args.month, incremental=args.incremental, files=args.files)
+                                     month=args.month, incremental=args.incremental, files=args.files,
+                                     terms=args.terms)
     except (FileExistsError, ValueError) as exc:
         parser.error(str(exc))
     print(json.dumps(summary, indent=2))
