@@ -355,3 +355,13 @@ def test_pdf_shows_names_units_and_the_terms_of_the_period(tmp_path, hide_zero):
     assert "Onboarding workshop" in text and "250.00" in text
     assert "349.77" in text  # 90 + 0 + 9.77 + 250
     assert ("API calls: 0 calls" in text) is not hide_zero
+
+
+def test_preview_uses_the_terms_of_the_open_period(tmp_path):
+    ws = _terms_ws(tmp_path)
+    out = usagebill("preview", str(ws), "--contract", "umbrella-1", "--as-of", "2026-11-15", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    # umbrella's commitment of 200 is dated 2026-10-15: in force from the period starting 2026-11-01
+    assert D(doc["invoice"]["subtotal"]) == 200
+    assert [x["line_type"] for x in doc["lines"]][-1] == "commitment"
