@@ -177,9 +177,13 @@ def validate(workspace: Path) -> None:
     """
     from .config.workspace import load_workspace
     from .ingest import discover
+    from .preflight import metric_columns, print_warnings
 
     ws = load_workspace(workspace)
     events = discover(ws.root / "events")
+    used = set().union(*(ws.metric_ids_ever(k) for k in ws.contracts.values() if k.plan_id in ws.pricebook.plans))
+    metric_columns([ws.pricebook.metrics[m] for m in sorted(used) if m in ws.pricebook.metrics], events)
+    print_warnings([{"code": code, "message": message} for code, message in sorted(ws.warnings)])
     click.echo(f"workspace ok: {len(ws.customers)} customers, {len(ws.contracts)} contracts, "
                f"{len(ws.pricebook.plans)} plans, {len(ws.pricebook.metrics)} metrics, "
                f"{len(events.files)} event files")

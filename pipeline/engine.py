@@ -32,11 +32,11 @@ from typing import Callable, Iterator
 
 import duckdb
 
-from . import __version__, ingest, merge
+from . import __version__, ingest, merge, preflight
 from .config.workspace import load_workspace
 from .db import connect
 from .errors import BillingError
-from .run import Bill, RunArgs, Stopwatch, _fingerprints, _run_id, bill
+from .run import Bill, RunArgs, Stopwatch, _fingerprints, _run_id, bill, billed_metrics, run_warnings
 from .scope import select
 from .shards import Shard, event_days, plan, read_layout
 
@@ -139,6 +139,7 @@ def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | No
         ws = load_workspace(workspace)
         events = ingest.discover(ws.root / "events")
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
+        preflight.metric_columns(billed_metrics(ws, scope), events)
     hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the shards
     relative = [events.relative(p) for p in events.files]
     buckets = read_layout(events.root, relative)
@@ -181,7 +182,8 @@ def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | No
         inputs = hashing.result()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     result = Bill(_run_id(args, inputs), args, inputs, merge.counts(parts), inv_t, line_t, usage_t, quarantine,
-                  digits, watch.timings, daily_usage=merge.daily_usage(parts))
+                  digits, watch.timings, daily_usage=merge.daily_usage(parts),
+                  warnings=run_warnings(ws, scope, usage_t, quarantine))
     with watch.stage("check"):
         from schemas import validate_bill
         validate_bill(result)

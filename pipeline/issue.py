@@ -144,7 +144,7 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
     outcome.manifest = {
         "run_id": outcome.run_id, "command": outcome.command, "usagebill_version": __version__,
         "arguments": arguments, "rating": {"run_id": result.run_id, "arguments": result.args.as_dict()},
-        "inputs": result.inputs, "counts": result.counts,
+        "inputs": result.inputs, "counts": result.counts, "warnings": result.warnings,
         "ledger": {"path": ledger.path.name, "run_seq": outcome.run_seq,
                    "invoices": _numbers(invoices, "invoice_number"),
                    "credit_notes": _numbers(notes, "credit_note_number"), "credited": batch.credited},

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 import duckdb
 import pyarrow as pa
 
-from . import __version__, daily, emit, ingest, meter
+from . import __version__, daily, emit, ingest, meter, preflight
 from .config.workspace import Workspace, load_workspace
 from .db import connect
 from .errors import InputDataError
@@ -64,6 +64,7 @@ class Bill:
     timings: dict[str, float] = field(default_factory=dict)
     invoice_objects: list[Invoice] = field(default_factory=list)
     daily_usage: pa.Table | None = None  # billed events per UTC day and metric (pipeline/daily.py)
+    warnings: list[dict] = field(default_factory=list)  # {code, message}, sorted (pipeline/preflight.py)
 
     def totals(self) -> dict[str, dict[str, str | int]]:
         out: dict[str, dict] = {}
@@ -78,7 +79,7 @@ class Bill:
 
     def manifest(self) -> dict:
         return {"run_id": self.run_id, "usagebill_version": __version__, "arguments": self.args.as_dict(),
-                "inputs": self.inputs, "counts": self.counts, "totals": self.totals(),
+                "inputs": self.inputs, "counts": self.counts, "totals": self.totals(), "warnings": self.warnings,
                 "outputs": {"invoices": self.invoices.num_rows, "invoice_lines": self.lines.num_rows,
                             "usage": self.usage.num_rows, "quarantine": self.quarantine.num_rows},
                 "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
@@ -169,6 +170,22 @@ def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
                              f"{', '.join(fields) or 'number'} column(s) and remove those events") from None
 
 
+def billed_metrics(ws: Workspace, scope: Scope) -> list:
+    """The metrics that the charges in force of the billed periods use (a metric named by a charge
+    that prices none of this run's periods cannot bill anyone wrongly)."""
+    ids = set().union(*(b.terms.metric_ids() for b in scope.periods))
+    return [ws.pricebook.metrics[m] for m in sorted(ids) if m in ws.pricebook.metrics]
+
+
+def run_warnings(ws: Workspace, scope: Scope, usage: pa.Table, quarantine: pa.Table) -> list[dict]:
+    """The run's warnings, sorted, each printed on stderr as it is recorded."""
+    found = [preflight.Warning(code, message) for code, message in ws.warnings]
+    found += preflight.matched_nothing(billed_metrics(ws, scope), usage, quarantine)
+    out = [w.as_dict() for w in sorted(found)]
+    preflight.print_warnings(out)
+    return out
+
+
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
          progress: Callable[[str], None] | None = None, shard: Shard | None = None,
          periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
@@ -186,6 +203,8 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
         events = ingest.discover(ws.root / "events", None if shard is None else shard.files)
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers, periods_of, until)
         whole, scope = scope, scope if shard is None else cut(scope, shard)
+        if shard is None:  # a column a metric needs that no file of its event type has (a driver checks shards')
+            preflight.metric_columns(billed_metrics(ws, whole), events)
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
         hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the queries
@@ -233,7 +252,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     with watch.stage("fingerprint"):
         inputs = hashing.result()
     result = Bill(_run_id(args, inputs), args, inputs, counts, inv_t, line_t, usage_t, quarantine, digits,
-                  watch.timings, invoices, daily_t)
+                  watch.timings, invoices, daily_t, run_warnings(ws, whole, usage_t, quarantine))
     with watch.stage("check"):
         from schemas import validate_bill
         validate_bill(result)

@@ -447,7 +447,9 @@ case("ids with newlines, quotes, commas and ../ in events", lambda r: events_fil
          sorted(_quarantine(out).column("customer_id").to_pylist()) == ["../c1", "c1\n"] or pytest.fail())))
 case("metric field not in any file", lambda r: base(r, metrics=[METRICS[0], {**METRICS[1], "field": "hourz"}],
                                                    events=[ev("e1", "2026-10-05T10:00", "compute", hours=1.0, region="eu")]),
-     Billed({"read": 1, "invalid": 1}), "reads as null: a sum needs a number")
+     Refused(("pricebook.yaml: metrics[hours]: field 'hourz' is in no events file holding `compute` events",
+              "have: customer_id, event_id, event_type, hours, region, timestamp", "correct the column name")),
+     "v2: refused (it used to be read as null, so every compute event was quarantined and compute billed 0)")
 case("metric field not in every file", lambda r: (
     events_file(r, "a.parquet", [ev("a", "2026-10-05T10:00", "compute", hours=1.0, region="eu")]),
     write_events(r / "events" / "b.parquet", [ev("b", "2026-10-05T10:00", "compute", region="eu")])),
@@ -480,9 +482,10 @@ case("filter and group columns missing", lambda r: base(r, metrics=[
     {"id": "calls", "event_type": "call", "aggregation": "count", "filters": {"nope'); --": ["a"]}},
     {"id": "hours", "event_type": "compute", "aggregation": "count", "group_by": ["nope\"; --"]}],
     events=[ev("a", "2026-10-05T10:00"), ev("b", "2026-10-05T10:00", "compute")]),
-     Billed({"read": 2, "billed": 1, "unmetered": 1},
-            check=lambda out: _usage(out) == {"calls": 0, 'nope"; --=': 1} or pytest.fail(str(_usage(out)))),
-     "a missing filter column is null, and null matches no filter (it once counted as billed but was metered nowhere)")
+     Refused(("metrics[calls]: filters column \"nope'); --\"", "metrics[hours]: group_by column 'nope\"; --'",
+              "in no events file holding", "correct the column name")),
+     "v2: a column a metric names must be in some file holding its event type (a typo must not bill zero); "
+     "names are only ever data in the message")
 case("filter column null in some events", lambda r: base(r, metrics=[{**METRICS[0], "filters": {"region": ["eu"]}}],
                                                         charges=[CHARGES[0]], events=[
     ev("a", "2026-10-05T10:00", region="eu"), ev("b", "2026-10-05T10:00", region=None), ev("c", "2026-10-05T10:00", region="us")]),

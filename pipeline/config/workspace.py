@@ -56,6 +56,7 @@ class Workspace:
     terms: TermsBook | None = None  # plan versions and contract_terms.yaml (pipeline/config/terms.py)
     one_time: dict[str, tuple[OneTimeCharge, ...]] = field(default_factory=dict)  # contract_id -> its charges
     documents: DocumentOptions = DocumentOptions()  # documents.yaml: how PDFs look
+    warnings: tuple[tuple[str, str], ...] = ()  # (code, message) found while loading: tax_id_invalid
 
     def plan_of(self, contract: Contract) -> Plan:
         return self.pricebook.plans[contract.plan_id]
@@ -88,7 +89,7 @@ def _zones() -> frozenset[str]:
 ADDRESS_FIELDS = ("email", "address_line1", "address_line2", "city", "postal_code")
 
 
-def _customers(root: Path, problems: ProblemList) -> dict[str, Customer]:
+def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]]) -> dict[str, Customer]:
     out: dict[str, Customer] = {}
     for row in read_table(root, "customers", ("customer_id", "name", "country")):
         c = Cells(row, problems)
@@ -98,9 +99,10 @@ def _customers(root: Path, problems: ProblemList) -> dict[str, Customer]:
         if tz not in _zones():
             problems.add(row.where, f"timezone {tz!r} is not an IANA time zone", "use a name such as Europe/Berlin or UTC")
         tax_id = c.text("tax_id")
-        if tax_id and country and tax_id_is_valid(country, tax_id) is False:
-            problems.add(row.where, f"tax_id {tax_id!r} fails the checksum rules of {country}",
-                         "correct the number or leave tax_id empty")
+        if tax_id and country and cid and tax_id_is_valid(country, tax_id) is False:
+            warnings.append(("tax_id_invalid", f"customer {cid} ({row.where}): tax_id {tax_id!r} fails the checksum "
+                                               f"rules of {country}; taxed as a customer without a valid tax id (no "
+                                               "reverse charge) until the number is corrected"))
         if cid in out:
             problems.add(row.where, f"duplicate customer_id {cid!r}", "customer ids must be unique")
         customer = Customer(cid or "", c.text("name", required=True) or "", country, tax_id,
@@ -195,7 +197,8 @@ def load_workspace(root: Path) -> Workspace:
     if company.country and company.tax_id and tax_id_is_valid(company.country, company.tax_id) is False:
         problems.add("pricebook.yaml: company", f"tax_id {company.tax_id!r} fails the checksum rules of "
                                                 f"{company.country}", "correct the seller's tax number")
-    customers = _customers(root, problems)
+    warnings: list[tuple[str, str]] = []
+    customers = _customers(root, problems, warnings)
     contracts = _contracts(root, pricebook, customers, problems)
     rates = _tax_rates(root, problems)
     for c in customers.values():
@@ -207,7 +210,8 @@ def load_workspace(root: Path) -> Workspace:
     files = tuple(p for p in sorted(root.iterdir()) if p.is_file() and (p.stem in
                   ("pricebook", "customers", "contracts", "tax_rates", "one_time_charges") or p.name == TERMS_FILE))
     documents = load_document_options(root, problems)
-    ws = Workspace(root, pricebook, customers, contracts, rates, files, terms, one_time, documents)
+    ws = Workspace(root, pricebook, customers, contracts, rates, files, terms, one_time, documents,
+                   tuple(warnings))
     _check_overlaps(ws, problems)
     problems.raise_if_any()
     return ws
