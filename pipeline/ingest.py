@@ -11,6 +11,7 @@ no table as large as the events is written.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,12 +86,35 @@ def _check_columns(file_schema: pa.Schema, rel: str, seen: dict[str, tuple[pa.Da
                                  f"events/{where}; write the column with one type in every file")
 
 
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "_"))  # _SUCCESS, .crc, _temporary/: written by Spark, Hadoop and the like
+
+
+def _event_files(events_dir: Path) -> list[Path]:
+    """Every `*.parquet` file under events_dir at any depth, skipping files and folders whose names start
+    with `.` or `_`; any other file is an input error (an export dropped here must not be skipped)."""
+    out, other = [], []
+    for folder, dirs, names in os.walk(events_dir):
+        dirs[:] = sorted(d for d in dirs if not _hidden(d))
+        for name in sorted(names):
+            if _hidden(name):
+                continue
+            (out if name.endswith(".parquet") else other).append(Path(folder) / name)
+    if other:
+        rel = [p.relative_to(events_dir).as_posix() for p in other]
+        shown = ", ".join(f"events/{r}" for r in rel[:5]) + (f" and {len(rel) - 5} more" if len(rel) > 5 else "")
+        raise InputDataError(f"{shown}: not a Parquet file (only *.parquet files are events); convert "
+                             f"{'it' if len(rel) == 1 else 'them'} to Parquet, or move {'it' if len(rel) == 1 else 'them'}"
+                             " out of events/ (names starting with . or _ are ignored; see docs/input-rules.md)")
+    return out
+
+
 def discover(events_dir: Path, subset: tuple[str, ...] | None = None) -> EventFiles:
     """All Parquet files under events_dir (any depth), each checked; an unreadable one stops the run.
     `subset`: only these files (paths relative to events_dir; a shard's, pipeline/shards.py)."""
     if not events_dir.is_dir():
         raise InputDataError(f"{events_dir}: events folder not found; create it (it may be empty)")
-    found = (events_dir / rel for rel in subset) if subset is not None else events_dir.rglob("*.parquet")
+    found = (events_dir / rel for rel in subset) if subset is not None else _event_files(events_dir)
     files = sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(events_dir).as_posix())
     schema: dict[str, pa.DataType] = {}
     seen: dict[str, tuple[pa.DataType, str]] = {}

@@ -35,7 +35,8 @@ def load_one_time(root: Path, contracts: dict, problems: ProblemList) -> dict[st
         return {}
     out: dict[str, list[OneTimeCharge]] = {}
     seen: set[str] = set()
-    for row in read_table(root, STEM, ("charge_id", "contract_id", "date", "description", "unit_price")):
+    required = ("charge_id", "contract_id", "date", "description", "unit_price")
+    for row in read_table(root, STEM, required, (*required, "quantity")):
         c = Cells(row, problems)
         charge_id, contract_id = c.ident("charge_id"), c.text("contract_id", required=True)
         day = c.date("date", required=True, latest=OPEN_END)

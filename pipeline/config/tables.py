@@ -38,8 +38,45 @@ class Row:
     cells: dict[str, str | None]
 
 
-def read_table(workspace: Path, stem: str, required: tuple[str, ...]) -> list[Row]:
-    """Rows of WORKSPACE/stem.csv or stem.parquet; missing file or columns is a ConfigError."""
+def _folded(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch not in "_- ")
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def resembled(column: str, known: tuple[str, ...]) -> str | None:
+    """The known column an unknown header cell looks like a misspelling of: equal ignoring case, `_`,
+    `-` and spaces, or at most 2 edits away when both names have 5 or more characters."""
+    if column in known:
+        return None
+    for k in known:
+        if _folded(column) == _folded(k):
+            return k
+    close = [k for k in known if len(k) >= 5 and len(column) >= 5 and _edits(column.lower(), k) <= 2]
+    return min(close, key=lambda k: (_edits(column.lower(), k), k)) if close else None
+
+
+def _check_spelling(name: str, header: list[str], known: tuple[str, ...]) -> None:
+    problems = [f"{name}: column {h!r} looks like a misspelling of {k!r} (an unknown column is ignored, so its "
+                f"values would be billed with the default); rename it to {k}, or give it a name unlike any "
+                f"column of {name.rsplit('.', 1)[0]} (see docs/input-rules.md)"
+                for h in header if h and (k := resembled(h, known)) is not None]
+    if problems:
+        raise ConfigError(problems)
+
+
+def read_table(workspace: Path, stem: str, required: tuple[str, ...], known: tuple[str, ...] = ()) -> list[Row]:
+    """Rows of WORKSPACE/stem.csv or stem.parquet; missing file or columns is a ConfigError, and so
+    is a header cell that looks like a misspelling of a `known` column."""
     csv_path, pq_path = workspace / f"{stem}.csv", workspace / f"{stem}.parquet"
     if csv_path.exists() and pq_path.exists():
         raise ConfigError([f"{stem}: both {csv_path.name} and {pq_path.name} exist; keep one of them"])
@@ -49,6 +86,7 @@ def read_table(workspace: Path, stem: str, required: tuple[str, ...]) -> list[Ro
         header, rows = _read_parquet(pq_path)
     else:
         raise ConfigError([f"{stem}.csv: not found in {workspace}; create it (or {stem}.parquet)"])
+    _check_spelling(csv_path.name if csv_path.exists() else pq_path.name, header, tuple(known) or required)
     missing = [c for c in required if c not in header]
     if missing:
         name = csv_path.name if csv_path.exists() else pq_path.name

@@ -87,11 +87,16 @@ def _zones() -> frozenset[str]:
 
 
 ADDRESS_FIELDS = ("email", "address_line1", "address_line2", "city", "postal_code")
+CUSTOMER_COLUMNS = ("customer_id", "name", *ADDRESS_FIELDS, "country", "tax_id", "tax_exempt", "timezone",
+                    "payment_terms_days")
+CONTRACT_COLUMNS = ("contract_id", "customer_id", "plan_id", "start_date", "end_date", "billing_period",
+                    "billing_anchor_day", "discount_percent", "minimum_commitment")
+TAX_RATE_COLUMNS = ("country", "percent", "name")
 
 
 def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]]) -> dict[str, Customer]:
     out: dict[str, Customer] = {}
-    for row in read_table(root, "customers", ("customer_id", "name", "country")):
+    for row in read_table(root, "customers", ("customer_id", "name", "country"), CUSTOMER_COLUMNS):
         c = Cells(row, problems)
         cid = c.ident("customer_id")
         country = c.country("country")
@@ -116,7 +121,8 @@ def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]
 def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
                problems: ProblemList) -> dict[str, Contract]:
     out: dict[str, Contract] = {}
-    for row in read_table(root, "contracts", ("contract_id", "customer_id", "plan_id", "start_date")):
+    for row in read_table(root, "contracts", ("contract_id", "customer_id", "plan_id", "start_date"),
+                          CONTRACT_COLUMNS):
         c = Cells(row, problems)
         kid = c.ident("contract_id")
         customer_id = c.text("customer_id", required=True)
@@ -146,7 +152,7 @@ def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
 
 def _tax_rates(root: Path, problems: ProblemList) -> dict[str, tuple[Decimal, str]]:
     out: dict[str, tuple[Decimal, str]] = {}
-    for row in read_table(root, "tax_rates", ("country", "percent")):
+    for row in read_table(root, "tax_rates", ("country", "percent"), TAX_RATE_COLUMNS):
         c = Cells(row, problems)
         country = c.country("country", allow_star=True)
         percent = c.decimal("percent", None, Decimal(0), Decimal(100))
