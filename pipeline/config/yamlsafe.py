@@ -1,8 +1,10 @@
 """YAML for configuration: safe, exact, small.
 
 - Only plain data: no object tags (SafeLoader refuses them).
-- No aliases or anchors: they are how "billion laughs" bombs are built, and a
-  pricebook never needs them.
+- Anchors and aliases are allowed (`tiers: &std [...]`, `tiers: *std`; PyYAML's own
+  `dump` writes them for shared values), but a document that expands to more than
+  MAX_NODES nodes, counting every alias as a copy, is refused: that is how "billion
+  laughs" bombs are built. A recursive alias is refused too.
 - No key twice in one mapping: YAML would keep the last one silently, so a
   pasted `unit_price` could change a price without anyone noticing.
 - Every number that is not an integer is read as an exact Decimal from its text,
@@ -25,13 +27,10 @@ class _Refused(yaml.MarkedYAMLError):
     """A construct refused here; its `problem` already says how to fix it."""
 
 
-class _ExactLoader(yaml.SafeLoader):
-    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML signature
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise _Refused(None, None, "aliases (*name) are not allowed; write the value out", event.start_mark)
-        return super().compose_node(parent, index)
+MAX_NODES = 100_000
 
+
+class _ExactLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML signature
         first: dict[str, int] = {}
         for key, _ in node.value:
@@ -55,11 +54,51 @@ def _exact_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
 _ExactLoader.add_constructor("tag:yaml.org,2002:float", _exact_float)
 
 
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
+    """Nodes of `node` with every alias expanded (each shared node counted once per use)."""
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in open_:
+        raise _Refused(None, None, "a recursive alias (a value that contains itself) cannot be a configuration; "
+                                   "write the value out", node.start_mark)
+    open_.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _expanded_size(child, sizes, open_)
+            if total > MAX_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, sizes, open_) + _expanded_size(v, sizes, open_)
+            if total > MAX_NODES:
+                break
+    open_.discard(key)
+    sizes[key] = total
+    return total
+
+
+def _load(text: str) -> object:
+    loader = _ExactLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}, set()) > MAX_NODES:
+            raise _Refused(None, None, f"the document expands to more than {MAX_NODES:,} values once its aliases "
+                                       "(*name) are expanded (an alias bomb?); write it out without nested aliases",
+                           node.start_mark)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: Path) -> object:
     """Parse a YAML file safely; any syntax or safety problem is a ConfigError naming file and line."""
     text = read_utf8(path)
     try:
-        return yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - _ExactLoader is a SafeLoader
+        return _load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path.name} line {mark.line + 1}" if mark is not None else path.name

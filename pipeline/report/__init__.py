@@ -151,7 +151,7 @@ def render(d: RunData, earlier: Path | None = None) -> str:
         m=m, command=m.get("command", "run"), window=window, selection=selection, cards=cards,
         invoice_count=d.invoices.num_rows, currencies=totals, per_currency=_per_currency(d), top_n=TOP,
         daily=daily, daily_table=daily_table, daily_more=daily_more, daily_missing=d.daily is None,
-        changes=_changes(d, earlier), **_quarantine(d))
+        changes=_changes(d, earlier), warnings=m.get("warnings", []), **_quarantine(d))
 
 
 def write_report(stage: Path, result, target: Path) -> None:  # noqa: ANN001 - pipeline.run.Bill
