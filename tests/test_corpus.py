@@ -151,7 +151,29 @@ case("yaml is a folder", lambda r: (base(r), (r / "pricebook.yaml").unlink(), (r
      Refused(("pricebook.yaml", "is a folder", "replace it")))
 case("yaml object tag", lambda r: pricebook(r, "company: !!python/object/apply:os.system ['touch PWNED']\n"),
      Refused(("pricebook.yaml line 1", "python/object", "only plain YAML")), "never constructed, never run")
-case("yaml alias bomb", lambda r: pricebook(r, BILLION_LAUGHS), Refused(("pricebook.yaml line 2", "aliases", "write the value out")))
+case("yaml alias bomb", lambda r: pricebook(r, BILLION_LAUGHS),
+     Refused(("pricebook.yaml line 1", "expands to more than 100,000 values", "aliases")))
+case("yaml recursive alias", lambda r: pricebook(r, "company: &c {name: [*c]}\n"),
+     Refused(("pricebook.yaml", "recursive alias", "write the value out")))
+case("yaml shared tiers (anchors and aliases)", lambda r: (base(r), edit(
+    r / "pricebook.yaml", "metrics:", "x-shared: &std [{up_to: 10, unit_price: 0}]\nmetrics:")),
+     Refused(("pricebook.yaml", "unknown key 'x-shared'")), "an anchor is fine; the unknown top-level key is not")
+case("events exported as csv", lambda r: (base(r), (r / "events" / "october.csv").write_text("event_id\n1\n")),
+     Refused(("events/october.csv", "not a Parquet file", "convert it to Parquet")))
+case("events json beside parquet, _SUCCESS ignored", lambda r: (
+    base(r), (r / "events" / "_SUCCESS").write_text(""), (r / "events" / "dump.json").write_text("{}")),
+     Refused(("events/dump.json", "not a Parquet file")))
+case("customers header time_zone", lambda r: base(r, customers=[
+    {"customer_id": "c1", "name": "One", "country": "US", "time_zone": "America/Los_Angeles"}]),
+     Refused(("customers.csv: column 'time_zone' looks like a misspelling of 'timezone'",)),
+     "ignoring it would bill in UTC: cents shift")
+case("customers header Timezone with a space", lambda r: (base(r, customers=[
+    {"customer_id": "c1", "name": "One", "country": "US", "Timezone ": "America/Los_Angeles"}])),
+     Refused(("customers.csv: column 'Timezone' looks like a misspelling of 'timezone'", "rename it to timezone")))
+case("contracts header billing_perod", lambda r: base(r, contracts=[
+    {"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-10-01",
+     "billing_perod": "quarterly"}]),
+     Refused(("contracts.csv: column 'billing_perod' looks like a misspelling of 'billing_period'",)))
 case("yaml custom tag", lambda r: pricebook(r, "company: !include other.yaml\n"),
      Refused(("pricebook.yaml line 1", "!include", "only plain YAML")))
 case("yaml duplicate key", lambda r: pricebook(r, pricebook_text().replace(
