@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -195,14 +196,14 @@ def test_python_name_tag_is_refused(ws):
     assert_problem(config_error(ws), "pricebook.yaml line 2")
 
 
-def test_yaml_alias_is_refused(ws):
+def test_yaml_alias_is_accepted_as_the_value_written_out(ws):
     text = (ws / "pricebook.yaml").read_text(encoding="utf-8")
     text = text.replace("    tiers:\n    - up_to: 1000", "    tiers: &api_tiers\n    - up_to: 1000", 1)
     text += ("  - id: api_volume\n    metric: api_calls\n    model: volume\n    tiers: *api_tiers\n")
     (ws / "pricebook.yaml").write_text(text, encoding="utf-8")
-    alias_line = text.splitlines().index("    tiers: *api_tiers") + 1
-    exc = config_error(ws)
-    assert_problem(exc, f"pricebook.yaml line {alias_line}", "aliases")
+    charges = {c.id: c for c in load_workspace(ws).pricebook.plans["growth_usd"].charges}  # contract v2
+    assert charges["api_volume"].params.tiers == charges["api"].params.tiers
+    assert [t.up_to for t in charges["api_volume"].params.tiers] == [Decimal(1000), Decimal(100000), None]
 
 
 def test_yaml_numbers_are_exact_decimals(ws):

@@ -215,7 +215,7 @@ def test_no_terms_bills_exactly_as_before(tmp_path):
      "versions[2027-01-01]: charges[api]: unit_price = -1 is below 0"),
     ({"versions": [{"charges": {"api": {"unit_price": 1}}}]}, "effective_from is missing"),
     ({"terms": {"k1": [{"effective_from": "2026-11-01", "charges": {"api": {"model": "per_unit"}}}]}},
-     "contract_terms.yaml: k1[1]: charges[api]: unit_price is missing"),
+     "contract_terms.yaml: k1 entry 1 (from 2026-11-01): charges[api]: unit_price is missing"),
     ({"terms": {"k9": [{"charges": {"api": {"unit_price": 1}}}]}}, "contract_terms.yaml: k9: unknown contract 'k9'"),
     ({"terms": {"k1": [{"charges": {"api": {"metric": "nope"}}}]}}, "unknown metric 'nope'"),
     ({"terms": {"k1": [{"remove_charges": ["nope"]}]}}, "remove_charges: no charge 'nope' is in force here"),

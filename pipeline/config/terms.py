@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import ProblemList
-from .changes import UNSET, Change, parse_change
+from .changes import UNSET, Change, parse_change, parse_date
 from .pricebook import Charge, Metric, Plan, Pricebook, items_with_ids, parse_charge
 from .yamlsafe import load_yaml
 
@@ -212,7 +212,9 @@ def load_terms(root: Path, pricebook: Pricebook, contracts: dict, problems: Prob
         start = contracts[contract_id].start_date
         parsed = []
         for i, item in enumerate(items):
-            change = parse_change(item, f"{where}[{i + 1}]", "", problems, contract=True, order=i)
+            day = parse_date(item.get("effective_from")) if isinstance(item, dict) else None
+            ewhere = f"{where} entry {i + 1} (from {day or 'start_date'})"
+            change = parse_change(item, ewhere, "", problems, contract=True, order=i)
             if change is not None:
                 day = change.effective_from or start
                 label = f"contract {contract_id} terms from {day}"
