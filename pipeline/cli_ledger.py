@@ -61,6 +61,7 @@ issue_date_option = click.option(
 @cli.command("issue")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @with_window
+@click.option("--allow-open", is_flag=True, help="Issue periods that have not ended yet (usage so far, final).")
 @click.option("--reissue", is_flag=True,
               help="Cancel periods that are already issued with a credit note and issue them again, newly numbered.")
 @issue_date_option
@@ -69,7 +70,7 @@ issue_date_option = click.option(
               help="Output folder (default WORKSPACE/out/issue-<run_id>); written after the ledger commit.")
 def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                   customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-                  reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
+                  allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
                   out: Path | None) -> None:
     """Rate WORKSPACE like `run` and issue the invoices of the periods closing in [--from, --to).
 
@@ -85,14 +86,20 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
     args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days)
     with progress() as report:
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
-                        threads=threads, memory_limit=memory_limit, progress=report)
+                        threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
     _issued_summary(outcome, f"issue {first_day} to {stop_day}")
 
 
 @cli.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
-@click.option("--as-of", "as_of", required=True, callback=_date,
-              help="Issue every period that has closed by this date (period_end <= DATE) and is not issued yet.")
+@click.option("--as-of", "as_of",
+              help="Issue every period closed by this instant: a date (its midnight UTC) or an ISO timestamp with "
+                   "zone, 2026-11-01T02:15:00+00:00 (default: now).")
+@click.option("--grace", help="Wait this long after a period ends before issuing it: 0, 30m, 6h, 2d "
+                              "(default: 1h with the clock, 0 with --as-of).")
+@click.option("--allow-future", is_flag=True, help="Accept an --as-of after the clock (a test ledger).")
+@click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable).")
+@click.option("--customer", "customers", multiple=True, help="Only this customer's contracts (repeatable).")
 @click.option("--dedup-window-days", type=click.IntRange(0, 3660),
               help="How many days before the window earlier copies of an event are looked for (default 34).")
 @click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores).")
@@ -100,22 +107,29 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/nightly-<run_id>); written only when something is issued.")
-def nightly(workspace: Path, as_of: dt.date, dedup_window_days: int | None, threads: int | None,
+def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future: bool, contracts: tuple[str, ...],
+            customers: tuple[str, ...], dedup_window_days: int | None, threads: int | None,
             memory_limit: str | None, ledger: Path | None, wait: float, out: Path | None) -> None:
     """Issue the next uninvoiced cycles of every contract: each period closed by --as-of, since the contract's start.
 
-    Missed nights catch up; a second run the same night issues nothing. For cron:
+    A period is closed when its end (local midnight of period_end in the customer's time zone) plus
+    --grace is at or before --as-of. Missed nights catch up; a second run the same night issues
+    nothing; periods before a contract's billed_through (migration) are never issued. For cron:
 
     \b
-    15 2 * * * cd /srv/billing && usagebill nightly ws --as-of $(date +\\%F)
+    15 2 * * * cd /srv/billing && usagebill nightly ws
     """
+    from .closing import parse_as_of, parse_grace, refuse_future
     from .issue import nightly as run_nightly
 
+    instant, given = parse_as_of(as_of)
+    refuse_future(instant, allow_future)
     with progress() as report:
-        outcome = run_nightly(workspace, as_of, ledger=ledger, out=out, wait=wait,
+        outcome = run_nightly(workspace, instant, grace=parse_grace(grace, given), contracts=contracts,
+                              customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
                               progress=report)
-    _issued_summary(outcome, f"nightly as of {as_of}")
+    _issued_summary(outcome, f"nightly as of {instant.isoformat()}")
 
 
 def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.issue.Outcome

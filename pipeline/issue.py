@@ -25,6 +25,8 @@ import pyarrow.compute as pc
 
 from . import __version__, emit
 from .config.workspace import Workspace, load_workspace
+from .closing import closed
+from .errors import BillingError, ConfigError
 from .io import staged_dir, write_bytes
 from .ledger.chains import chains, live_invoices
 from .ledger.documents import Batch, Numbering
@@ -32,8 +34,9 @@ from .ledger.export import run_documents, write_documents
 from .ledger.store import Ledger, RunRecord, commit, ledger_path, open_ledger
 from .ledger.tables import LINE_TERMS
 from .money import currency_digits, format_money
-from .periods import Period, closing_periods
+from .periods import Period, closing_periods, instant
 from .run import Bill, RunArgs, bill
+from .scope import select
 
 DEFAULT_WAIT = 600.0  # seconds a batch waits for another one holding the ledger
 
@@ -180,10 +183,14 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
 
 def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue: bool = False,
           issue_date: dt.date | None = None, out: Path | None = None, wait: float = DEFAULT_WAIT,
-          threads: int | None = None, memory_limit: str | None = None,
-          progress: Callable[[str], None] = lambda _s: None) -> Outcome:
-    """Issue the invoices of the periods closing in [args.first_day, args.stop_day)."""
+          threads: int | None = None, memory_limit: str | None = None, allow_open: bool = False,
+          now: dt.datetime | None = None, progress: Callable[[str], None] = lambda _s: None) -> Outcome:
+    """Issue the invoices of the periods closing in [args.first_day, args.stop_day); a period that has
+    not ended yet (its end instant after now) is refused unless allow_open."""
     ws = load_workspace(workspace)  # configuration errors before the ledger is touched
+    if not allow_open:
+        scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
+        open_periods(ws, scope.periods, now or dt.datetime.now(dt.timezone.utc))
     issue_date = issue_date or dt.date.today()
     progress("ledger lock")
     with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
@@ -208,41 +215,75 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
         return finish(led, batch, start, outcome, arguments, workspace, out, progress)
 
 
-def uninvoiced(ws: Workspace, live: dict, as_of: dt.date) -> dict[str, list[Period]]:
-    """contract_id -> its periods with period_end <= as_of, since its start, that have no live invoice."""
+def uninvoiced(ws: Workspace, live: dict, as_of: dt.datetime, grace: dt.timedelta = dt.timedelta(0),
+               contract_ids: set[str] | None = None) -> dict[str, list[Period]]:
+    """contract_id -> its periods since its start that have closed by as_of (end instant + grace <=
+    as_of, pipeline/closing.py), have no live invoice and were not billed elsewhere (billed_through)."""
     todo: dict[str, list[Period]] = {}
+    horizon = as_of.date() + dt.timedelta(days=2)  # past any zone's local date at as_of
     for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id):
-        periods = [p for p in closing_periods(k, k.start_date, as_of) if (k.contract_id, p.start) not in live]
+        if contract_ids is not None and k.contract_id not in contract_ids:
+            continue
+        tz = ws.customers[k.customer_id].timezone
+        periods = [p for p in closing_periods(k, k.start_date, horizon)
+                   if (k.contract_id, p.start) not in live and closed(instant(p.end, tz), as_of, grace)
+                   and not ws.billed_elsewhere(k, p.last_day)]
         if periods:
             todo[k.contract_id] = periods
     return todo
 
 
-def nightly(workspace: Path, as_of: dt.date, *, ledger: Path | None = None, out: Path | None = None,
-            wait: float = DEFAULT_WAIT, dedup_window_days: int | None = None, threads: int | None = None,
-            memory_limit: str | None = None, progress: Callable[[str], None] = lambda _s: None) -> Outcome:
-    """Issue every closed (period_end <= as_of) and not yet issued period of every contract, oldest first.
+def open_periods(ws: Workspace, scope_periods, now: dt.datetime) -> None:  # noqa: ANN001 - scope.BilledPeriod list
+    """Refuse to issue a period that has not ended yet, naming the first one and when it ends."""
+    pending = sorted((b.end_at, b.contract.contract_id, b.period.start) for b in scope_periods if b.end_at > now)
+    if pending:
+        end_at, contract_id, start = pending[0]
+        more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
+        raise BillingError(f"contract {contract_id}: the period from {start} has not ended yet: it closes at "
+                           f"{end_at.isoformat()}{more}; issue it after that, or pass --allow-open to issue it now "
+                           "(its usage so far, final and numbered)")
 
-    One rating for all of them: the window from the earliest such period's last day to as_of,
-    restricted to the contracts that have something to issue; periods already issued are dropped.
+
+def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelta = dt.timedelta(0),
+            contracts: tuple[str, ...] = (), customers: tuple[str, ...] = (), ledger: Path | None = None,
+            out: Path | None = None, wait: float = DEFAULT_WAIT, dedup_window_days: int | None = None,
+            threads: int | None = None, memory_limit: str | None = None,
+            progress: Callable[[str], None] = lambda _s: None) -> Outcome:
+    """Issue every closed (end instant + grace <= as_of) and not yet issued period of every contract
+    (or of the selected contracts and customers), oldest first.
+
+    One rating for all of them, of exactly those periods; periods already issued or billed by a
+    previous system (billed_through) are never issued. A date as_of is its midnight UTC.
     """
+    if not isinstance(as_of, dt.datetime):
+        as_of = dt.datetime.combine(as_of, dt.time(0), tzinfo=dt.timezone.utc)
     ws = load_workspace(workspace)
+    unknown = [f"--contract {c}: no such contract in contracts" for c in contracts if c not in ws.contracts]
+    unknown += [f"--customer {c}: no such customer in customers" for c in customers if c not in ws.customers]
+    if unknown:
+        raise ConfigError(unknown)
+    chosen = None if not contracts and not customers else {
+        k.contract_id for k in ws.contracts.values() if k.contract_id in contracts or k.customer_id in customers}
     outcome = Outcome("nightly")
     progress("ledger lock")
     with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
         live = live_invoices(led)
-        todo = uninvoiced(ws, live, as_of)
+        todo = uninvoiced(ws, live, as_of, grace, chosen)
         if not todo:
             return outcome
         first = min(p.last_day for periods in todo.values() for p in periods)
+        stop = max(p.end for periods in todo.values() for p in periods)
         selected = tuple(sorted(todo)) if len(todo) < len(ws.contracts) else ()
         extra = {} if dedup_window_days is None else {"dedup_window_days": dedup_window_days}
-        args = RunArgs(first, as_of, selected, (), **extra)
-        outcome.bill = result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress)
+        args = RunArgs(first, stop, selected, (), **extra)
+        outcome.bill = result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress,
+                                     periods_of=lambda k, _first, _stop: todo.get(k.contract_id, []))
         progress("number")
-        batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, as_of)
+        batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, as_of.date())
         for row, (key, _) in enumerate(period_keys(result)):
             if key not in live:
                 batch.issue_row(result.invoices, result.lines, row)
-        arguments = {"as_of": as_of.isoformat(), "dedup_window_days": args.dedup_window_days}
+        arguments = {"as_of": as_of.isoformat(), "grace_seconds": int(grace.total_seconds()),
+                     "contracts": sorted(contracts), "customers": sorted(customers),
+                     "dedup_window_days": args.dedup_window_days}
         return finish(led, batch, start, outcome, arguments, workspace, out, progress)

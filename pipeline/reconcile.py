@@ -125,13 +125,19 @@ def _difference(key: Key, chain: Chain | None, header: dict | None, lines: list[
     return diff
 
 
-def compare(result: Bill, ledger: Ledger, selected: set[str] | None) -> tuple[int, list[PeriodDifference]]:
+def compare(result: Bill, ledger: Ledger, selected: set[str] | None,
+            elsewhere: Callable[[str, dt.date], bool] = lambda _k, _d: False) -> tuple[int, list[PeriodDifference]]:
     """Every billed period of the window that differs from the ledger, in (period_end, contract_id) order.
 
     `selected`: the contract ids a --contract/--customer selection allows (None: every contract).
+    `elsewhere(contract_id, last_day)`: the period was billed by a previous system (billed_through):
+    without an invoice in the ledger it is not reported.
     """
     headers, lines = rows_by_invoice(result)
-    recomputed = {(h["contract_id"], h["period_start"]): h for h in headers}
+    live_now = live_invoices(ledger)
+    recomputed = {(h["contract_id"], h["period_start"]): h for h in headers
+                  if (h["contract_id"], h["period_start"]) in live_now
+                  or not elsewhere(h["contract_id"], h["period_end"] - dt.timedelta(days=1))}
     first, stop = result.args.first_day, result.args.stop_day
     live = live_invoices(ledger)
     in_window = [k for k, v in live.items() if first < v["period_end"] <= stop
@@ -194,7 +200,8 @@ def reconcile(workspace: Path, args: RunArgs, *, ledger: Path | None = None, do_
         if result is None:
             result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress)
         progress("compare")
-        compared, differences = compare(result, led, selected)
+        compared, differences = compare(result, led, selected,
+                                        lambda k, last: ws.billed_elsewhere(ws.contracts[k], last))
         table = pa.Table.from_pylist([r for d in differences for r in d.rows], schema=SCHEMA)
         batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, issue_date)
         if do_adjust:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger_support import copy_example, day, window
+from ledger_support import copy_example, day, noon, window
 from pipeline.issue import issue, nightly
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -38,7 +38,7 @@ def printable(ws: Path) -> Path:
 
 def issued_workspace(root: Path) -> Path:
     ws = printable(copy_example(root / "ws"))
-    nightly(ws, day("2026-11-01"), out=root / "nightly")
+    nightly(ws, noon("2026-11-01"), out=root / "nightly")
     issue(ws, window("2026-10-01", "2026-11-01", contracts=("globex-1",)), reissue=True,
           issue_date=day("2026-11-03"), out=root / "reissue")
     return ws

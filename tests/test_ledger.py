@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import run_bill
-from ledger_support import (copy_example, day, documents, ledger_problems, rows, snapshot, usagebill,
+from ledger_support import (copy_example, day, documents, noon, ledger_problems, rows, snapshot, usagebill,
                             window)
 from pipeline.errors import BillingError
 from pipeline.issue import issue, nightly
@@ -36,7 +36,7 @@ def without(row: dict, *names: str) -> dict:
 
 
 def test_nightly_issues_every_closed_period_once_with_the_totals_of_run(ws):
-    first = nightly(ws, day("2026-11-01"))
+    first = nightly(ws, noon("2026-11-01"))
     invoices = first.docs["invoices"].to_pylist()
     assert numbers(first) == [f"HC-{n}" for n in range(1, 9)]
     assert [(r["period_end"].isoformat(), r["contract_id"]) for r in invoices] == ORDER
@@ -52,7 +52,7 @@ def test_nightly_issues_every_closed_period_once_with_the_totals_of_run(ws):
     assert sum(r["total"] for r in invoices) == sum(by_period[k]["total"] for k in by_period) == Decimal("650.52")
     assert first.manifest["totals"]["USD"]["total"] == "650.52"
 
-    second = nightly(ws, day("2026-11-01"))
+    second = nightly(ws, noon("2026-11-01"))
     assert second.run_seq is None and second.out is None and not second.docs
     assert len(list((ws / "out").iterdir())) == 1
     assert ledger_problems(ws / "ledger.duckdb") == []
@@ -60,17 +60,17 @@ def test_nightly_issues_every_closed_period_once_with_the_totals_of_run(ws):
 
 def test_missed_nights_catch_up_to_the_same_invoices_and_numbers(tmp_path):
     nightly_ws, once_ws = copy_example(tmp_path / "a"), copy_example(tmp_path / "b")
-    issued = [nightly(nightly_ws, day(d)).docs.get("invoices") for d in
+    issued = [nightly(nightly_ws, noon(d)).docs.get("invoices") for d in
               ("2026-08-15", "2026-09-01", "2026-09-01", "2026-10-20", "2026-11-01")]
     assert [0 if t is None else t.num_rows for t in issued] == [1, 1, 0, 2, 4]
-    nightly(once_ws, day("2026-11-01"))
+    nightly(once_ws, noon("2026-11-01"))
     assert documents(nightly_ws / "ledger.duckdb") == documents(once_ws / "ledger.duckdb")
 
 
 def test_nightly_issues_nothing_before_a_contract_starts_and_from_its_start_after(ws):
-    assert nightly(ws, day("2026-07-01")).run_seq is None  # initech's first period ends 2026-08-01
+    assert nightly(ws, noon("2026-07-01")).run_seq is None  # initech's first period ends 2026-08-01
     assert not (ws / "out").exists()
-    assert numbers(nightly(ws, day("2026-08-01"))) == ["HC-1"]
+    assert numbers(nightly(ws, noon("2026-08-01"))) == ["HC-1"]
 
 
 def test_issue_fills_numbers_and_status_into_the_outputs_of_run(ws, tmp_path):
@@ -140,7 +140,7 @@ def test_reissue_credits_the_invoice_and_issues_it_again_both_series_gapless(ws)
 def test_same_ledger_and_inputs_give_the_same_numbers_and_bytes(tmp_path):
     a, b = copy_example(tmp_path / "a"), copy_example(tmp_path / "b")
     for ws in (a, b):
-        nightly(ws, day("2026-10-01"))
+        nightly(ws, noon("2026-10-01"))
         issue(ws, window("2026-09-01", "2026-11-01"), reissue=True, issue_date=day("2026-11-05"),
               out=ws.parent / f"{ws.name}-out")
     files = sorted(p.name for p in (tmp_path / "a-out").iterdir() if p.name != "manifest.json")
@@ -151,7 +151,7 @@ def test_same_ledger_and_inputs_give_the_same_numbers_and_bytes(tmp_path):
 
 
 def test_a_batch_that_fails_before_commit_leaves_the_ledger_as_before_and_burns_no_number(ws, monkeypatch):
-    nightly(ws, day("2026-10-01"))
+    nightly(ws, noon("2026-10-01"))
     before = snapshot(ws / "ledger.duckdb")
     real = store.run
 
@@ -162,55 +162,55 @@ def test_a_batch_that_fails_before_commit_leaves_the_ledger_as_before_and_burns_
 
     monkeypatch.setattr(store, "run", failing)
     with pytest.raises(OSError):
-        nightly(ws, day("2026-11-01"))
+        nightly(ws, noon("2026-11-01"))
     monkeypatch.undo()
     assert snapshot(ws / "ledger.duckdb") == before
-    assert numbers(nightly(ws, day("2026-11-01"))) == [f"HC-{n}" for n in range(5, 9)]
+    assert numbers(nightly(ws, noon("2026-11-01"))) == [f"HC-{n}" for n in range(5, 9)]
 
 
 def test_a_batch_that_would_break_the_ledger_rules_is_refused_whole(ws, monkeypatch):
     from pipeline.errors import CheckError
     from pipeline.ledger.documents import Numbering
 
-    nightly(ws, day("2026-10-01"))
+    nightly(ws, noon("2026-10-01"))
     before = snapshot(ws / "ledger.duckdb")
     real = Numbering.next
     monkeypatch.setattr(Numbering, "next", lambda self, series: (real(self, series), real(self, series))[1])
     with pytest.raises(CheckError, match="gapless numbers"):  # a numbering bug skipping every other number
-        nightly(ws, day("2026-11-01"))
+        nightly(ws, noon("2026-11-01"))
     assert snapshot(ws / "ledger.duckdb") == before
 
 
 def test_a_ledger_of_a_newer_schema_or_another_database_is_refused(ws, tmp_path):
     import duckdb
 
-    nightly(ws, day("2026-09-01"))
+    nightly(ws, noon("2026-09-01"))
     con = duckdb.connect(str(ws / "ledger.duckdb"))
     con.execute("UPDATE ledger_info SET value = '2' WHERE key = 'schema_version'").fetchall()
     con.close()
     with pytest.raises(BillingError, match="schema version 2 is newer than this usagebill understands"):
-        nightly(ws, day("2026-11-01"))
+        nightly(ws, noon("2026-11-01"))
     other = tmp_path / "other.duckdb"
     con = duckdb.connect(str(other))
     con.execute("CREATE TABLE sales (id INTEGER)").fetchall()
     con.close()
     with pytest.raises(BillingError, match="is a DuckDB file but not a usagebill ledger"):
-        nightly(ws, day("2026-11-01"), ledger=other)
+        nightly(ws, noon("2026-11-01"), ledger=other)
 
 
 def test_the_ledger_can_live_elsewhere(ws, tmp_path):
-    outcome = nightly(ws, day("2026-11-01"), ledger=tmp_path / "books.duckdb", out=tmp_path / "o")
+    outcome = nightly(ws, noon("2026-11-01"), ledger=tmp_path / "books.duckdb", out=tmp_path / "o")
     assert outcome.run_seq == 1 and (tmp_path / "books.duckdb").exists()
     assert not (ws / "ledger.duckdb").exists()
     with pytest.raises(BillingError, match="folder not found"):
-        nightly(ws, day("2026-11-01"), ledger=tmp_path / "missing" / "books.duckdb")
+        nightly(ws, noon("2026-11-01"), ledger=tmp_path / "missing" / "books.duckdb")
 
 
 def test_cli_nightly_issue_listings_export_and_check(ws, tmp_path):
-    p = usagebill("nightly", ws, "--as-of", "2026-11-01")
+    p = usagebill("nightly", ws, "--as-of", "2026-11-01T12:00:00Z")
     assert p.returncode == 0, p.stderr
     assert "issued 8 invoices (HC-1 to HC-8), 0 credit notes; ledger run 1" in p.stdout
-    p = usagebill("nightly", ws, "--as-of", "2026-11-01")
+    p = usagebill("nightly", ws, "--as-of", "2026-11-01T12:00:00Z")
     assert p.returncode == 0 and "nothing issued" in p.stdout
     p = usagebill("issue", ws, "--from", "2026-10-01", "--to", "2026-11-01", "--contract", "globex-1")
     assert p.returncode == 0 and "globex-1 2026-10-12 to 2026-11-01: HC-7" in p.stdout
@@ -243,7 +243,7 @@ def test_cli_nightly_issue_listings_export_and_check(ws, tmp_path):
 def test_cli_ledger_errors_are_one_red_line(ws, tmp_path):
     bogus = tmp_path / "notes.txt"
     bogus.write_text("not a database\n")
-    p = usagebill("nightly", ws, "--as-of", "2026-11-01", "--ledger", bogus)
+    p = usagebill("nightly", ws, "--as-of", "2026-11-01T12:00:00Z", "--ledger", bogus)
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert [x for x in p.stderr.splitlines() if not x.startswith("usagebill: [")][0].startswith(
         f"error: {bogus}: cannot open the ledger")

@@ -25,7 +25,7 @@ from pipeline.ledger.lock import ledger_lock
 
 pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("USAGEBILL_KILLS", "9"))  # spread over the three scenarios
-NIGHTLY = ["nightly", "{ws}", "--as-of", "2026-11-01"]
+NIGHTLY = ["nightly", "{ws}", "--as-of", "2026-11-01T12:00:00Z"]
 REISSUE = ["issue", "{ws}", "--from", "2026-10-01", "--to", "2026-11-01", "--reissue", "--issue-date", "2026-11-05"]
 
 
@@ -101,7 +101,7 @@ def scenarios(big, tmp_path_factory) -> list[Scenario]:
     on a ledger holding everything up to September, and a reissue of October (credit notes + updates)."""
     root = tmp_path_factory.mktemp("states")
     september = root / "september"
-    ref = Batch(["nightly", "{ws}", "--as-of", "2026-10-01"], big, place(None, september), root / "o-sep")
+    ref = Batch(["nightly", "{ws}", "--as-of", "2026-10-01T12:00:00Z"], big, place(None, september), root / "o-sep")
     assert ref.wait() == 0, ref.stderr
     out = [Scenario("first nightly", None, NIGHTLY), Scenario("catch-up nightly", september, NIGHTLY)]
     for s in out:
@@ -186,7 +186,7 @@ def test_issue_and_nightly_at_once_never_issue_a_period_twice(big, scenarios, tm
 def test_a_held_ledger_fails_fast_with_a_clear_message_or_is_waited_for(big, tmp_path):
     ledger = place(None, tmp_path / "ledger")
     with ledger_lock(ledger, exclusive=True, wait=0):
-        p = subprocess.run(CLI + ["nightly", str(big), "--as-of", "2026-11-01", "--ledger", str(ledger),
+        p = subprocess.run(CLI + ["nightly", str(big), "--as-of", "2026-11-01T12:00:00Z", "--ledger", str(ledger),
                                   "--wait", "0"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1
     assert f"error: ledger {ledger} is in use by another usagebill process; try again when it finishes" in p.stderr

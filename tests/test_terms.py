@@ -336,7 +336,7 @@ def _storage_ws(tmp_path, hide_zero: bool):
               one_time=[{"charge_id": "setup", "contract_id": "k1", "date": "2026-10-12",
                          "description": "Onboarding workshop", "unit_price": "250"}])
     if hide_zero:
-        (ws / "documents.yaml").write_text("hide_zero_usage_lines: true\n")
+        (ws / "settings.yaml").write_text("pdf: {hide_zero_usage_lines: true}\n")
     return ws
 
 

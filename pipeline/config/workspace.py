@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, ProblemList
 from ..tax import TaxRule, tax_id_is_valid, tax_rule
-from .documents import DocumentOptions, load_document_options
+from .settings import Settings, load_settings
 from .one_time import OneTimeCharge, load_one_time
 from .pricebook import Plan, Pricebook, load_pricebook
 from .tables import BILLING_PERIODS, OPEN_END, Cells, read_table
@@ -43,6 +43,7 @@ class Contract:
     anchor_day: int
     discount_percent: Decimal
     minimum_commitment: Decimal | None
+    billed_through: dt.date | None = None  # migration: periods with last day <= it were billed elsewhere
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,13 @@ class Workspace:
     config_files: tuple[Path, ...]
     terms: TermsBook | None = None  # plan versions and contract_terms.yaml (pipeline/config/terms.py)
     one_time: dict[str, tuple[OneTimeCharge, ...]] = field(default_factory=dict)  # contract_id -> its charges
-    documents: DocumentOptions = DocumentOptions()  # documents.yaml: how PDFs look
+    settings: Settings = Settings()  # settings.yaml: billed_through, PDF options
     warnings: tuple[tuple[str, str], ...] = ()  # (code, message) found while loading: tax_id_invalid
+
+    def billed_elsewhere(self, contract: Contract, last_day: dt.date) -> bool:
+        """A period ending on last_day was billed by a previous system (billed_through, migration)."""
+        through = contract.billed_through or self.settings.billed_through
+        return through is not None and last_day <= through
 
     def plan_of(self, contract: Contract) -> Plan:
         return self.pricebook.plans[contract.plan_id]
@@ -90,7 +96,7 @@ ADDRESS_FIELDS = ("email", "address_line1", "address_line2", "city", "postal_cod
 CUSTOMER_COLUMNS = ("customer_id", "name", *ADDRESS_FIELDS, "country", "tax_id", "tax_exempt", "timezone",
                     "payment_terms_days")
 CONTRACT_COLUMNS = ("contract_id", "customer_id", "plan_id", "start_date", "end_date", "billing_period",
-                    "billing_anchor_day", "discount_percent", "minimum_commitment")
+                    "billing_anchor_day", "discount_percent", "minimum_commitment", "billed_through")
 TAX_RATE_COLUMNS = ("country", "percent", "name")
 
 
@@ -146,7 +152,7 @@ def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
             out[kid] = Contract(kid, customer_id or "", plan_id or "", start or dt.date(1970, 1, 1), end, period,
                                 anchor or (start.day if start else 1),
                                 c.decimal("discount_percent", Decimal(0), Decimal(0), Decimal(100)),
-                                c.decimal("minimum_commitment", None, Decimal(0)))
+                                c.decimal("minimum_commitment", None, Decimal(0)), c.date("billed_through"))
     return out
 
 
@@ -215,8 +221,8 @@ def load_workspace(root: Path) -> Workspace:
     one_time = load_one_time(root, contracts, problems)
     files = tuple(p for p in sorted(root.iterdir()) if p.is_file() and (p.stem in
                   ("pricebook", "customers", "contracts", "tax_rates", "one_time_charges") or p.name == TERMS_FILE))
-    documents = load_document_options(root, problems)
-    ws = Workspace(root, pricebook, customers, contracts, rates, files, terms, one_time, documents,
+    settings = load_settings(root, problems)
+    ws = Workspace(root, pricebook, customers, contracts, rates, files, terms, one_time, settings,
                    tuple(warnings))
     _check_overlaps(ws, problems)
     problems.raise_if_any()

@@ -175,7 +175,7 @@ def render_pdf(doc: Document, ws: Workspace | None = None) -> bytes:
                                f"Amount ({doc.currency})"), cols, "LRRR"):
         pdf.cell(w, 6, text, align=align, fill=True)
     pdf.ln(6)
-    hide_zero = ws is not None and ws.documents.hide_zero_usage_lines
+    hide_zero = ws is not None and ws.settings.hide_zero_usage_lines
     for line in doc.lines:
         if hide_zero and line.line_type == "usage" and line.amount == 0:
             continue
