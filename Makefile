@@ -23,7 +23,7 @@ demo: install
 	@echo "invoices: $(DEMO)/out/invoices.csv and invoice_lines.csv (Parquet beside them); run report: $(DEMO)/out/report.html"
 
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 # Debian's chromium, for the test that opens report.html in a real headless browser
 browser:
