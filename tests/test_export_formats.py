@@ -258,3 +258,24 @@ def test_window_and_command_line(ws, tmp_path):
     assert p.returncode == 2 and "either --run N" in p.stderr
     again = export_documents(ws, "xero", first=day("2026-10-01"), stop=day("2026-11-01"), out=tmp_path / "a")
     assert [d.number for d in again.documents] == ["HC-3", "HC-4", "HC-5"]
+
+
+@pytest.mark.parametrize("char", ["=", "+", "-", "@", "\t", "\r"])  # written here, not emit.FORMULA_STARTS
+def test_every_export_layout_neutralizes_each_formula_character(ws, tmp_path, char):
+    from pipeline.accounting import long_csv
+    from pipeline.config.workspace import load_workspace
+    from pipeline.documents.model import load_documents
+    from pipeline.ledger.store import open_ledger
+
+    with open_ledger(ws / "ledger.duckdb", write=False, wait=30) as led:
+        doc = load_documents(led, load_workspace(ws), numbers=("HC-5",))[0]
+    doc.buyer = replace(doc.buyer, name=f"{char}name")
+    doc.lines[0] = replace(doc.lines[0], description=f"{char}desc")
+    for module, fmt in ((xero, "xero"), (quickbooks, "quickbooks"), (netsuite, "netsuite"), (long_csv, None)):
+        cfg = load_accounting(tmp_path, fmt, "DE") if fmt else None
+        text = "".join(f.text() for f in module.files([doc], cfg))
+        got = [c for row in csv.reader(io.StringIO(text, newline="")) for c in row]
+        assert f"'{char}desc" in got, (fmt, char)  # one cell: a CR inside it is quoted, never a row break
+        assert not [c for c in got if c[:1] == char and not (char == "-" and c[1:2].isdigit())], (fmt, char)
+        if fmt in ("xero", "quickbooks"):  # the layouts with a customer name column
+            assert f"'{char}name" in got, (fmt, char)
