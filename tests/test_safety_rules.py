@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders import ev, workspace, write_events
+from conftest import run_bill
 from independent import FORMULA_CHARS, invoice_id
 from ledger_support import copy_example, rows, usagebill
 
@@ -104,6 +105,11 @@ def test_dedup_window_looks_back_exactly_the_window_before_s(tmp_path, extra, ex
     ]]
     quantity, counts = billed(tmp_path, files, *extra)
     assert quantity == Decimal(str(expected))
+    if not extra:  # the library's default window (RunArgs, as nightly and explain use it) is 34 days too
+        result = run_bill(tmp_path / "ws")
+        assert sum(Decimal(str(r["quantity"])) for r in result.lines.to_pylist()
+                   if r["charge_id"] == "hours") == Decimal(str(expected))
+        assert result.args.dedup_window_days == 34
     found = {(): 2, ("--dedup-window-days", "36"): 3, ("--dedup-window-days", "7"): 0}[extra]
     assert counts["duplicate"] == found  # in-span copies counted as duplicates
 
@@ -219,9 +225,23 @@ def test_corrections_are_never_dated_before_the_invoice_they_correct(tmp_path):
                       "JOIN invoices i ON i.invoice_number = c.invoice_number")
     assert pairs and all(r["cn"] >= r["inv"] for r in pairs), pairs
     assert any(str(r["inv"]) > "2026-10-15" for r in pairs)  # the rule was exercised, not vacuous
+    # late events, then reconcile --adjust dated 2026-10-20: the adjustment invoices and credit notes too
+    copy_late = ws / "events" / "late.parquet"
+    schema = pq.read_schema(next((ws / "events").rglob("*.parquet")))
+    write_events(copy_late, [ev(f"late{i}", "2026-10-20T10:00", "api_call", customer_id=c)
+                             for i, c in enumerate(["acme"] * 3000 + ["globex"] * 2000)], schema)
+    p = usagebill("reconcile", ws, *WINDOW, "--adjust", "--issue-date", "2026-10-20", "--out", tmp_path / "o3")
+    assert p.returncode == 0, p.stderr
+    adjusted = rows(led, "SELECT a.issue_date AS adj, a.due_date - a.issue_date AS terms, o.issue_date AS inv, "
+                         "o.due_date - o.issue_date AS o_terms FROM invoices a "
+                         "JOIN invoices o ON o.invoice_number = a.original_invoice_number WHERE a.kind = 'adjustment'")
+    assert adjusted and all(r["adj"] >= r["inv"] and str(r["inv"]) > "2026-10-20" for r in adjusted), adjusted
+    pairs = rows(led, "SELECT c.issue_date AS cn, i.issue_date AS inv FROM credit_notes c "
+                      "JOIN invoices i ON i.invoice_number = c.invoice_number")
+    assert all(r["cn"] >= r["inv"] for r in pairs), pairs
     # reissued invoices keep their period_end date
-    assert all(str(r["issue_date"]) == str(r["period_end"]) for r in rows(led, "SELECT issue_date, period_end FROM "
-                                                                              "invoices WHERE status = 'issued'"))
+    assert all(str(r["issue_date"]) == str(r["period_end"]) for r in rows(
+        led, "SELECT issue_date, period_end FROM invoices WHERE status = 'issued' AND kind <> 'adjustment'"))
 
 
 # ids and numbers ------------------------------------------------------------------------------------------------
