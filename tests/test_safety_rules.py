@@ -269,3 +269,12 @@ def test_invoice_ids_and_numbers_keep_their_documented_form(tmp_path):
     assert credits == [f"HC-CN-{n}" for n in range(1, len(credits) + 1)] and credits
     issued = rows(led, "SELECT invoice_id, contract_id, period_start FROM invoices")
     assert all(r["invoice_id"] == invoice_id(r["contract_id"], r["period_start"].isoformat()) for r in issued)
+
+
+def test_an_invalid_copy_is_invalid_not_a_duplicate(tmp_path):
+    # README: invalid before anything else. x has two valid copies and a third with a null event_type
+    # (which never counts as a copy of another): billed 1 (the earliest), duplicate 1, invalid 1.
+    files = [[ev("x", "2026-10-05T10:00", "compute", hours=1.0), ev("x", "2026-10-06T10:00", "compute", hours=2.0),
+              {**ev("x", "2026-10-07T10:00", "compute", hours=4.0), "event_type": None}]]
+    quantity, counts = billed(tmp_path, files)
+    assert quantity == 1 and (counts["billed"], counts["duplicate"], counts["invalid"]) == (1, 1, 1), counts
