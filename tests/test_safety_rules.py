@@ -278,3 +278,24 @@ def test_an_invalid_copy_is_invalid_not_a_duplicate(tmp_path):
               {**ev("x", "2026-10-07T10:00", "compute", hours=4.0), "event_type": None}]]
     quantity, counts = billed(tmp_path, files)
     assert quantity == 1 and (counts["billed"], counts["duplicate"], counts["invalid"]) == (1, 1, 1), counts
+
+
+def test_an_event_at_the_contract_end_date_has_no_active_contract(tmp_path):
+    # DATA_CONTRACT.md: end_date is exclusive. Contract k1 ends 2026-10-15 (UTC customer): an event at
+    # 2026-10-14T23:59:59.999999 is billed, one at 2026-10-15T00:00 exactly is quarantined no_active_contract.
+    # c2's open contract keeps the run's span to 2026-11-01 (else the span would end at k1's end).
+    contracts = [{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-07-01",
+                  "end_date": "2026-10-15"},
+                 {"contract_id": "k2", "customer_id": "c2", "plan_id": "p", "start_date": "2026-07-01"}]
+    customers = [{"customer_id": "c1", "name": "One", "country": "US"},
+                 {"customer_id": "c2", "name": "Two", "country": "US"}]
+    ws = workspace(tmp_path / "ws", metrics=METRICS, charges=CHARGES, contracts=contracts, customers=customers,
+                   events=[
+        ev("last", "2026-10-14T23:59:59.999999", "compute", hours=1.0), ev("end", "2026-10-15T00:00", "compute",
+                                                                         hours=10.0)])
+    p = usagebill("run", ws, *WINDOW, "--out", tmp_path / "out")
+    assert p.returncode == 0, p.stderr
+    quarantine = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
+    assert [(q["event_id"], q["reason"]) for q in quarantine] == [("end", "no_active_contract")]
+    lines = pq.read_table(tmp_path / "out" / "invoice_lines.parquet").to_pylist()
+    assert sum(Decimal(str(r["quantity"])) for r in lines if r["charge_id"] == "hours") == 1  # c2 has no events
