@@ -380,3 +380,19 @@ def test_null_up_to_on_a_middle_tier_is_a_problem(module):
     tiers = [{"up_to": None, "unit_price": 1}, {"up_to": 10, "unit_price": 2}, {"unit_price": 3}]
     items = problems_of(module, {"tiers": tiers})
     assert any("tiers[0]" in item for item in items), items
+
+
+def test_explained_steps_number_tiers_from_one():
+    raw = {"tiers": [{"up_to": 10, "unit_price": D("1")}, {"unit_price": D("0.5"), "flat_fee": D("2")}]}
+    g = graduated.price(build(graduated, raw), Usage(D("12"), ONE))
+    assert [s.split(":")[0] for s in g.steps] == ["tier 1", "tier 2"] and g.amount == D("10") + D("1") + D("2")
+    v = volume.price(build(volume, raw), Usage(D("12"), ONE))
+    assert v.steps == ("tier 2: 12 x 0.5 + 2",) and v.amount == D("8")
+    assert volume.price(build(volume, raw), Usage(D("10"), ONE)).steps[0].startswith("tier 1: ")
+
+
+def test_percentage_per_event_min_above_max_is_refused_equal_is_not():
+    base = {"percent": D("2")}
+    assert any("per_event_min 5 is above per_event_max 1" in p
+               for p in problems_of(percentage, {**base, "per_event_min": D("5"), "per_event_max": D("1")}))
+    assert problems_of(percentage, {**base, "per_event_min": D("1"), "per_event_max": D("1")}) == []
