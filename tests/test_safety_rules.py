@@ -299,3 +299,22 @@ def test_an_event_at_the_contract_end_date_has_no_active_contract(tmp_path):
     assert [(q["event_id"], q["reason"]) for q in quarantine] == [("end", "no_active_contract")]
     lines = pq.read_table(tmp_path / "out" / "invoice_lines.parquet").to_pylist()
     assert sum(Decimal(str(r["quantity"])) for r in lines if r["charge_id"] == "hours") == 1  # c2 has no events
+
+
+def test_manifest_inputs_are_the_sha256_of_each_input_file(tmp_path):
+    ws = copy_example(tmp_path / "ws")
+    out = tmp_path / "out"
+    assert usagebill("run", ws, *WINDOW, "--out", out).returncode == 0
+    import json
+    inputs = json.loads((out / "manifest.json").read_text())["inputs"]
+    files = {p.name: p for p in ws.glob("*") if p.is_file()}
+    files |= {"events/" + str(p.relative_to(ws / "events")): p for p in (ws / "events").rglob("*.parquet")}
+    assert inputs and inputs == {k: hashlib.sha256(files[k].read_bytes()).hexdigest() for k in inputs}
+    assert set(inputs) == set(files)
+
+
+def test_os_reason_gives_the_systems_words():
+    from pipeline.io import os_reason
+    assert os_reason(OSError(28, "No space left on device")) == "No space left on device"
+    assert os_reason(OSError("disk gone")) == "disk gone"
+    assert os_reason(OSError("IOError: [Errno 13] oops")) == "Permission denied"
