@@ -6,7 +6,7 @@ DEMO   := data/demo
 N      ?= 10000000
 KILLS  ?= 200
 
-.PHONY: install demo test browser soak bench bench-dask bench-render clean
+.PHONY: install demo test browser soak bench bench-dask bench-render clean mutation
 
 install: $(BIN)/usagebill
 
@@ -23,7 +23,7 @@ demo: install
 	@echo "invoices: $(DEMO)/out/invoices.csv and invoice_lines.csv (Parquet beside them); run report: $(DEMO)/out/report.html"
 
 test: install browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 # Debian's chromium, for the test that opens report.html in a real headless browser
 browser:
@@ -53,3 +53,9 @@ bench-render: install
 
 clean:
 	rm -rf $(DEMO) data/bench .pytest_cache .hypothesis
+
+# make mutation: mutants of the money and safety modules (ast driver) and hand-written SQL mutants, each run
+# against its mapped test files; figures in RELIABILITY.md, details in data/mutation.json. ARGS="--limit 20".
+mutation: install
+	mkdir -p data
+	$(BIN)/python tests/mutation/mutate.py --jobs 2 $(ARGS)

@@ -21,7 +21,7 @@ import pytest
 
 from ledger_support import CLI, ledger_problems, rows, snapshot
 from pipeline.generate import main as generate
-from pipeline.ledger.lock import ledger_lock
+from pipeline.ledger.lock import POLL_SECONDS, ledger_lock, lock_path
 
 pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("USAGEBILL_KILLS", "9"))  # spread over the three scenarios
@@ -192,21 +192,35 @@ def test_a_held_ledger_fails_fast_with_a_clear_message_or_is_waited_for(big, tmp
     assert f"error: ledger {ledger} is in use by another usagebill process; try again when it finishes" in p.stderr
     assert not ledger.exists() and "Traceback" not in p.stderr
 
-    holder = threading.Thread(target=hold, args=(ledger, 1.5))
-    holder.start()
-    time.sleep(0.2)
-    started = time.monotonic()
-    p = subprocess.run(CLI + ["nightly", str(big), "--as-of", "2000-01-01", "--ledger", str(ledger),
-                              "--wait", "30"], capture_output=True, text=True, timeout=60)
-    waited = time.monotonic() - started
-    holder.join()
-    assert p.returncode == 0 and "nothing issued" in p.stdout, p.stderr
-    assert waited > 1.0 and ledger.exists()
-
-
-def hold(ledger: Path, seconds: float) -> None:
+    # With --wait the second process blocks on the lock (no timing asserted): once it has the lock file open
+    # while we hold the lock, it must neither finish nor create the ledger; released, it goes on and succeeds.
     with ledger_lock(ledger, exclusive=True, wait=0):
-        time.sleep(seconds)
+        proc = subprocess.Popen(CLI + ["nightly", str(big), "--as-of", "2000-01-01", "--ledger", str(ledger),
+                                       "--wait", "120"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_for_open(proc.pid, lock_path(ledger))
+            for _ in range(5):  # several of its polling rounds
+                time.sleep(POLL_SECONDS)
+                assert proc.poll() is None and not ledger.exists(), "it went on while the ledger was held"
+        except BaseException:
+            proc.kill()
+            raise
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "nothing issued" in out, err
+    assert ledger.exists()
+
+
+def wait_for_open(pid: int, path: Path) -> None:
+    """Until process `pid` holds a descriptor on `path` (read from /proc: a state, not a duration)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == os.path.realpath(path) for fd in os.listdir(f"/proc/{pid}/fd")):
+                return
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never opened {path}")
 
 
 def test_another_program_holding_the_database_file_is_reported(big, tmp_path):

@@ -178,3 +178,15 @@ def test_tax_rule_listed_zero_rate_is_not_replaced_by_star():
     # a country listed at 0 % must not fall back to the '*' rate
     rates = {"US": (D("0"), "No tax"), "*": (D("20"), "Default")}
     assert rule("US", rates=rates) == TaxRule(D("0"), "", "No tax")
+
+
+def test_greek_vat_numbers_written_gr_or_el_and_other_prefixes():
+    from pipeline.tax import tax_id_is_valid
+    # Greece's VAT prefix is EL; a number written GR... is the same number (094259216 passes the checksum)
+    assert tax_id_is_valid("GR", "GR094259216") is True
+    assert tax_id_is_valid("GR", "EL 094 259 216") is True
+    assert tax_id_is_valid("GR", "094259216") is True
+    assert tax_id_is_valid("GR", "GR094259217") is False  # checksum
+    assert tax_id_is_valid("GR", "DE094259216") is False  # another country's prefix
+    assert tax_id_is_valid("DE", "EL094259216") is False  # a Greek number for a German customer
+    assert tax_id_is_valid("DE", "DE136695976") is True and tax_id_is_valid("DE", "136695976") is True

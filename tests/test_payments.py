@@ -40,12 +40,16 @@ def status(ws: Path) -> dict[str, tuple[str, str, str]]:
 
 
 def payments_state(ws: Path) -> list:
-    try:
-        return rows(ws / "ledger.duckdb", "SELECT payment_id, invoice_number, amount FROM payment_allocations "
-                                          "ORDER BY ALL") + \
-            rows(ws / "ledger.duckdb", "SELECT payment_id, amount FROM payments ORDER BY ALL")
-    except Exception:  # noqa: BLE001 - no payments tables yet
+    """Every payment and allocation row; [] only when the ledger (which must exist) has no payments tables yet.
+    Any other failure to read the ledger is an error of the test, never "nothing was imported"."""
+    ledger = ws / "ledger.duckdb"
+    assert ledger.is_file(), ledger
+    tables = {r["table_name"] for r in rows(ledger, "SELECT table_name FROM duckdb_tables()")}
+    assert "invoices" in tables, tables  # the ledger was read
+    if not {"payments", "payment_allocations"} & tables:
         return []
+    return rows(ledger, "SELECT payment_id, invoice_number, amount FROM payment_allocations ORDER BY ALL") + \
+        rows(ledger, "SELECT payment_id, amount FROM payments ORDER BY ALL")
 
 
 def test_named_invoice_then_oldest_open_then_credit(ws, tmp_path):

@@ -377,3 +377,15 @@ def test_instant_skipped_midnight_local_time_is_one_oclock():
 )
 def test_local_day_lengths_across_dst(day, zone, hours):
     assert instant(day + dt.timedelta(days=1), zone) - instant(day, zone) == dt.timedelta(hours=hours)
+
+
+@pytest.mark.parametrize("billing_period, first, stop, expected", [
+    ("monthly", d(2026, 10, 2), d(2026, 11, 1), [(d(2026, 10, 1), d(2026, 11, 1))]),  # a day after the start
+    ("monthly", d(2026, 10, 31), d(2026, 11, 1), [(d(2026, 10, 1), d(2026, 11, 1))]),  # its last day
+    ("weekly", d(2026, 10, 2), d(2026, 10, 8), [(d(2026, 10, 1), d(2026, 10, 8))]),
+    ("daily", d(2026, 10, 1), d(2026, 10, 2), [(d(2026, 10, 1), d(2026, 10, 2))]),
+    ("daily", d(2026, 10, 2), d(2026, 10, 3), [(d(2026, 10, 2), d(2026, 10, 3))]),
+])
+def test_closing_periods_just_after_the_start_keeps_the_first_period(billing_period, first, stop, expected):
+    # the periods whose last day is in [first, stop), by hand: the contract starts 2026-10-01
+    assert spans(closing_periods(contract(d(2026, 10, 1), billing_period), first, stop)) == expected

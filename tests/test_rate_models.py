@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pipeline import rate
 from pipeline.config.fields import Fields
 from pipeline.errors import ProblemList
-from pipeline.money import round_money
+from independent import half_away, volume_tier
 from pipeline.rate import flat, graduated, package, per_unit, percentage, volume
 from pipeline.rate.base import Usage
 
@@ -73,7 +73,7 @@ def test_registry_knows_every_model():
 def test_flat(raw, factor, exact, rounded):
     priced = flat.price(build(flat, raw), Usage(D(0), factor))
     assert abs(Fraction(priced.amount) - exact) < Fraction(1, 10**40)  # exact to far beyond any minor unit
-    assert round_money(priced.amount, 2) == rounded
+    assert half_away(priced.amount, 2) == rounded
     assert priced.unit_price == raw["amount"]  # a flat line shows the charge's amount as its unit price
 
 
@@ -189,7 +189,7 @@ def test_graduated_sums_exactly_then_rounds_once():
                      {"unit_price": D("0.0045")}]}
     total = amount(graduated, raw, "3")
     assert total == D("0.0135")
-    assert round_money(total, 2) == D("0.01")
+    assert half_away(total, 2) == D("0.01")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -363,8 +363,8 @@ def test_volume_is_never_negative(raw, q):
     charge = build(volume, raw)
     priced = volume.price(charge, Usage(q, ONE))
     assert priced.amount >= 0
-    tier = next(t for k, t in enumerate(charge.tiers) if t.contains(q, first=k == 0))
-    assert priced.amount == q * tier.unit_price + tier.flat_fee
+    tier = volume_tier(raw["tiers"], q)  # the first tier whose up_to is >= q, written out in the test
+    assert priced.amount == q * tier["unit_price"] + tier["flat_fee"]
 
 
 @FAST
@@ -380,3 +380,19 @@ def test_null_up_to_on_a_middle_tier_is_a_problem(module):
     tiers = [{"up_to": None, "unit_price": 1}, {"up_to": 10, "unit_price": 2}, {"unit_price": 3}]
     items = problems_of(module, {"tiers": tiers})
     assert any("tiers[0]" in item for item in items), items
+
+
+def test_explained_steps_number_tiers_from_one():
+    raw = {"tiers": [{"up_to": 10, "unit_price": D("1")}, {"unit_price": D("0.5"), "flat_fee": D("2")}]}
+    g = graduated.price(build(graduated, raw), Usage(D("12"), ONE))
+    assert [s.split(":")[0] for s in g.steps] == ["tier 1", "tier 2"] and g.amount == D("10") + D("1") + D("2")
+    v = volume.price(build(volume, raw), Usage(D("12"), ONE))
+    assert v.steps == ("tier 2: 12 x 0.5 + 2",) and v.amount == D("8")
+    assert volume.price(build(volume, raw), Usage(D("10"), ONE)).steps[0].startswith("tier 1: ")
+
+
+def test_percentage_per_event_min_above_max_is_refused_equal_is_not():
+    base = {"percent": D("2")}
+    assert any("per_event_min 5 is above per_event_max 1" in p
+               for p in problems_of(percentage, {**base, "per_event_min": D("5"), "per_event_max": D("1")}))
+    assert problems_of(percentage, {**base, "per_event_min": D("1"), "per_event_max": D("1")}) == []

@@ -19,11 +19,16 @@ class ExportFile:
 
     def text(self) -> str:
         """CSV text: header, then rows; every text cell a spreadsheet would run as a formula gets a leading '."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator=self.newline)
-        w.writerow(self.header)
-        for r in self.rows:
-            w.writerow([r.get(c, "") if c in self.numeric else neutralize(r.get(c, "")) for c in self.header])
+        buf, row = io.StringIO(), io.StringIO()
+        # written with CRLF rows so that the csv module quotes any cell holding a CR or LF (with "\n" rows it
+        # leaves a bare CR unquoted, and a reader splits the row there); then each row ends in self.newline
+        w = csv.writer(row, lineterminator="\r\n")
+        for cells in [list(self.header)] + [[r.get(c, "") if c in self.numeric else neutralize(r.get(c, ""))
+                                             for c in self.header] for r in self.rows]:
+            row.seek(0)
+            row.truncate()
+            w.writerow(cells)
+            buf.write(row.getvalue()[:-2] + self.newline)
         return buf.getvalue()
 
 
