@@ -7,6 +7,7 @@ plain timestamped lines in logs.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 from contextlib import contextmanager
@@ -34,10 +35,13 @@ def _date(ctx, param, value):  # noqa: ANN001 - click callback
 
 
 @contextmanager
-def progress() -> Iterator[Callable[[str], None]]:
-    """A callback that reports the stage being run: rich status on a terminal, plain lines otherwise."""
+def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A callback that reports the stage being run: rich status on a terminal, plain lines otherwise,
+    nothing with --quiet."""
     start = time.perf_counter()
-    if sys.stderr.isatty():
+    if quiet:
+        yield lambda _stage: None
+    elif sys.stderr.isatty():
         from rich.console import Console
 
         with Console(stderr=True).status("starting") as status:
@@ -86,6 +90,36 @@ def with_window(fn: Callable) -> Callable:
     return fn
 
 
+output_options = [
+    click.option("--quiet", "-q", is_flag=True,
+                 help="Print nothing but errors and warnings (for cron; the exit status tells the outcome)."),
+    click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                 help="json: the summary as one JSON document on stdout (for scripts)."),
+]
+
+
+def with_output(fn: Callable) -> Callable:
+    for option in reversed(output_options):
+        fn = option(fn)
+    return fn
+
+
+def say(quiet: bool, output_format: str, doc: dict, text: Callable[[], None]) -> None:
+    """The command's summary: `text()` lines, or `doc` as JSON, or nothing with --quiet."""
+    if quiet:
+        return
+    if output_format == "json":
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
+    else:
+        text()
+
+
+def totals_line(currency: str, count: int, t: dict) -> str:
+    """One currency's totals, adding up on screen: subtotal - discount + tax = total."""
+    return (f"  {currency}: {count:>6} invoices  subtotal {t['subtotal']:>14}  discount {t['discount_total']:>12}"
+            f"  tax {t['tax_total']:>12}  total {t['total']:>14}")
+
+
 engine_options = [
     click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
                  help="local: this process. dask: sharded by customer over a Dask cluster (same bytes out)."),
@@ -129,10 +163,11 @@ def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: i
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/<run_id>); replaced atomically.")
 @click.option("--no-report", is_flag=True, help="Do not write report.html (charts and summaries of the run).")
+@with_output
 def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
         customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
         engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None,
-        no_report: bool) -> None:
+        no_report: bool, quiet: bool, output_format: str) -> None:
     """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to).
 
     Example: usagebill run ws/ --from 2026-10-01 --to 2026-11-01 --out out/october
@@ -144,12 +179,14 @@ def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple
         raise BillingError(f"--to {stop_day} must be after --from {first_day}")
     args = RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
     where = engine_of(engine, scheduler, shards, workers)
-    with progress() as report:
+    with progress(quiet) as report:
         result = bill_with(where, workspace, args, threads=threads, memory_limit=memory_limit, progress=report)
         target = out or workspace / "out" / result.run_id
         report("emit")
         write_outputs(result, target, report=not no_report)
-    _summary(result, target)
+    doc = {"command": "run", "run_id": result.run_id, "out": str(target), "counts": result.counts,
+           "totals": result.totals(), "warnings": result.warnings}
+    say(quiet, output_format, doc, lambda: _summary(result, target))
 
 
 def _summary(result, target: Path) -> None:  # noqa: ANN001 - pipeline.run.Bill
@@ -159,8 +196,7 @@ def _summary(result, target: Path) -> None:  # noqa: ANN001 - pipeline.run.Bill
                f"({c['billed']} billed, {c['duplicate']} duplicate, {quarantined} quarantined, "
                f"{c['outside_window']} outside the window)")
     for currency, t in result.totals().items():
-        click.echo(f"  {currency}: {t['invoices']:>6} invoices  subtotal {t['subtotal']:>14}  tax {t['tax_total']:>12}"
-                   f"  total {t['total']:>14}")
+        click.echo(totals_line(currency, t["invoices"], t))
     if quarantined:
         reasons = ", ".join(f"{k} {c[k]}" for k in ("invalid", "unknown_customer", "no_active_contract", "unmetered")
                             if c[k])

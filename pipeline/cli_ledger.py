@@ -12,7 +12,7 @@ from typing import Callable
 
 import click
 
-from .cli import _date, cli, progress, with_window
+from .cli import _date, cli, progress, say, totals_line, with_output, with_window
 from .errors import BillingError
 
 
@@ -68,10 +68,11 @@ issue_date_option = click.option(
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/issue-<run_id>); written after the ledger commit.")
+@with_output
 def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                   customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
                   allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
-                  out: Path | None) -> None:
+                  out: Path | None, quiet: bool, output_format: str) -> None:
     """Rate WORKSPACE like `run` and issue the invoices of the periods closing in [--from, --to).
 
     Invoices get numbers {invoice_prefix}-{n}, gapless, in order of period_end then contract_id,
@@ -84,10 +85,10 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
     from .issue import issue
 
     args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days)
-    with progress() as report:
+    with progress(quiet) as report:
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
                         threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
-    _issued_summary(outcome, f"issue {first_day} to {stop_day}")
+    say(quiet, output_format, _issued_doc(outcome), lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"))
 
 
 @cli.command()
@@ -107,9 +108,11 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/nightly-<run_id>); written only when something is issued.")
+@with_output
 def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future: bool, contracts: tuple[str, ...],
             customers: tuple[str, ...], dedup_window_days: int | None, threads: int | None,
-            memory_limit: str | None, ledger: Path | None, wait: float, out: Path | None) -> None:
+            memory_limit: str | None, ledger: Path | None, wait: float, out: Path | None, quiet: bool,
+            output_format: str) -> None:
     """Issue the next uninvoiced cycles of every contract: each period closed by --as-of, since the contract's start.
 
     A period is closed when its end (local midnight of period_end in the customer's time zone) plus
@@ -124,12 +127,23 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
 
     instant, given = parse_as_of(as_of)
     refuse_future(instant, allow_future)
-    with progress() as report:
+    with progress(quiet) as report:
         outcome = run_nightly(workspace, instant, grace=parse_grace(grace, given), contracts=contracts,
                               customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
                               progress=report)
-    _issued_summary(outcome, f"nightly as of {instant.isoformat()}")
+    say(quiet, output_format, _issued_doc(outcome),
+        lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"))
+
+
+def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.issue.Outcome
+    """The batch's summary for --format json (nothing issued: ledger_run null, no documents)."""
+    m = outcome.manifest
+    return {"command": outcome.command, "run_id": outcome.run_id, "ledger_run": outcome.run_seq,
+            "out": None if outcome.out is None else str(outcome.out), "ledger": m.get("ledger"),
+            "totals": m.get("totals", {}), "credit_note_totals": m.get("credit_note_totals", {}),
+            "skipped": [s.as_dict() for s in outcome.skipped], "warnings": m.get("warnings", []),
+            "counts": m.get("counts")}
 
 
 def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.issue.Outcome
@@ -145,8 +159,7 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.issu
             text += f", {len(skipped)} skipped"
         click.echo(f"{what}: issued {text}; ledger run {outcome.run_seq}")
         for currency, t in outcome.manifest["totals"].items():
-            click.echo(f"  {currency}: {t['count']:>6} invoices  subtotal {t['subtotal']:>14}  tax {t['tax_total']:>12}"
-                       f"  total {t['total']:>14}")
+            click.echo(totals_line(currency, t["count"], t))
     if skipped:
         click.echo(f"  skipped, already issued{' (use --reissue to issue again)' if outcome.command == 'issue' else ''}:")
         for s in skipped[:20]:
@@ -166,10 +179,11 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.issu
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/reconcile-<run_id>).")
+@with_output
 def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                       customers: tuple[str, ...], dedup_window_days: int, threads: int | None,
                       memory_limit: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
-                      wait: float, out: Path | None) -> None:
+                      wait: float, out: Path | None, quiet: bool, output_format: str) -> None:
     """Re-rate the periods closing in [--from, --to) and compare them with what the ledger issued.
 
     Writes reconciliation.csv and .parquet: one row per invoice line whose quantity or amount
@@ -182,10 +196,14 @@ def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, co
     from .reconcile import reconcile
 
     args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days)
-    with progress() as report:
+    with progress(quiet) as report:
         done = reconcile(workspace, args, ledger=ledger, do_adjust=adjust, issue_date=issue_date, out=out,
                          wait=wait, threads=threads, memory_limit=memory_limit, progress=report)
-    _reconcile_summary(done, f"reconcile {first_day} to {stop_day}")
+    kinds = {k: sum(d.difference == k for d in done.differences) for k in ("changed", "not_issued", "not_billable")}
+    doc = {"command": "reconcile", "periods_compared": done.compared, "differ": len(done.differences), **kinds,
+           "lines": done.table.num_rows, "adjusted": _issued_doc(done.outcome) if adjust else None,
+           "out": str(done.outcome.out), "warnings": done.outcome.manifest.get("warnings", [])}
+    say(quiet, output_format, doc, lambda: _reconcile_summary(done, f"reconcile {first_day} to {stop_day}"))
     if done.differs and not adjust:
         sys.exit(3)
 
