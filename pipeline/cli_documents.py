@@ -84,7 +84,7 @@ def ar(workspace: Path, as_of: dt.date, customers: tuple[str, ...], per_invoice:
 @click.option("--from", "first_day", callback=_date, help="Documents issued on or after this date.")
 @click.option("--to", "stop_day", callback=_date, help="... and before this date.")
 @with_ledger
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default WORKSPACE/out/render-<format>).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default WORKSPACE/out/render-<format>-<from>-<to>, one per window).")
 def render(workspace: Path, fmt: str, numbers: tuple[str, ...], first_day: dt.date | None, stop_day: dt.date | None,
            ledger: Path | None, wait: float, out: Path | None) -> None:
     """Write one PDF or UBL file per issued invoice and credit note, named by its number.

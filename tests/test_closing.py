@@ -125,3 +125,16 @@ def test_grace_defaults_and_as_of_forms():
         parse_as_of("2026-11-01T02:15:00")
     with pytest.raises(BillingError, match="not a duration"):
         parse_grace("soon", True)
+
+
+def test_render_without_out_keeps_one_folder_per_window(tmp_path):
+    from ledger_support import copy_example
+    ws = copy_example(tmp_path / "ex")
+    nightly(ws, "--as-of", "2026-11-01T12:00:00Z")
+    for first, stop in (("2026-10-01", "2026-11-01"), ("2026-11-01", "2026-12-01")):
+        p = usagebill("render", str(ws), "--format", "pdf", "--from", first, "--to", stop)
+        assert p.returncode == 0, p.stderr
+    october = ws / "out" / "render-pdf-2026-10-01-2026-11-01"
+    november = ws / "out" / "render-pdf-2026-11-01-2026-12-01"
+    assert october.is_dir() and november.is_dir()  # November's render did not replace October's
+    assert sorted(p.name for p in november.glob("*.pdf"))  # the four October invoices, issued on Nov 1

@@ -78,6 +78,16 @@ def _map(fn, items: list, workers: int, ws: Workspace) -> list[bytes]:  # noqa: 
         return list(pool.map(fn, items, chunksize=max(1, len(items) // (workers * 4))))
 
 
+def default_folder(fmt: str, first: dt.date | None, stop: dt.date | None, numbers: tuple[str, ...]) -> str:
+    """render-<format>-<from>-<to> (one folder per window, so November's render never replaces
+    October's), render-<format>-<numbers> for named documents, render-<format> for everything."""
+    if numbers:
+        return f"render-{fmt}-" + "-".join(sorted(numbers))[:100]
+    if first or stop:
+        return f"render-{fmt}-{first or 'start'}-{stop or 'end'}"
+    return f"render-{fmt}"
+
+
 def render_documents(workspace: Path, fmt: str, *, numbers: tuple[str, ...] = (), first: dt.date | None = None,
                      stop: dt.date | None = None, out: Path | None = None, ledger: Path | None = None,
                      wait: float = 600, workers: int | None = None) -> Rendered:
@@ -94,7 +104,7 @@ def render_documents(workspace: Path, fmt: str, *, numbers: tuple[str, ...] = ()
     names = file_names([d.number for d in docs], suffix)
     workers = workers or min(os.cpu_count() or 1, 8)
     blobs = _map(_pdf if fmt == "pdf" else _ubl, docs, workers, ws)
-    target = out or Path(workspace) / "out" / f"render-{fmt}"
+    target = out or Path(workspace) / "out" / default_folder(fmt, first, stop, numbers)
     manifest = {"format": fmt, "from": first.isoformat() if first else None, "to": stop.isoformat() if stop else None,
                 "documents": [{"number": d.number, "file": n, "sha256": hashlib.sha256(b).hexdigest()}
                               for d, n, b in zip(docs, names, blobs)]}
