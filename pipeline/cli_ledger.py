@@ -307,7 +307,7 @@ def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.
 
     --format F: every invoice and credit note issued in [--from, --to) (default: all), in our long
     CSV (csv) or the import layout of Xero, QuickBooks Online or NetSuite, mapped with
-    WORKSPACE/accounting.yaml (accounts, items, tax codes, date format; see the README).
+    WORKSPACE/accounting.yaml (accounts, items, tax codes, date format; see docs/month-end.md).
 
     \b
     Examples: usagebill export ws/ --run 3 --out out/run-3

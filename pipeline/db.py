@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# pipeline/sql: in a checkout a link to the top-level sql/, in an installed wheel the copied files.
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
 
 

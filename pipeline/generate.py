@@ -1,7 +1,7 @@
 """Deterministic generator of realistic usagebill workspaces, for `make demo` and benchmarks.
 
 `generate_workspace` writes pricebook.yaml, customers.csv, contracts.csv, tax_rates.csv and
-events/part-NNNN.parquet (see DATA_CONTRACT.md). Events are made in time order, one time slice
+events/part-NNNN.parquet (see docs/workspace.md). Events are made in time order, one time slice
 of at most CHUNK_ROWS rows at a time, so 100 million events need no more memory than one
 million. Every random draw comes from one numpy Generator seeded with `seed`, and nothing
 reads the clock: the same arguments give byte-identical files.

@@ -144,7 +144,7 @@ def load_accounting(workspace: Path, system: str, company_country: str) -> Syste
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
-            raise ConfigError([f"{FILE_NAME}: must be a mapping (see README, \"Month-end flow\")"])
+            raise ConfigError([f"{FILE_NAME}: must be a mapping (see docs/month-end.md)"])
         top = _section({k: v for k, v in raw.items() if k not in SYSTEMS}, FILE_NAME, COMMON_KEYS, problems)
         for name in SYSTEMS:
             section = _section(raw.get(name), f"{FILE_NAME}: {name}", COMMON_KEYS | SYSTEM_KEYS[name], problems)

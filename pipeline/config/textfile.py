@@ -7,12 +7,21 @@ from pathlib import Path
 from ..errors import ConfigError
 
 
+def _doc(name: str) -> str:
+    """The section of docs/workspace.md that describes the file `name`."""
+    stem = name.rsplit(".", 1)[0]
+    anchor = {"pricebook": "pricebookyaml", "customers": "customers", "contracts": "contracts",
+              "tax_rates": "tax_rates"}.get(stem, "layout")
+    return f"docs/workspace.md#{anchor}"
+
+
 def read_utf8(path: Path) -> str:
     """The file's text. Not UTF-8 is an error naming the line and byte, so the user can find the cell."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError([f"{path.name}: file not found in the workspace; create it (see DATA_CONTRACT.md)"]) from None
+        raise ConfigError([f"{path.name}: file not found in the workspace; "
+                           f"create it (see {_doc(path.name)})"]) from None
     except IsADirectoryError:
         raise ConfigError([f"{path.name}: is a folder, not a file; replace it with the file"]) from None
     except OSError as exc:

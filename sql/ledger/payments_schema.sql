@@ -1,4 +1,4 @@
--- Payments and their allocations (usagebill payments import; README "Month-end flow").
+-- Payments and their allocations (usagebill payments import; docs/month-end.md).
 -- Not part of schema version 1's documents: `payments import` creates these tables in its own transaction the
 -- first time it writes a ledger (CREATE ... IF NOT EXISTS, so ledgers made before them keep working); readers of
 -- a ledger without them create empty TEMP tables of the same shape ({{temp}} is TEMP or empty).

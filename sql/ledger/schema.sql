@@ -1,4 +1,4 @@
--- The ledger, schema version 1: the record of issued documents (README, "Ledger").
+-- The ledger, schema version 1: the record of issued documents (docs/ledger.md).
 -- Run in one transaction when a ledger is opened for writing; every statement is idempotent.
 -- Money is DECIMAL(38, 4) holding values rounded to the currency's minor unit, as in the outputs.
 -- No DuckDB SEQUENCE: numbers come from number_sequences, updated in the batch's own transaction,
