@@ -365,3 +365,50 @@ def test_preview_uses_the_terms_of_the_open_period(tmp_path):
     # umbrella's commitment of 200 is dated 2026-10-15: in force from the period starting 2026-11-01
     assert D(doc["invoice"]["subtotal"]) == 200
     assert [x["line_type"] for x in doc["lines"]][-1] == "commitment"
+
+
+def _mixed_copy(tmp_path, name):
+    ws = tmp_path / name
+    shutil.copytree(SCENARIOS / "mixed" / "ws", ws)
+    return ws, yaml.safe_load((ws / "pricebook.yaml").read_text())
+
+
+def _write_book(ws, book):
+    (ws / "pricebook.yaml").write_text(yaml.safe_dump(book, sort_keys=False))
+
+
+@pytest.mark.parametrize("where", ["version", "contract_terms"])
+def test_a_change_in_force_from_the_start_bills_as_the_same_edit_of_the_plan(tmp_path, where):
+    """Every period of the mixed scenario (daily to annual, stubs, five currencies) is priced from the
+    start with the changed terms: a version dated before every contract, or an entry per contract
+    without a date, must bill exactly as the plan edited by hand."""
+    tiers = [{"up_to": 100, "unit_price": "0.5"}, {"unit_price": "0.25", "flat_fee": 3}]
+    change = {"fee": {"amount": 7}, "req": {"model": "graduated", "tiers": tiers}, "cpu": {"unit_price": None}}
+    edited_ws, edited = _mixed_copy(tmp_path, "edited")
+    for plan in edited["plans"]:
+        for c in plan["charges"]:
+            if c["id"] == "fee":
+                c["amount"] = 7
+            elif c["id"] == "req":
+                keep = {k: c[k] for k in ("id", "name", "metric", "min_amount") if k in c}
+                c.clear()
+                c.update({**keep, "model": "graduated", "tiers": tiers})
+        plan["charges"] = [c for c in plan["charges"] if c["id"] != "cpu"]
+        plan["charges"].append({"id": "setup", "model": "flat", "amount": 1, "prorate": False})
+    _write_book(edited_ws, edited)
+    changed_ws, book = _mixed_copy(tmp_path, "changed")
+    entry = {"charges": {k: v for k, v in change.items() if k != "cpu"}, "remove_charges": ["cpu"],
+             "add_charges": [{"id": "setup", "model": "flat", "amount": 1, "prorate": False}]}
+    if where == "version":
+        for plan in book["plans"]:
+            plan["versions"] = [{"effective_from": "2000-01-01", **entry}]
+        _write_book(changed_ws, book)
+    else:
+        contracts = [line.split(",")[0] for line in (changed_ws / "contracts.csv").read_text().splitlines()[1:]]
+        (changed_ws / "contract_terms.yaml").write_text(yaml.safe_dump({k: [entry] for k in contracts}))
+    a, b = run_bill(edited_ws, "2026-10-01", "2026-11-01"), run_bill(changed_ws, "2026-10-01", "2026-11-01")
+    assert a.invoices.num_rows > 20
+    assert a.invoices.equals(b.invoices)
+    assert a.lines.equals(b.lines)
+    assert a.counts == b.counts  # the same events unmetered (cpu no longer metered anywhere)
+    assert a.usage.equals(b.usage)
