@@ -135,7 +135,7 @@ class TermsBook:
             return self._charges[key]
         items, _ = self._raw_list(key, problems)
         out = []
-        for cid, fields, where, source in items:
+        for _cid, fields, where, source in items:
             memo = (where, repr(fields))
             if memo not in self._parsed:
                 self._parsed[memo] = parse_charge(where, fields, self.pricebook.metrics, problems, source)
