@@ -1,0 +1,87 @@
+"""Month end through the real command: documents dated when issued, export exactly once, invoices with balances.
+
+Expected values are worked out by hand from tests/scenarios/example/ws (every customer on the default
+30 payment days; umbrella-1 bills its minimum commitment of 150.00 with 20% GB tax).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+
+from ledger_support import copy_example, ledger_problems, rows, usagebill
+
+AS_OF = "2026-11-01T12:00:00Z"  # after Chicago's October ended (05:00 UTC on Nov 1)
+OCTOBER = ("--from", "2026-10-01", "--to", "2026-11-01")
+
+
+def ok(*args):
+    p = usagebill(*args)
+    assert p.returncode == 0, (args, p.stdout, p.stderr)
+    return p
+
+
+def documents_csv(folder) -> dict[str, dict]:
+    """number -> its first row in documents.csv (the header columns repeat on every line)."""
+    out: dict[str, dict] = {}
+    with (folder / "documents.csv").open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            out.setdefault(r["number"], r)
+    return out
+
+
+def october_reissued_on_december_1st(tmp_path):
+    ws = copy_example(tmp_path / "ws")
+    ok("nightly", ws, "--as-of", AS_OF, "--out", tmp_path / "n")  # HC-1 .. HC-8
+    ok("issue", ws, *OCTOBER, "--reissue", "--issue-date", "2026-12-01", "--out", tmp_path / "r")
+    return ws
+
+
+# documents dated when issued -------------------------------------------------------------------------------
+
+def test_a_replacement_invoice_is_dated_its_issue_day_and_due_by_the_payment_terms(tmp_path):
+    ws = october_reissued_on_december_1st(tmp_path)
+    led = ws / "ledger.duckdb"
+    got = rows(led, "SELECT invoice_number, original_invoice_number, issue_date, due_date, status FROM invoices "
+                    "WHERE sequence >= 5 ORDER BY sequence")
+    d = dt.date
+    assert got == [
+        {"invoice_number": "HC-5", "original_invoice_number": None, "issue_date": d(2026, 10, 25),
+         "due_date": d(2026, 11, 24), "status": "credited"},
+        {"invoice_number": "HC-6", "original_invoice_number": None, "issue_date": d(2026, 11, 1),
+         "due_date": d(2026, 12, 1), "status": "credited"},
+        {"invoice_number": "HC-7", "original_invoice_number": None, "issue_date": d(2026, 11, 1),
+         "due_date": d(2026, 12, 1), "status": "credited"},
+        {"invoice_number": "HC-8", "original_invoice_number": None, "issue_date": d(2026, 11, 1),
+         "due_date": d(2026, 12, 1), "status": "credited"},
+    ] + [{"invoice_number": f"HC-{n}", "original_invoice_number": f"HC-{n - 4}", "issue_date": d(2026, 12, 1),
+          "due_date": d(2026, 12, 31), "status": "issued"} for n in (9, 10, 11, 12)]
+    assert ledger_problems(led) == []
+
+
+def test_the_reissue_days_export_holds_the_credit_notes_and_the_replacements(tmp_path):
+    ws = october_reissued_on_december_1st(tmp_path)
+    ok("export", ws, "--format", "csv", "--from", "2026-12-01", "--to", "2026-12-02", "--out", tmp_path / "e")
+    docs = documents_csv(tmp_path / "e")
+    assert sorted(docs) == sorted(["HC-9", "HC-10", "HC-11", "HC-12", "HC-CN-1", "HC-CN-2", "HC-CN-3", "HC-CN-4"])
+    assert {n: (r["reference"], r["issue_date"], r["due_date"]) for n, r in docs.items() if r["document_type"] ==
+            "invoice"} == {f"HC-{n}": (f"HC-{n - 4}", "2026-12-01", "2026-12-31") for n in (9, 10, 11, 12)}
+    umbrella = docs["HC-12"]  # minimum commitment 150.00 + 20% tax
+    assert (umbrella["subtotal"], umbrella["tax_total"], umbrella["total"]) == ("150.00", "30.00", "180.00")
+    # the window of the originals' day holds the originals, not the replacements
+    ok("export", ws, "--format", "csv", "--from", "2026-11-01", "--to", "2026-11-02", "--out", tmp_path / "nov")
+    assert sorted(documents_csv(tmp_path / "nov")) == ["HC-6", "HC-7", "HC-8"]
+
+
+def test_reconcile_adjust_dates_its_replacement_on_its_issue_day(tmp_path):
+    ws = copy_example(tmp_path / "ws")
+    ok("nightly", ws, "--as-of", AS_OF, "--out", tmp_path / "n")
+    # GB tax goes from 20% to 10%: umbrella's terms changed, so reconcile cancels HC-8 and reissues it
+    path = ws / "tax_rates.csv"
+    path.write_text(path.read_text().replace("GB,20,", "GB,10,"))
+    ok("reconcile", ws, *OCTOBER, "--adjust", "--issue-date", "2026-12-03", "--out", tmp_path / "r")
+    got = rows(ws / "ledger.duckdb", "SELECT invoice_number, original_invoice_number, issue_date, due_date, total "
+                                     "FROM invoices WHERE original_invoice_number = 'HC-8'")
+    assert [r["total"] for r in got] == [Decimal("165.00")]  # 150.00 + 10%
+    assert [(r["issue_date"], r["due_date"]) for r in got] == [(dt.date(2026, 12, 3), dt.date(2027, 1, 2))]
+    assert ledger_problems(ws / "ledger.duckdb") == []
