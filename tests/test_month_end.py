@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import json
 from decimal import Decimal
+
+import duckdb
 
 from ledger_support import copy_example, ledger_problems, rows, usagebill
 
@@ -85,3 +89,70 @@ def test_reconcile_adjust_dates_its_replacement_on_its_issue_day(tmp_path):
     assert [r["total"] for r in got] == [Decimal("165.00")]  # 150.00 + 10%
     assert [(r["issue_date"], r["due_date"]) for r in got] == [(dt.date(2026, 12, 3), dt.date(2027, 1, 2))]
     assert ledger_problems(ws / "ledger.duckdb") == []
+
+
+# export exactly once -----------------------------------------------------------------------------------------
+
+def test_pending_exports_each_document_once_and_an_old_export_is_written_again_byte_for_byte(tmp_path):
+    ws = copy_example(tmp_path / "ws")
+    ok("nightly", ws, "--as-of", AS_OF, "--out", tmp_path / "n")  # HC-1 .. HC-8
+    first = ok("export", ws, "--format", "csv", "--pending", "--out", tmp_path / "p1")
+    assert "export csv 1: 8 invoices, 0 credit notes in 1 file" in first.stdout
+    assert sorted(documents_csv(tmp_path / "p1")) == sorted(f"HC-{n}" for n in range(1, 9))
+    original = (tmp_path / "p1" / "documents.csv").read_bytes()
+    assert {r["status"] for r in documents_csv(tmp_path / "p1").values()} == {"issued"}
+    # a pending export in another format is independent of csv's
+    ok("export", ws, "--format", "xero", "--pending", "--out", tmp_path / "x1")
+    # December 1st: October reissued; HC-5 .. HC-8 become credited
+    ok("issue", ws, *OCTOBER, "--reissue", "--issue-date", "2026-12-01", "--out", tmp_path / "r")
+    second = ok("export", ws, "--format", "csv", "--pending", "--out", tmp_path / "p2")
+    assert "export csv 3: 4 invoices, 4 credit notes in 1 file" in second.stdout
+    assert sorted(documents_csv(tmp_path / "p2")) == sorted(
+        ["HC-9", "HC-10", "HC-11", "HC-12", "HC-CN-1", "HC-CN-2", "HC-CN-3", "HC-CN-4"])
+    # twice in a row: the second writes nothing, says so, exit 0
+    third = ok("export", ws, "--format", "csv", "--pending", "--out", tmp_path / "p3")
+    assert "nothing to export" in third.stdout and not (tmp_path / "p3").exists()
+    # the record: each document exactly once per format
+    led = ws / "ledger.duckdb"
+    per_format = rows(led, "SELECT e.format, count(*) AS n, count(DISTINCT ed.document_number) AS distinct_n "
+                           "FROM export_documents ed JOIN exports e USING (export_id) GROUP BY ALL ORDER BY 1")
+    assert per_format == [{"format": "csv", "n": 16, "distinct_n": 16}, {"format": "xero", "n": 8, "distinct_n": 8}]
+    recorded = rows(led, "SELECT export_id, format, documents, files FROM exports ORDER BY export_id")
+    assert [(r["export_id"], r["format"], r["documents"]) for r in recorded] == [(1, "csv", 8), (2, "xero", 8),
+                                                                               (3, "csv", 8)]
+    assert json.loads(recorded[0]["files"]) == [{"name": "documents.csv",
+                                                 "sha256": hashlib.sha256(original).hexdigest()}]
+    # --list
+    listed = ok("export", ws, "--list").stdout.splitlines()
+    assert listed[0].split() == ["id", "format", "created_at", "documents", "files", "folder"]
+    assert [line.split()[:2] + line.split()[3:5] for line in listed[1:]] == [
+        ["1", "csv", "8", "documents.csv"], ["2", "xero", "8", "xero-sales-invoices-1.csv"],
+        ["3", "csv", "8", "documents.csv"]]
+    # --id 1: the same bytes as the first time, although HC-5 .. HC-8 are credited since
+    again = ok("export", ws, "--id", "1", "--out", tmp_path / "again")
+    assert "identical to export 1" in again.stdout
+    assert (tmp_path / "again" / "documents.csv").read_bytes() == original
+    # still nothing pending: writing an export again records nothing
+    assert "nothing to export" in ok("export", ws, "--format", "csv", "--pending").stdout
+    assert ledger_problems(led) == []
+
+
+def test_pending_options_are_checked_and_an_older_ledger_gets_the_exports_tables(tmp_path):
+    ws = copy_example(tmp_path / "ws")
+    assert "nothing to export" in ok("export", ws, "--format", "csv", "--pending").stdout  # no ledger yet
+    assert not (ws / "ledger.duckdb").exists()
+    ok("nightly", ws, "--as-of", AS_OF, "--out", tmp_path / "n")
+    with duckdb.connect(str(ws / "ledger.duckdb")) as con:  # as a ledger written before exports existed
+        con.execute("DROP TABLE export_documents")
+        con.execute("DROP TABLE exports")
+    assert "no exports recorded yet" in ok("export", ws, "--list").stdout
+    p = usagebill("export", ws, "--id", "1")
+    assert p.returncode != 0 and "no export 1" in p.stderr
+    assert "export csv 1: 8 invoices" in ok("export", ws, "--format", "csv", "--pending").stdout
+    assert (ws / "out" / "export-csv-1" / "documents.csv").exists()  # the default folder
+    for args, message in [(("--pending",), "--pending needs --format"),
+                          (("--format", "csv", "--pending", "--from", "2026-10-01"), "--from and --to go with"),
+                          (("--format", "csv", "--id", "1"), "take no --format"),
+                          (("--list", "--id", "1"), "either --run N")]:
+        p = usagebill("export", ws, *args)
+        assert p.returncode == 2 and message in p.stderr, (args, p.stderr)
