@@ -156,3 +156,28 @@ def test_pending_options_are_checked_and_an_older_ledger_gets_the_exports_tables
                           (("--list", "--id", "1"), "either --run N")]:
         p = usagebill("export", ws, *args)
         assert p.returncode == 2 and message in p.stderr, (args, p.stderr)
+
+
+# invoices with payment status -----------------------------------------------------------------------------------
+
+def test_invoices_shows_payment_status_paid_and_balance(tmp_path):
+    ws = october_reissued_on_december_1st(tmp_path)
+    empty = json.loads(ok("invoices", ws, "--format", "json").stdout)  # no payments tables yet: nothing paid
+    assert {(r["payment_status"], r["paid"]) for r in empty if r["status"] == "issued"} == {("open", "0.00")}
+    bank = tmp_path / "bank.csv"
+    bank.write_text("payment_id,customer_id,received_date,amount,currency,invoice_number\n"
+                    "P1,acme,2026-12-05,100.00,USD,HC-10\n"       # 100.00 of HC-10's 162.99
+                    "P2,umbrella,2026-12-06,180.00,USD,HC-12\n"   # HC-12 in full
+                    "P3,initech,2026-12-07,44.10,USD,HC-1\n", encoding="utf-8")
+    ok("payments", "import", ws, bank)
+    got = {r["invoice_number"]: (r["status"], r["payment_status"], r["paid"], r["balance"])
+           for r in json.loads(ok("invoices", ws, "--format", "json").stdout)}
+    assert got["HC-10"] == ("issued", "partially_paid", "100.00", "62.99")  # 162.99 - 100.00
+    assert got["HC-12"] == ("issued", "paid", "180.00", "0.00")
+    assert got["HC-1"] == ("issued", "paid", "44.10", "0.00")
+    assert got["HC-2"] == ("issued", "open", "0.00", "44.10")
+    assert got["HC-8"] == ("credited", "credited", "0.00", "0.00")  # replaced by HC-12: nothing owed on it
+    table = ok("invoices", ws, "--contract", "acme-1").stdout.splitlines()
+    assert table[0].split()[14:17] == ["payment_status", "paid", "balance"]
+    assert [line.split()[0] + " " + " ".join(line.split()[14:17]) for line in table[1:]] == [
+        "HC-3 open 0.00 60.67", "HC-6 credited 0.00 0.00", "HC-10 partially_paid 100.00 62.99"]
