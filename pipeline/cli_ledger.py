@@ -347,8 +347,8 @@ def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.
         done, record, differ = export_again(workspace, export_id, out=out, ledger=ledger, wait=wait)
         _export_summary(done, f"export {record['format']} {export_id} again")
         if differ:
-            click.echo(f"warning: {', '.join(differ)} differ from export {export_id}'s recorded sha256 (the workspace's "
-                       "customers, company or accounting.yaml changed since?)", err=True)
+            click.echo(f"warning: {', '.join(differ)} differ from export {export_id}'s recorded sha256 "
+                       "(the workspace's customers, company or accounting.yaml changed since?)", err=True)
         else:
             click.echo(f"identical to export {export_id} (sha256 of every file as recorded)")
         return
@@ -377,8 +377,9 @@ def _list_exports(workspace: Path, ledger: Path | None, wait: float) -> None:
         click.echo("no exports recorded yet (usagebill export WORKSPACE --format F --pending records one)")
         return
     rows = [["id", "format", "created_at", "documents", "files", "folder"]]
-    rows += [[str(r["export_id"]), r["format"], r["created_at"].astimezone(dt.timezone.utc).isoformat(timespec="seconds"),
-              str(r["documents"]), " ".join(f["name"] for f in r["files"]), r["folder"]] for r in found]
+    rows += [[str(r["export_id"]), r["format"],
+              r["created_at"].astimezone(dt.timezone.utc).isoformat(timespec="seconds"), str(r["documents"]),
+              " ".join(f["name"] for f in r["files"]), r["folder"]] for r in found]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         click.echo("  ".join(c.rjust(w) if i in (0, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
