@@ -293,12 +293,21 @@ def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, 
               help="Export the issued invoices and credit notes for accounting in this layout.")
 @click.option("--from", "first_day", callback=_date, help="With --format: documents issued on or after this date.")
 @click.option("--to", "stop_day", callback=_date, help="With --format: ... and before this date.")
+@click.option("--pending", is_flag=True,
+              help="With --format: every document not yet exported in that format, recorded in the ledger "
+                   "(docs/month-end-exports.md).")
+@click.option("--list", "list_exports", is_flag=True, help="List the exports recorded by --pending.")
+@click.option("--id", "export_id", type=click.IntRange(1),
+              help="Write again the documents of recorded export N, in its format (see --list).")
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Output folder (default WORKSPACE/out/ledger-run-<N>, or WORKSPACE/out/export-<format>[-<from>-<to>]).")
+              help="Output folder (default WORKSPACE/out/ledger-run-<N>, WORKSPACE/out/export-<format>[-<from>-<to>], "
+                   "or for --pending and --id WORKSPACE/out/export-<format>-<export id>).")
 def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.date | None,
-           stop_day: dt.date | None, ledger: Path | None, wait: float, out: Path | None) -> None:
-    """Write ledger documents to files: one batch again (--run N), or a window for accounting (--format F).
+           stop_day: dt.date | None, pending: bool, list_exports: bool, export_id: int | None, ledger: Path | None,
+           wait: float, out: Path | None) -> None:
+    """Write ledger documents to files: one batch again (--run N), a window for accounting (--format F),
+    what accounting has not received yet (--format F --pending), or a recorded export again (--id N).
 
     --run N: invoices, invoice_lines, credit_notes, credit_note_lines (Parquet and CSV) and
     manifest.json, the files batch N wrote, byte for byte, except that statuses are today's (an
@@ -309,36 +318,90 @@ def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.
     CSV (csv) or the import layout of Xero, QuickBooks Online or NetSuite, mapped with
     WORKSPACE/accounting.yaml (accounts, items, tax codes, date format; see docs/month-end.md).
 
+    --format F --pending: every invoice and credit note no export of format F has recorded yet;
+    the export (files with their sha256, documents) is recorded in the ledger once the files are
+    published. Nothing pending: nothing is written (exit 0). --list shows the recorded exports;
+    --id N writes export N's documents again, with the statuses they had then.
+
     \b
     Examples: usagebill export ws/ --run 3 --out out/run-3
               usagebill export ws/ --format xero --from 2026-10-01 --to 2026-11-01 --out out/xero-october
+              usagebill export ws/ --format xero --pending
+              usagebill export ws/ --list
+              usagebill export ws/ --id 4 --out out/xero-again
     """
     from .ledger.store import ledger_path, open_ledger
 
-    if (run_seq is None) == (fmt is None):
-        raise click.UsageError("pass either --run N (a batch's documents again) or --format F (for accounting)")
+    if (list_exports or export_id is not None) and fmt is not None:
+        raise click.UsageError("--list and --id take no --format (an export keeps its own)")
+    modes = [run_seq is not None, fmt is not None and not pending, pending, list_exports, export_id is not None]
+    if sum(modes) != 1:
+        raise click.UsageError("pass either --run N (a batch's documents again), --format F (for accounting), "
+                               "--format F --pending, --list or --id N")
+    if (first_day or stop_day) and not (fmt and not pending):
+        raise click.UsageError("--from and --to go with --format alone, not with --run, --pending, --list or --id")
+    if pending and fmt is None:
+        raise click.UsageError("--pending needs --format F: documents are pending per format")
     if run_seq is not None:
-        if first_day or stop_day:
-            raise click.UsageError("--from and --to go with --format, not with --run")
         from .ledger.export import export_run
 
         with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
             target = export_run(led, run_seq, out, workspace)
         click.echo(f"outputs: {target}")
         return
+    if list_exports:
+        _list_exports(workspace, ledger, wait)
+        return
+    from .accounting.export import export_again, export_documents, export_pending
+
+    if pending:
+        done = export_pending(workspace, fmt, out=out, ledger=ledger, wait=wait)
+        if done is None:
+            click.echo(f"export {fmt} --pending: nothing to export (every document is already in an export of {fmt})")
+            return
+        _export_summary(done, f"export {fmt} {done.manifest['export_id']}")
+        return
+    if export_id is not None:
+        done, record, differ = export_again(workspace, export_id, out=out, ledger=ledger, wait=wait)
+        _export_summary(done, f"export {record['format']} {export_id} again")
+        if differ:
+            click.echo(f"warning: {', '.join(differ)} differ from export {export_id}'s recorded sha256 "
+                       "(the workspace's customers, company or accounting.yaml changed since?)", err=True)
+        else:
+            click.echo(f"identical to export {export_id} (sha256 of every file as recorded)")
+        return
     if first_day and stop_day and stop_day <= first_day:
         raise BillingError(f"--to {stop_day} must be after --from {first_day}")
-    from .accounting.export import export_documents
-
     done = export_documents(workspace, fmt, first=first_day, stop=stop_day, out=out, ledger=ledger, wait=wait)
+    _export_summary(done, f"export {fmt}")
+
+
+def _export_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.accounting.export.Exported
     counts = done.manifest["documents"]
-    click.echo(f"export {fmt}: {_count(counts['invoices'], 'invoice')}, {_count(counts['credit_notes'], 'credit note')} "
+    click.echo(f"{what}: {_count(counts['invoices'], 'invoice')}, {_count(counts['credit_notes'], 'credit note')} "
                f"in {_count(len(done.files), 'file')}")
     for currency, by_type in done.manifest["totals"].items():
         for kind, t in by_type.items():
             click.echo(f"  {currency} {kind.replace('_', ' ')}s: {t['count']:>6}  subtotal {t['subtotal']:>14}  "
                        f"tax {t['tax_total']:>12}  total {t['total']:>14}")
     click.echo(f"outputs: {done.out}")
+
+
+def _list_exports(workspace: Path, ledger: Path | None, wait: float) -> None:
+    from .accounting.export import list_exports
+
+    found = list_exports(workspace, ledger=ledger, wait=wait)
+    if not found:
+        click.echo("no exports recorded yet (usagebill export WORKSPACE --format F --pending records one)")
+        return
+    rows = [["id", "format", "created_at", "documents", "files", "folder"]]
+    rows += [[str(r["export_id"]), r["format"],
+              r["created_at"].astimezone(dt.timezone.utc).isoformat(timespec="seconds"), str(r["documents"]),
+              " ".join(f["name"] for f in r["files"]), r["folder"]] for r in found]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.rjust(w) if i in (0, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                   .rstrip())
 
 
 @cli.command("check-ledger")

@@ -206,7 +206,7 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
                 batch.issue_row(result.invoices, result.lines, row)
             elif reissue:
                 batch.cancel(held[key], "reissue")
-                batch.issue_row(result.invoices, result.lines, row, original=live[key]["invoice_number"])
+                batch.issue_row(result.invoices, result.lines, row, original=live[key])
             else:
                 outcome.skipped.append(Skipped(*key, period_end, live[key]["invoice_number"]))
         arguments = {**args.as_dict(), "reissue": reissue}

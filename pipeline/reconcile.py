@@ -164,7 +164,7 @@ def adjust(batch: Batch, differences: list[PeriodDifference]) -> None:
             batch.cancel(d.chain, "cancellation")
         elif any(d.header[t] != live[t] for t in TERMS) or all(r["line_type"] == "tax" for r in d.rows):
             batch.cancel(d.chain, "reissue")
-            batch.issue(d.header, d.lines, original=live["invoice_number"])
+            batch.issue(d.header, d.lines, original=live)
         else:
             batch.adjust(d.chain, d.header, d.lines)
 

@@ -249,8 +249,9 @@ def test_window_and_command_line(ws, tmp_path):
     p = usagebill("export", ws, "--format", "quickbooks", "--from", "2026-11-02", "--to", "2026-12-01",
                   "--out", tmp_path / "qb")
     assert p.returncode == 0, p.stderr
-    assert "export quickbooks: 0 invoices, 1 credit note in 2 files" in p.stdout
-    assert len(read_csv(tmp_path / "qb" / "quickbooks-invoices.csv")) == 0
+    # the reissue day's window holds the credit note and the replacement it goes with (both dated 2026-11-03)
+    assert "export quickbooks: 1 invoice, 1 credit note in 2 files" in p.stdout
+    assert {r["InvoiceNo"] for r in read_csv(tmp_path / "qb" / "quickbooks-invoices.csv")} == {"HC-9"}
     assert {r["InvoiceNo"] for r in read_csv(tmp_path / "qb" / "quickbooks-credit-memos.csv")} == {"HC-CN-1"}
     p = usagebill("export", ws, "--format", "xero", "--run", "1")
     assert p.returncode == 2 and "either --run N" in p.stderr

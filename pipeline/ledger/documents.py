@@ -66,7 +66,7 @@ class Batch:
     """Documents made by one command, in the order they were numbered; written by store.commit."""
 
     run_seq: int
-    issue_date: dt.date  # the date of credit notes and adjustment invoices
+    issue_date: dt.date  # the date of credit notes, adjustment invoices and replacement invoices
     numbering: Numbering
     invoices: list[dict] = field(default_factory=list)
     invoice_lines: list[dict] = field(default_factory=list)
@@ -75,7 +75,8 @@ class Batch:
     credited: list[str] = field(default_factory=list)  # invoice numbers whose status becomes `credited`
     run_invoices: pa.Table | None = None  # a run's invoices and lines that `issue_row` issues from
     run_lines: pa.Table | None = None
-    from_run: list[tuple[int, str, int, str | None]] = field(default_factory=list)  # (row, number, seq, original)
+    from_run: list[tuple[int, str, int, str | None, dt.date | None]] = field(default_factory=list)
+    # (row, number, seq, original, issue_date of a replacement)
 
     @property
     def empty(self) -> bool:
@@ -90,15 +91,28 @@ class Batch:
             out["invoice_lines"] = pa.concat_tables([out["invoice_lines"], lines])
         return out
 
-    def issue(self, header: dict, lines: list[dict], original: str | None = None) -> str:
-        """Issue a run's invoice (header and lines as dicts of the run's tables) under the next number."""
+    def dated(self, *corrected: dt.date) -> dt.date:
+        """The date of a document issued by this batch that corrects or replaces documents dated
+        `corrected`: the batch's issue date, never before what it corrects (docs/month-end-exports.md)."""
+        return max(self.issue_date, *corrected)
+
+    def issue(self, header: dict, lines: list[dict], original: dict | None = None) -> str:
+        """Issue a run's invoice (header and lines as dicts of the run's tables) under the next number.
+
+        A replacement of the live invoice `original` (its ledger header) is a new document dated
+        when it is issued (`dated`), its due date following by the customer's payment terms."""
         number, seq = self.numbering.next("invoice")
-        self.invoices.append({**header, "invoice_number": number, "status": "issued", "kind": "invoice",
-                              "original_invoice_number": original, "sequence": seq, "run_seq": self.run_seq})
+        dates = {}
+        if original is not None:
+            date = self.dated(original["issue_date"])
+            dates = {"issue_date": date, "due_date": date + (header["due_date"] - header["issue_date"])}
+        self.invoices.append({**header, **dates, "invoice_number": number, "status": "issued", "kind": "invoice",
+                              "original_invoice_number": original and original["invoice_number"],
+                              "sequence": seq, "run_seq": self.run_seq})
         self.invoice_lines += [{**line, "invoice_number": number} for line in lines]
         return number
 
-    def issue_row(self, invoices: pa.Table, lines: pa.Table, row: int, original: str | None = None) -> str:
+    def issue_row(self, invoices: pa.Table, lines: pa.Table, row: int, original: dict | None = None) -> str:
         """Issue row `row` of a run's invoices table (its lines in `lines`) under the next number.
 
         The same as `issue`, column-wise: many invoices cost no Python objects per line.
@@ -106,17 +120,23 @@ class Batch:
         assert self.run_invoices is None or self.run_invoices is invoices
         self.run_invoices, self.run_lines = invoices, lines
         number, seq = self.numbering.next("invoice")
-        self.from_run.append((row, number, seq, original))
+        self.from_run.append((row, number, seq, original and original["invoice_number"],
+                              original and self.dated(original["issue_date"])))
         return number
 
     def _issued_from_run(self) -> tuple[pa.Table, pa.Table]:
-        rows, numbers, seqs, originals = (list(c) for c in zip(*self.from_run))
+        rows, numbers, seqs, originals, dates = (list(c) for c in zip(*self.from_run))
         n = len(rows)
         picked = self.run_invoices.take(pa.array(rows, pa.int64()))
         extra = {"invoice_number": pa.array(numbers, pa.string()), "status": pa.array(["issued"] * n, pa.string()),
                  "kind": pa.array(["invoice"] * n, pa.string()),
                  "original_invoice_number": pa.array(originals, pa.string()),
                  "sequence": pa.array(seqs, pa.int64()), "run_seq": pa.array([self.run_seq] * n, pa.int32())}
+        if any(d is not None for d in dates):  # replacements: dated when issued, due by the same terms
+            issued, due = picked.column("issue_date").to_pylist(), picked.column("due_date").to_pylist()
+            extra["issue_date"] = pa.array([d or i for d, i in zip(dates, issued)], pa.date32())
+            extra["due_date"] = pa.array([(d + (u - i)) if d else u for d, i, u in zip(dates, issued, due)],
+                                         pa.date32())
         invoices = pa.table({f.name: extra[f.name] if f.name in extra else picked.column(f.name) for f in INVOICES},
                             schema=INVOICES)
         position = pc.index_in(self.run_lines.column("invoice_id"), value_set=picked.column("invoice_id"))
@@ -152,7 +172,7 @@ class Batch:
             return self._credit_note(header, "adjustment", negated, [(x, -q, -a) for x, q, a in changes],
                                      live["invoice_number"])
         number, seq = self.numbering.next("invoice")
-        date = max(self.issue_date, live["issue_date"])
+        date = self.dated(live["issue_date"])
         self.invoices.append({**header, **delta, "invoice_number": number, "status": "issued", "kind": "adjustment",
                               "original_invoice_number": live["invoice_number"], "issue_date": date,
                               "due_date": date + (header["due_date"] - header["issue_date"]),
@@ -166,7 +186,7 @@ class Batch:
         number, seq = self.numbering.next("credit_note")
         self.credit_notes.append({**{k: source[k] for k in COPIED}, **money, "credit_note_number": number,
                                   "invoice_number": credits, "reason": reason,
-                                  "issue_date": max(self.issue_date, source["issue_date"]),
+                                  "issue_date": self.dated(source["issue_date"]),
                                   "sequence": seq, "run_seq": self.run_seq})
         self.credit_note_lines += self._lines("credit_note_number", number, source, changes,
                                               credits if reason == "adjustment" else None)

@@ -69,11 +69,15 @@ def export_run(ledger: Ledger, run_seq: int, out: Path | None, workspace: Path) 
 
 def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: tuple[str, ...] = (),
             customers: tuple[str, ...] = ()) -> pa.Table:
-    """The `invoices` or `credit_notes` listing, filtered."""
+    """The `invoices` (with payment status, paid and balance) or `credit_notes` listing, filtered."""
     params = {"contracts": list(contracts), "customers": list(customers)}
-    if what == "invoices":
-        params["status"] = status
-    return ledger.fetch(f"list_{what}", params)
+    if what != "invoices":
+        return ledger.fetch(f"list_{what}", params)
+    from ..payments.tables import balances, ensure_tables
+
+    ensure_tables(ledger, write=False)  # a ledger without payments: empty temporary tables, nothing paid
+    params["status"] = status
+    return ledger.fetch("list_invoices", params, invoice_balances_t=balances(ledger))
 
 
 def _values(t: pa.Table) -> list[dict]:

@@ -8,6 +8,7 @@ or as after it. Numbers come from `number_sequences`, read and advanced inside t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from contextlib import contextmanager
@@ -152,6 +153,8 @@ def open_ledger(path: Path, *, write: bool, wait: float) -> Iterator[Ledger]:
         con = _connect(path, read_only=not write, deadline=deadline, wait=wait)
         try:
             _check_schema(con, path)
+            if write:  # tables added since schema version 1 (CREATE TABLE IF NOT EXISTS): an older ledger gets them
+                run(con, sql("ledger/schema"))
             yield Ledger(path, con)
         finally:
             con.close()
@@ -210,3 +213,36 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
                 con.unregister(name)
             except duckdb.Error:
                 pass
+
+
+def has_exports(ledger: Ledger) -> bool:
+    """Whether the ledger has the exports tables (a ledger never written since they were added has not)."""
+    return {"exports", "export_documents"} <= _tables(ledger.con)
+
+
+def record_export(ledger: Ledger, fmt: str, folder: Path, files: list[dict], numbers: list[str]) -> int:
+    """Record one published export (its files' names and sha256, its documents) in one transaction; its id.
+
+    The caller holds the exclusive lock, so no other export can record the same documents meanwhile.
+    """
+    con = ledger.con
+    run(con, "BEGIN TRANSACTION")
+    try:
+        export_id = run(con, sql("ledger/record_export"),
+                        {"format": fmt, "at": dt.datetime.now(dt.timezone.utc), "folder": str(folder),
+                         "files": json.dumps(files), "documents": len(numbers), "run_seq": ledger.last_run_seq()})[0][0]
+        con.register("exported_t", pa.table({"document_number": pa.array(numbers, pa.string())}))
+        run(con, sql("ledger/record_export_documents"), {"export_id": export_id})
+        run(con, "COMMIT")
+    except BaseException:
+        try:
+            run(con, "ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        try:
+            con.unregister("exported_t")
+        except duckdb.Error:
+            pass
+    return export_id

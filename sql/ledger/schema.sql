@@ -125,3 +125,23 @@ CREATE TABLE IF NOT EXISTS invoice_line_terms (
     terms_source   VARCHAR NOT NULL,
     PRIMARY KEY (invoice_number, line_number)
 );
+
+-- One row per `usagebill export --pending` (docs/month-end-exports.md): the files it published and the
+-- documents they hold, recorded after the files were in place. A document is pending in a format until an
+-- export of that format lists it in export_documents. Added after schema version 1 was first released;
+-- created on the first write to an older ledger.
+CREATE TABLE IF NOT EXISTS exports (
+    export_id  INTEGER PRIMARY KEY,          -- 1, 2, ... in the order exports were recorded
+    format     VARCHAR NOT NULL,             -- csv | xero | quickbooks | netsuite
+    created_at TIMESTAMPTZ NOT NULL,         -- wall clock of the recording
+    folder     VARCHAR NOT NULL,             -- where the files were published
+    files      VARCHAR NOT NULL,             -- JSON list of {"name", "sha256"} of the data files written
+    documents  INTEGER NOT NULL,             -- number of documents (invoices and credit notes) exported
+    run_seq    INTEGER NOT NULL              -- the ledger's last run then: statuses are as of that run
+);
+
+CREATE TABLE IF NOT EXISTS export_documents (
+    export_id       INTEGER NOT NULL,
+    document_number VARCHAR NOT NULL,        -- an invoice_number or a credit_note_number
+    PRIMARY KEY (export_id, document_number)
+);
