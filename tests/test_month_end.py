@@ -181,3 +181,40 @@ def test_invoices_shows_payment_status_paid_and_balance(tmp_path):
     assert table[0].split()[14:17] == ["payment_status", "paid", "balance"]
     assert [line.split()[0] + " " + " ".join(line.split()[14:17]) for line in table[1:]] == [
         "HC-3 open 0.00 60.67", "HC-6 credited 0.00 0.00", "HC-10 partially_paid 100.00 62.99"]
+
+
+def test_the_month_end_flow_runs_exactly_as_the_docs_print_it(tmp_path):
+    """docs/month-end.md's first code block, command by command, on the public example."""
+    import shlex
+    import subprocess
+    from pathlib import Path
+
+    from ledger_support import CLI
+
+    text = (Path(__file__).parent.parent / "docs" / "month-end.md").read_text()
+    block = text.split("```\n", 2)[1]
+    commands = [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.startswith("usagebill")]
+    assert [c[1] for c in commands] == ["nightly", "export", "render", "render", "payments", "ar"]
+    copy_example(tmp_path / "ws")
+    (tmp_path / "bank").mkdir()
+    (tmp_path / "bank" / "2026-11.csv").write_text(
+        "payment_id,customer_id,received_date,amount,currency,invoice_number\nP1,umbrella,2026-11-20,180.00,USD,\n")
+    outputs = []
+    for cmd in commands:
+        p = subprocess.run(CLI + cmd[1:], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, (cmd, p.stderr)
+        outputs.append(p.stdout)
+    # 1: every period closed by Nov 2 02:15Z since each contract's start (8 invoices, HC-1..HC-8)
+    assert rows(tmp_path / "ws" / "ledger.duckdb", "SELECT count(*) AS n FROM invoices")[0]["n"] == 8
+    # 2: the first --pending sends all 8; a second one sends nothing
+    assert "8 invoices" in outputs[1]
+    again = subprocess.run(CLI + commands[1][1:], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "nothing to export" in again.stdout
+    # 3: the documents dated Nov 1-2: the four October invoices (initech's ended Oct 25: dated then)
+    pdfs = sorted(p.name for p in (tmp_path / "ws" / "out" / "render-pdf-2026-11-01-2026-11-03").glob("*.pdf"))
+    assert len(pdfs) == 3, pdfs
+    # 4, 5: umbrella paid its 180.00 October invoice (HC-8) in full: it is not in the aging at all;
+    # acme owes 162.99 (October, current) + 60.67 (September, 1-30 days late)
+    assert "P1 -> HC-8: 180.00 USD" in outputs[4]
+    aging = {line.split()[0]: line.split() for line in outputs[5].splitlines()[1:]}
+    assert "umbrella" not in aging and aging["acme"][-1] == "223.66"
