@@ -234,6 +234,10 @@ def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.reco
     outcome = done.outcome
     if outcome.run_seq is not None:
         click.echo(f"adjusted: issued {_documents(outcome.manifest['ledger'])}; ledger run {outcome.run_seq}")
+        for currency, t in outcome.manifest["totals"].items():
+            click.echo(totals_line(currency, t["count"], t))
+        for currency, t in outcome.manifest.get("credit_note_totals", {}).items():
+            click.echo(totals_line(currency, t["count"], t).replace("invoices", "credit notes", 1))
     click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
 
 
