@@ -168,6 +168,28 @@ class RunRecord:
     manifest: str
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, registered: list[str]) -> Iterator[None]:
+    """BEGIN ... COMMIT, rolled back on any failure (a kill loses it whole); the Arrow tables the
+    body registered under `registered` names are unregistered either way."""
+    run(con, "BEGIN TRANSACTION")
+    try:
+        yield
+        run(con, "COMMIT")
+    except BaseException:
+        try:
+            run(con, "ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        for name in registered:
+            try:
+                con.unregister(name)
+            except duckdb.Error:
+                pass
+
+
 def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], numbers: dict[str, int],
            expected: dict[str, int], record: RunRecord) -> None:
     """Write one batch atomically: its documents, the invoices it credits, the sequences and its run row.
@@ -178,8 +200,7 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
     failure rolls the whole batch back.
     """
     con = ledger.con
-    run(con, "BEGIN TRANSACTION")
-    try:
+    with transaction(con, [*(f"new_{n}" for n in STORED), "new_invoice_line_terms", "credited_t"]):
         if ledger.sequences() != expected or ledger.last_run_seq() != record.run_seq - 1:
             raise BillingError(f"{ledger.path}: the ledger changed while this batch was prepared; run it again")
         for name in [*STORED, "invoice_line_terms"]:
@@ -200,19 +221,6 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
             raise CheckError(f"{ledger.path}: the ledger would break its rules with this batch, so nothing was "
                              "written (a bug in usagebill, or a ledger edited by hand; run check-ledger): "
                              + "; ".join(f"{c}: {d}" for c, d in broken[:5]))
-        run(con, "COMMIT")
-    except BaseException:
-        try:
-            run(con, "ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
-    finally:
-        for name in [*(f"new_{n}" for n in STORED), "new_invoice_line_terms", "credited_t"]:
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass
 
 
 def has_exports(ledger: Ledger) -> bool:
@@ -226,23 +234,10 @@ def record_export(ledger: Ledger, fmt: str, folder: Path, files: list[dict], num
     The caller holds the exclusive lock, so no other export can record the same documents meanwhile.
     """
     con = ledger.con
-    run(con, "BEGIN TRANSACTION")
-    try:
+    with transaction(con, ["exported_t"]):
         export_id = run(con, sql("ledger/record_export"),
                         {"format": fmt, "at": dt.datetime.now(dt.timezone.utc), "folder": str(folder),
                          "files": json.dumps(files), "documents": len(numbers), "run_seq": ledger.last_run_seq()})[0][0]
         con.register("exported_t", pa.table({"document_number": pa.array(numbers, pa.string())}))
         run(con, sql("ledger/record_export_documents"), {"export_id": export_id})
-        run(con, "COMMIT")
-    except BaseException:
-        try:
-            run(con, "ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
-    finally:
-        try:
-            con.unregister("exported_t")
-        except duckdb.Error:
-            pass
     return export_id
