@@ -127,7 +127,8 @@ def batch_run_id(command: str, arguments: dict, inputs: dict[str, str], batch: B
 
 def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome, arguments: dict,
            workspace: Path, out: Path | None, progress: Callable[[str], None],
-           extra: dict[str, pa.Table] | None = None, extra_manifest: dict | None = None) -> Outcome:
+           extra: dict[str, pa.Table] | None = None, extra_manifest: dict | None = None,
+           ws: Workspace | None = None) -> Outcome:
     """Commit the batch, then publish its output folder from the ledger.
 
     An issue or nightly without documents changes nothing and writes nothing; `extra` tables
@@ -161,7 +162,7 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
     text = json.dumps(outcome.manifest, indent=2, sort_keys=True) + "\n"
     if outcome.run_seq is not None:
         progress("commit")
-        ws = load_workspace(workspace)  # the terms that priced each line, recorded with the batch
+        ws = ws or load_workspace(workspace)  # the terms that priced each line, recorded with the batch
         recorded = {**tables, "invoice_line_terms": line_terms(ws, invoices, tables["invoice_lines"])}
         commit(ledger, recorded, batch.credited, batch.numbering.last, start,
                RunRecord(batch.run_seq, outcome.run_id, outcome.command, text))
@@ -212,7 +213,7 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
         arguments = {**args.as_dict(), "reissue": reissue}
         if reissue:
             arguments["issue_date"] = issue_date.isoformat()
-        return finish(led, batch, start, outcome, arguments, workspace, out, progress)
+        return finish(led, batch, start, outcome, arguments, workspace, out, progress, ws=ws)
 
 
 def uninvoiced(ws: Workspace, live: dict, as_of: dt.datetime, grace: dt.timedelta = dt.timedelta(0),
@@ -286,4 +287,4 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
         arguments = {"as_of": as_of.isoformat(), "grace_seconds": int(grace.total_seconds()),
                      "contracts": sorted(contracts), "customers": sorted(customers),
                      "dedup_window_days": args.dedup_window_days}
-        return finish(led, batch, start, outcome, arguments, workspace, out, progress)
+        return finish(led, batch, start, outcome, arguments, workspace, out, progress, ws=ws)

@@ -210,5 +210,5 @@ def reconcile(workspace: Path, args: RunArgs, *, ledger: Path | None = None, do_
                    **{kind: sum(d.difference == kind for d in differences)
                       for kind in ("changed", "not_issued", "not_billable")}}
         outcome = finish(led, batch, start, Outcome("reconcile", bill=result), arguments, workspace, out, progress,
-                         extra={"reconciliation": table}, extra_manifest={"reconciliation": summary})
+                         extra={"reconciliation": table}, extra_manifest={"reconciliation": summary}, ws=ws)
     return Reconciled(compared, differences, table, outcome)

@@ -212,8 +212,10 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     if scope.shard is not None:
         customers = {c for c in customers if shard_of(c, scope.shard.count) == scope.shard.index}
     contracts = [k for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id) if k.customer_id in customers]
-    coverage_t, _ = _coverage(ws, contracts, metric_ids, segmented=False)
     segments_t, segments = _coverage(ws, contracts, metric_ids, segmented=True)
+    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts)
+    # without a change of terms inside a contract's life, the whole-range table is the same one
+    coverage_t = _coverage(ws, contracts, metric_ids, segmented=False)[0] if changing else segments_t
     periods_t = pa.table({
         "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
         "contract_id": pa.array([b.contract.contract_id for b in scope.periods], pa.string()),
