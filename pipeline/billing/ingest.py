@@ -23,7 +23,8 @@ from ..core.db import fetch_table, quote_ident, sql
 from ..core.errors import InputDataError
 
 REQUIRED = ("event_id", "customer_id", "event_type", "timestamp")
-STATUSES = ("billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered", "outside_window")
+QUARANTINE_REASONS = ("invalid", "unknown_customer", "no_active_contract", "unmetered")  # quarantine.parquet's reason
+STATUSES = ("billed", "duplicate", *QUARANTINE_REASONS, "outside_window")  # every event read ends in exactly one
 
 
 @dataclass(frozen=True)

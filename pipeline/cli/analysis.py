@@ -27,6 +27,7 @@ def report_command(out_dir: Path, compare: Path | None) -> None:
 
     click.echo(f"report: {rerender(out_dir, compare)}")
 
+
 @click.command("explain")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @click.option("--invoice", "key", required=True, metavar="ID_OR_NUMBER",
@@ -48,6 +49,7 @@ def explain_command(workspace: Path, key: str, line_number: int | None, fmt: str
 
     doc = explain(workspace, key, line_number, ledger=ledger, wait=wait)
     click.echo(to_json(doc) if fmt == "json" else to_text(doc), nl=False)
+
 
 @click.command("terms")
 @click.argument("workspace", type=click.Path(path_type=Path))

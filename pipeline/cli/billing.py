@@ -26,6 +26,7 @@ ENGINE = [
                  help="With --engine dask and no --scheduler: local cluster processes (default: one per CPU)."),
 ]
 
+
 def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: int | None):  # noqa: ANN201
     """The pipeline.scale_out.engine.Engine of the command line's options (imported lazily: Dask is slow to import)."""
     from ..scale_out.engine import Engine
@@ -40,6 +41,7 @@ def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: i
     if scheduler and workers:
         raise BillingError("--workers starts a local cluster; with --scheduler the cluster has its own workers")
     return Engine(engine, scheduler, shards, workers)
+
 
 @click.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
@@ -70,19 +72,22 @@ def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple
            "totals": result.totals(), "warnings": result.warnings}
     say(quiet, output_format, doc, lambda: _summary(result, target))
 
+
 def _summary(result: Bill, target: Path) -> None:
+    from ..billing.ingest import QUARANTINE_REASONS
+
     c = result.counts
-    quarantined = sum(c[k] for k in ("invalid", "unknown_customer", "no_active_contract", "unmetered"))
+    quarantined = sum(c[k] for k in QUARANTINE_REASONS)
     click.echo(f"run {result.run_id}: {result.invoices.num_rows} invoices from {c['read']} events "
                f"({c['billed']} billed, {c['duplicate']} duplicate, {quarantined} quarantined, "
                f"{c['outside_window']} outside the window)")
     for currency, t in result.totals().items():
         click.echo(totals_line(currency, t["invoices"], t))
     if quarantined:
-        reasons = ", ".join(f"{k} {c[k]}" for k in ("invalid", "unknown_customer", "no_active_contract", "unmetered")
-                            if c[k])
+        reasons = ", ".join(f"{k} {c[k]}" for k in QUARANTINE_REASONS if c[k])
         click.echo(f"  quarantine: {reasons} (see quarantine.parquet)")
     click.echo(f"outputs: {target}")
+
 
 @click.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
@@ -131,6 +136,7 @@ def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str,
         click.echo(to_json(doc), nl=False)
         return
     click.echo(_preview_table(doc, pv.invoice.digits))
+
 
 def _preview_table(doc: dict, digits: int) -> str:
     inv, up_to, local = doc["invoice"], doc["usage_up_to"], doc["usage_up_to_local"]

@@ -111,6 +111,7 @@ def say(quiet: bool, output_format: str, doc: dict, text: Callable[[], None]) ->
     else:
         text()
 
+
 def totals_line(currency: str, count: int, t: dict) -> str:
     """One currency's totals, adding up on screen: subtotal - discount + tax = total."""
     return (f"  {currency}: {count:>6} invoices  subtotal {t['subtotal']:>14}  discount {t['discount_total']:>12}"

@@ -39,6 +39,7 @@ issue_date_option = click.option(
     "--issue-date", callback=parse_date,
     help="Date of the credit notes and adjustment invoices this command makes (default: today).")
 
+
 @click.command("issue")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @options(WINDOW)
@@ -70,6 +71,7 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
                         threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
     say(quiet, output_format, _issued_doc(outcome), lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"))
+
 
 @click.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
@@ -113,6 +115,7 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
     say(quiet, output_format, _issued_doc(outcome),
         lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"))
 
+
 def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
     """The batch's summary for --format json (nothing issued: ledger_run null, no documents)."""
     m = outcome.manifest
@@ -121,6 +124,7 @@ def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcom
             "totals": m.get("totals", {}), "credit_note_totals": m.get("credit_note_totals", {}),
             "skipped": [s.as_dict() for s in outcome.skipped], "warnings": m.get("warnings", []),
             "counts": m.get("counts")}
+
 
 def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
     skipped = outcome.skipped
@@ -144,6 +148,7 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
             click.echo(f"    ... and {len(skipped) - 20} more")
     if outcome.out is not None:
         click.echo(f"outputs: {outcome.out}")
+
 
 @click.command("reconcile")
 @click.argument("workspace", type=click.Path(path_type=Path))
@@ -182,6 +187,7 @@ def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, co
     if done.differs and not adjust:
         sys.exit(3)
 
+
 def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.reconcile.Reconciled
     from ..core.money import currency_digits, format_money
 
@@ -214,6 +220,7 @@ def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
             click.echo(totals_line(currency, t["count"], t).replace("invoices", "credit notes", 1))
     click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
 
+
 LISTING = [
     click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable)."),
     click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable)."),
@@ -234,6 +241,7 @@ def invoices(workspace: Path, status: str | None, contracts: tuple[str, ...], cu
     """
     _list(workspace, "invoices", status, contracts, customers, fmt, ledger, wait)
 
+
 @click.command("credit-notes")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @options(LISTING, LEDGER)
@@ -245,6 +253,7 @@ def credit_notes(workspace: Path, contracts: tuple[str, ...], customers: tuple[s
     """
     _list(workspace, "credit_notes", None, contracts, customers, fmt, ledger, wait)
 
+
 def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, ...], customers: tuple[str, ...],
           fmt: str, ledger: Path | None, wait: float) -> None:
     from ..ledger.export import listing, render
@@ -253,6 +262,7 @@ def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, 
     with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
         table = listing(led, what, status=status, contracts=contracts, customers=customers)
     click.echo(render(table, fmt), nl=False)
+
 
 @click.command("check-ledger")
 @click.argument("workspace", type=click.Path(path_type=Path))

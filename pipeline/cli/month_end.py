@@ -98,6 +98,7 @@ def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.
     done = export_documents(workspace, fmt, first=first_day, stop=stop_day, out=out, ledger=ledger, wait=wait)
     _export_summary(done, f"export {fmt}")
 
+
 def _export_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.month_end.accounting.export.Exported
     counts = done.manifest["documents"]
     click.echo(f"{what}: {count(counts['invoices'], 'invoice')}, {count(counts['credit_notes'], 'credit note')} "
@@ -107,6 +108,7 @@ def _export_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.month_e
             click.echo(f"  {currency} {kind.replace('_', ' ')}s: {t['count']:>6}  subtotal {t['subtotal']:>14}  "
                        f"tax {t['tax_total']:>12}  total {t['total']:>14}")
     click.echo(f"outputs: {done.out}")
+
 
 def _list_exports(workspace: Path, ledger: Path | None, wait: float) -> None:
     from ..month_end.accounting.export import list_exports
@@ -155,9 +157,11 @@ def render(workspace: Path, fmt: str, numbers: tuple[str, ...], first_day: dt.da
         click.echo(f"not rendered: {skipped['number']} ({skipped['currency']}): {skipped['reason']}", err=True)
     click.echo(f"outputs: {done.out}")
 
+
 @click.group()
 def payments() -> None:
     """Payments received: import them and allocate them to issued invoices."""
+
 
 @payments.command("import")
 @click.argument("workspace", type=click.Path(path_type=Path))
@@ -188,6 +192,7 @@ def payments_import(workspace: Path, file: Path, ledger: Path | None, wait: floa
     for (customer, currency), amount in sorted(done.credit.items()):
         click.echo(f"  credit {customer}: {format_money(amount, currency_digits(currency) or 0)} {currency} "
                    "(not allocated)")
+
 
 @click.command("ar")
 @click.argument("workspace", type=click.Path(path_type=Path))
