@@ -70,6 +70,11 @@ def cli(debug: bool) -> None:
     """
 
 
+events_option = click.option(
+    "--events", "events", metavar="URI",
+    help="Where the events are: s3://BUCKET/PREFIX/ (S3, MinIO, R2: AWS_* variables, docs/object-storage.md) "
+         "or a folder (default: settings.yaml `events:`, else WORKSPACE/events).")
+
 window_options = [
     click.option("--from", "first_day", required=True, callback=_date,
                  help="Bill the periods whose last day is on or after this date (YYYY-MM-DD)."),
@@ -81,6 +86,7 @@ window_options = [
                  help="How many days before the window earlier copies of an event are looked for."),
     click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores)."),
     click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM)."),
+    events_option,
 ]
 
 
@@ -166,7 +172,7 @@ def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: i
 @with_output
 def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
         customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-        engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None,
+        events: str | None, engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None,
         no_report: bool, quiet: bool, output_format: str) -> None:
     """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to).
 
@@ -177,7 +183,7 @@ def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple
 
     if stop_day <= first_day:
         raise BillingError(f"--to {stop_day} must be after --from {first_day}")
-    args = RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
+    args = RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days, events)
     where = engine_of(engine, scheduler, shards, workers)
     with progress(quiet) as report:
         result = bill_with(where, workspace, args, threads=threads, memory_limit=memory_limit, progress=report)
@@ -206,7 +212,8 @@ def _summary(result, target: Path) -> None:  # noqa: ANN001 - pipeline.run.Bill
 
 @cli.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
-def validate(workspace: Path) -> None:
+@events_option
+def validate(workspace: Path, events: str | None) -> None:
     """Check WORKSPACE's configuration and event file footers, without billing.
 
     Example: usagebill validate ws/
@@ -214,15 +221,17 @@ def validate(workspace: Path) -> None:
     from .config.workspace import load_workspace
     from .ingest import discover
     from .preflight import metric_columns, print_warnings
+    from .run import events_of
 
     ws = load_workspace(workspace)
-    events = discover(ws.root / "events")
+    location = events_of(ws, events)
+    events = discover(location)
     used = set().union(*(ws.metric_ids_ever(k) for k in ws.contracts.values() if k.plan_id in ws.pricebook.plans))
     metric_columns([ws.pricebook.metrics[m] for m in sorted(used) if m in ws.pricebook.metrics], events)
     print_warnings([{"code": code, "message": message} for code, message in sorted(ws.warnings)])
     click.echo(f"workspace ok: {len(ws.customers)} customers, {len(ws.contracts)} contracts, "
                f"{len(ws.pricebook.plans)} plans, {len(ws.pricebook.metrics)} metrics, "
-               f"{len(events.files)} event files")
+               f"{len(events.files)} event files" + (f" in {location}" if events.remote else ""))
 
 
 @cli.command("repartition")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli import _date, cli, progress
+from .cli import _date, cli, events_option, progress
 
 
 @cli.command("preview")
@@ -21,8 +21,9 @@ from .cli import _date, cli, progress
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores).")
 @click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM).")
+@events_option
 def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str, threads: int | None,
-                    memory_limit: str | None) -> None:
+                    memory_limit: str | None, events: str | None) -> None:
     """Show the open period's invoice so far, as a draft (the upcoming invoice); writes nothing.
 
     Usage up to the end of the day before --as-of counts (local midnight in the customer's time
@@ -34,7 +35,8 @@ def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str,
     from .preview import as_dict, preview
 
     with progress() as report:
-        pv = preview(workspace, contract_id, as_of, threads=threads, memory_limit=memory_limit, progress=report)
+        pv = preview(workspace, contract_id, as_of, threads=threads, memory_limit=memory_limit, progress=report,
+                     events=events)
     doc = as_dict(pv)
     if fmt == "json":
         click.echo(to_json(doc), nl=False)
@@ -96,8 +98,9 @@ def report_command(out_dir: Path, compare: Path | None) -> None:
 @click.option("--ledger", type=click.Path(path_type=Path), help="The ledger file (default WORKSPACE/ledger.duckdb).")
 @click.option("--wait", type=click.FloatRange(0), default=600, show_default=True,
               help="Seconds to wait while another usagebill process holds the ledger.")
+@events_option
 def explain_command(workspace: Path, key: str, line_number: int | None, fmt: str, ledger: Path | None,
-                    wait: float) -> None:
+                    wait: float, events: str | None) -> None:
     """Explain how an invoice's lines came about: metric, events counted, quantity, pricing, rounding, tax.
 
     The period is re-rated from the workspace's current inputs; an issued invoice that differs
@@ -108,7 +111,7 @@ def explain_command(workspace: Path, key: str, line_number: int | None, fmt: str
     from .explain import explain
     from .explain_text import to_json, to_text
 
-    doc = explain(workspace, key, line_number, ledger=ledger, wait=wait)
+    doc = explain(workspace, key, line_number, ledger=ledger, wait=wait, events=events)
     click.echo(to_json(doc) if fmt == "json" else to_text(doc), nl=False)
 
 

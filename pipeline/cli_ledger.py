@@ -12,7 +12,7 @@ from typing import Callable
 
 import click
 
-from .cli import _date, cli, progress, say, totals_line, with_output, with_window
+from .cli import _date, cli, events_option, progress, say, totals_line, with_output, with_window
 from .errors import BillingError
 
 
@@ -45,12 +45,12 @@ def with_ledger(fn: Callable) -> Callable:
 
 
 def _window_args(first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...], customers: tuple[str, ...],
-                 dedup_window_days: int):  # noqa: ANN202 - pipeline.run.RunArgs, imported lazily
+                 dedup_window_days: int, events: str | None = None):  # noqa: ANN202 - pipeline.run.RunArgs, lazily
     from .run import RunArgs
 
     if stop_day <= first_day:
         raise BillingError(f"--to {stop_day} must be after --from {first_day}")
-    return RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
+    return RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days, events)
 
 
 issue_date_option = click.option(
@@ -71,7 +71,7 @@ issue_date_option = click.option(
 @with_output
 def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                   customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-                  allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
+                  events: str | None, allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
                   out: Path | None, quiet: bool, output_format: str) -> None:
     """Rate WORKSPACE like `run` and issue the invoices of the periods closing in [--from, --to).
 
@@ -84,7 +84,7 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
     """
     from .issue import issue
 
-    args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days, events)
     with progress(quiet) as report:
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
                         threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
@@ -105,14 +105,15 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
               help="How many days before the window earlier copies of an event are looked for (default 34).")
 @click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores).")
 @click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM).")
+@events_option
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/nightly-<run_id>); written only when something is issued.")
 @with_output
 def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future: bool, contracts: tuple[str, ...],
             customers: tuple[str, ...], dedup_window_days: int | None, threads: int | None,
-            memory_limit: str | None, ledger: Path | None, wait: float, out: Path | None, quiet: bool,
-            output_format: str) -> None:
+            memory_limit: str | None, events: str | None, ledger: Path | None, wait: float, out: Path | None,
+            quiet: bool, output_format: str) -> None:
     """Issue the next uninvoiced cycles of every contract: each period closed by --as-of, since the contract's start.
 
     A period is closed when its end (local midnight of period_end in the customer's time zone) plus
@@ -131,7 +132,7 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
         outcome = run_nightly(workspace, instant, grace=parse_grace(grace, given), contracts=contracts,
                               customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
-                              progress=report)
+                              events=events, progress=report)
     say(quiet, output_format, _issued_doc(outcome),
         lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"))
 
@@ -182,7 +183,7 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.issu
 @with_output
 def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                       customers: tuple[str, ...], dedup_window_days: int, threads: int | None,
-                      memory_limit: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
+                      memory_limit: str | None, events: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
                       wait: float, out: Path | None, quiet: bool, output_format: str) -> None:
     """Re-rate the periods closing in [--from, --to) and compare them with what the ledger issued.
 
@@ -195,7 +196,7 @@ def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, co
     """
     from .reconcile import reconcile
 
-    args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days, events)
     with progress(quiet) as report:
         done = reconcile(workspace, args, ledger=ledger, do_adjust=adjust, issue_date=issue_date, out=out,
                          wait=wait, threads=threads, memory_limit=memory_limit, progress=report)

@@ -36,7 +36,7 @@ from . import __version__, ingest, merge, preflight
 from .config.workspace import load_workspace
 from .db import connect
 from .errors import BillingError
-from .run import Bill, RunArgs, Stopwatch, _fingerprints, _run_id, bill, billed_metrics, run_warnings
+from .run import Bill, RunArgs, Stopwatch, _fingerprints, _run_id, bill, billed_metrics, events_of, run_warnings
 from .scope import select
 from .shards import Shard, event_days, plan, read_layout
 
@@ -137,12 +137,14 @@ def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | No
     watch = Stopwatch(progress)
     with watch.stage("validate"):
         ws = load_workspace(workspace)
-        events = ingest.discover(ws.root / "events")
+        events = ingest.discover(events_of(ws, args.events))
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
         preflight.metric_columns(billed_metrics(ws, scope), events)
     hashing = ThreadPoolExecutor(max_workers=1).submit(_fingerprints, ws, events)  # overlaps the shards
     relative = [events.relative(p) for p in events.files]
-    buckets = read_layout(events.root, relative)
+    # a bucket layout lets each shard read only its own files; in object storage every shard reads every
+    # object (keeping its customers' rows), and each worker reads it with the AWS_* variables it was started with
+    buckets = None if events.remote else read_layout(events.root, relative)
     with _client(engine, threads) as (client, task_threads):
         if engine.shards is None and not client.nthreads():
             client.wait_for_workers(1, timeout=60)

@@ -19,7 +19,7 @@ from typing import Callable, Iterator
 import duckdb
 import pyarrow as pa
 
-from . import __version__, daily, emit, ingest, meter, preflight
+from . import __version__, daily, emit, ingest, meter, objectstore, preflight
 from .config.workspace import Workspace, load_workspace
 from .db import connect
 from .errors import InputDataError
@@ -41,11 +41,15 @@ class RunArgs:
     contracts: tuple[str, ...] = ()
     customers: tuple[str, ...] = ()
     dedup_window_days: int = DEDUP_WINDOW_DAYS
+    events: str | None = None  # --events: where the events are, instead of settings.yaml's or events/
 
     def as_dict(self) -> dict:
-        return {"from": self.first_day.isoformat(), "to": self.stop_day.isoformat(),
-                "contracts": sorted(self.contracts), "customers": sorted(self.customers),
-                "dedup_window_days": self.dedup_window_days}
+        out = {"from": self.first_day.isoformat(), "to": self.stop_day.isoformat(),
+               "contracts": sorted(self.contracts), "customers": sorted(self.customers),
+               "dedup_window_days": self.dedup_window_days}
+        if self.events is not None:  # only when given: arguments (and run ids) without it stay as they were
+            out["events"] = self.events
+        return out
 
 
 @dataclass
@@ -98,9 +102,14 @@ class Stopwatch:
         self.timings[name] = time.perf_counter() - start
 
 
+def events_of(ws: Workspace, override: str | None = None) -> Path | objectstore.Prefix:
+    """Where the workspace's events are: --events, settings.yaml `events:`, or WORKSPACE/events."""
+    return objectstore.events_location(ws.root, ws.settings.events, override)
+
+
 def _fingerprints(ws: Workspace, events: ingest.EventFiles) -> dict[str, str]:
     out = {p.name: fingerprint(p) for p in ws.config_files}
-    out.update({f"events/{events.relative(p)}": fingerprint(p) for p in events.files})
+    out.update({f"events/{events.relative(p)}": events.fingerprint(p) for p in events.files})
     return out
 
 
@@ -200,7 +209,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     watch = Stopwatch(progress)
     with watch.stage("validate"):
         ws = load_workspace(workspace)
-        events = ingest.discover(ws.root / "events", None if shard is None else shard.files)
+        events = ingest.discover(events_of(ws, args.events), None if shard is None else shard.files)
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers, periods_of, until)
         whole, scope = scope, scope if shard is None else cut(scope, shard)
         if shard is None:  # a column a metric needs that no file of its event type has (a driver checks shards')
