@@ -75,6 +75,12 @@ events_option = click.option(
     help="Where the events are: s3://BUCKET/PREFIX/ (S3, MinIO, R2: AWS_* variables, docs/object-storage.md) "
          "or a folder (default: settings.yaml `events:`, else WORKSPACE/events).")
 
+then_option = click.option(
+    "--then", "then", metavar="TASKS",
+    help="After the batch commits, on exactly its documents: render:pdf, render:ubl, export:FORMAT, send "
+         "(comma separated, in order); each recorded in the ledger, a failed one retried by the next --then "
+         "(exit status 4 when one fails).")
+
 window_options = [
     click.option("--from", "first_day", required=True, callback=_date,
                  help="Bill the periods whose last day is on or after this date (YYYY-MM-DD)."),
@@ -259,6 +265,7 @@ def repartition_command(source: Path, out: Path, buckets: int, threads: int | No
 
 from . import cli_ledger  # noqa: E402,F401 - registers issue, nightly, reconcile, invoices, ... on `cli`
 from . import cli_analysis  # noqa: E402,F401 - registers preview, report, explain on `cli`
+from . import cli_send  # noqa: E402,F401 - registers send on `cli`
 
 
 def main() -> None:

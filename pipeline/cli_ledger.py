@@ -12,7 +12,7 @@ from typing import Callable
 
 import click
 
-from .cli import _date, cli, events_option, progress, say, totals_line, with_output, with_window
+from .cli import _date, cli, events_option, progress, say, then_option, totals_line, with_output, with_window
 from .errors import BillingError
 
 
@@ -68,11 +68,12 @@ issue_date_option = click.option(
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/issue-<run_id>); written after the ledger commit.")
+@then_option
 @with_output
 def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                   customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-                  events: str | None, allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
-                  out: Path | None, quiet: bool, output_format: str) -> None:
+                  events: str | None, allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None,
+                  wait: float, out: Path | None, then: str | None, quiet: bool, output_format: str) -> None:
     """Rate WORKSPACE like `run` and issue the invoices of the periods closing in [--from, --to).
 
     Invoices get numbers {invoice_prefix}-{n}, gapless, in order of period_end then contract_id,
@@ -83,12 +84,15 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
     Example: usagebill issue ws/ --from 2026-10-01 --to 2026-11-01
     """
     from .issue import issue
+    from .tasks import parse_tasks
 
     args = _window_args(first_day, stop_day, contracts, customers, dedup_window_days, events)
+    tasks = parse_tasks(then)  # a bad --then stops before anything is issued
     with progress(quiet) as report:
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
                         threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
-    say(quiet, output_format, _issued_doc(outcome), lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"))
+    _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"),
+              workspace, tasks, ledger, wait)
 
 
 @cli.command()
@@ -109,11 +113,12 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
 @with_ledger
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/nightly-<run_id>); written only when something is issued.")
+@then_option
 @with_output
 def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future: bool, contracts: tuple[str, ...],
             customers: tuple[str, ...], dedup_window_days: int | None, threads: int | None,
             memory_limit: str | None, events: str | None, ledger: Path | None, wait: float, out: Path | None,
-            quiet: bool, output_format: str) -> None:
+            then: str | None, quiet: bool, output_format: str) -> None:
     """Issue the next uninvoiced cycles of every contract: each period closed by --as-of, since the contract's start.
 
     A period is closed when its end (local midnight of period_end in the customer's time zone) plus
@@ -125,7 +130,9 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
     """
     from .closing import parse_as_of, parse_grace, refuse_future
     from .issue import nightly as run_nightly
+    from .tasks import parse_tasks
 
+    tasks = parse_tasks(then)
     instant, given = parse_as_of(as_of)
     refuse_future(instant, allow_future)
     with progress(quiet) as report:
@@ -133,8 +140,26 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
                               customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
                               events=events, progress=report)
-    say(quiet, output_format, _issued_doc(outcome),
-        lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"))
+    _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"),
+              workspace, tasks, ledger, wait)
+
+
+def _say_then(quiet: bool, output_format: str, outcome, text: Callable[[], None], workspace: Path,  # noqa: ANN001
+              tasks: tuple[str, ...], ledger: Path | None, wait: float) -> None:
+    """The batch's summary, then its --then tasks (pipeline/tasks.py; with --format json inside the
+    summary); exit status 4 when a task failed."""
+    from .cli_send import then_tasks
+
+    doc = _issued_doc(outcome)
+    if output_format == "json" and tasks:
+        done = then_tasks(workspace, tasks, outcome.run_seq, ledger, wait, quiet=True)
+        doc["tasks"] = [r.as_dict() for r in done.runs]
+        say(quiet, output_format, doc, text)
+    else:
+        say(quiet, output_format, doc, text)
+        done = then_tasks(workspace, tasks, outcome.run_seq, ledger, wait, quiet=quiet) if tasks else None
+    if done is not None and not done.ok:
+        sys.exit(4)
 
 
 def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.issue.Outcome
