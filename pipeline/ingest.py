@@ -39,6 +39,7 @@ class EventFiles:
     files: tuple  # sorted by path relative to root: the dedup tie-break order
     schema: dict[str, pa.DataType]
     objects: dict[str, objectstore.ObjectInfo] = field(default_factory=dict)  # by relative name (object storage)
+    footers: dict = field(default_factory=dict, compare=False, repr=False)  # object storage: each read once
 
     @property
     def remote(self) -> bool:
@@ -60,7 +61,11 @@ class EventFiles:
         return con
 
     def metadata(self, path: str | Path) -> pq.FileMetaData:
-        return objectstore.metadata(str(path)) if self.remote else pq.ParquetFile(path).metadata
+        if not self.remote:
+            return pq.ParquetFile(path).metadata
+        if str(path) not in self.footers:  # one footer read per object and run (discover, then the checks)
+            self.footers[str(path)] = objectstore.metadata(str(path))
+        return self.footers[str(path)]
 
     def read_schema(self, path: str | Path) -> pa.Schema:
         return self.metadata(path).schema.to_arrow_schema() if self.remote else pq.read_schema(path)
@@ -171,7 +176,7 @@ def discover(events_dir: Path | objectstore.Prefix, subset: tuple[str, ...] | No
             raise InputDataError(f"{events_dir}: events folder not found; create it (it may be empty)")
         local = (events_dir / rel for rel in subset) if subset is not None else _event_files(events_dir)
         files = sorted((p for p in local if p.is_file()), key=lambda p: p.relative_to(events_dir).as_posix())
-    located = EventFiles(events_dir, tuple(files), {}, objects)
+    located = EventFiles(events_dir, tuple(files), {}, objects, {})
     schema: dict[str, pa.DataType] = {}
     seen: dict[str, tuple[pa.DataType, str]] = {}
     for path in files:
@@ -192,7 +197,7 @@ def discover(events_dir: Path | objectstore.Prefix, subset: tuple[str, ...] | No
         _check_types(path, file_schema, name)
         for field_ in file_schema:
             schema.setdefault(field_.name, field_.type)
-    return EventFiles(events_dir, tuple(files), schema, objects)
+    return EventFiles(events_dir, tuple(files), schema, objects, located.footers)
 
 
 @dataclass
