@@ -127,3 +127,38 @@ def start_smtp(handler: SmtpHandler | None = None) -> SmtpServer:
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     return SmtpServer("127.0.0.1", port, handler, controller)
+
+
+# -- a workspace whose documents can be mailed -------------------------------------------------------------------
+
+COMPANY_EMAIL = "billing@heldout.example"
+EMAILS = {"acme": "ap@acme.example", "globex": "invoices@globex.example; cfo@globex.example",
+          "initech": "", "umbrella": "ap@umbrella.example"}
+
+
+def mail_workspace(source: Path, target: Path, emails: dict[str, str] | None = None,
+                   send_ubl: tuple[str, ...] = ("globex",)) -> Path:
+    """A copy of `source` (the example workspace) with the company's email, the customers' emails (an
+    empty one: no email) and send_ubl for some of them."""
+    import csv
+    import shutil
+
+    emails = EMAILS if emails is None else emails
+    shutil.copytree(source, target)
+    book = target / "pricebook.yaml"
+    book.write_text(book.read_text().replace("  invoice_prefix: HC", f"  invoice_prefix: HC\n  email: {COMPANY_EMAIL}"))
+    path = target / "customers.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        r["email"] = emails.get(r["customer_id"], "")
+        r["send_ubl"] = "true" if r["customer_id"] in send_ubl else ""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return target
+
+
+def attachments(message: EmailMessage) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_content() for part in message.iter_attachments()}
