@@ -20,7 +20,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import SCENARIOS
 from loopback import SECRET_KEY, start_s3
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import SCENARIOS
 from loopback import SmtpHandler, attachments, mail_workspace, start_smtp
 
@@ -108,7 +107,8 @@ def test_a_server_refusing_mid_batch_leaves_the_rest_for_the_next_night(ws):
 def test_issue_then_export_records_the_export_so_pending_finds_nothing_more(ws):
     p = usagebill({}, "issue", ws, "--from", "2026-10-01", "--to", "2026-11-01", "--then", "export:xero,render:ubl")
     assert p.returncode == 0, p.stderr
-    assert any(x.startswith("then export:xero (ledger run 1): export 1: 4 documents in ") for x in p.stdout.splitlines())
+    out = p.stdout.splitlines()
+    assert any(x.startswith("then export:xero (ledger run 1): export 1: 4 documents in ") for x in out)
     assert sorted(f.name for f in (ws / "out" / "render-ubl-run-1").iterdir()) == [
         "HC-1.xml", "HC-2.xml", "HC-3.xml", "HC-4.xml", "manifest.json"]
     pending = usagebill({}, "export", ws, "--format", "xero", "--pending")

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from pypdf import PdfReader
-
 from conftest import SCENARIOS
 from loopback import COMPANY_EMAIL, SmtpHandler, attachments, free_port, mail_workspace, start_smtp
+from pypdf import PdfReader
 
 CLI = [str(Path(sys.executable).with_name("usagebill"))]
 WINDOW = ("--from", "2026-10-01", "--to", "2026-12-01")
