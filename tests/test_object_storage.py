@@ -124,7 +124,8 @@ def test_footer_statistics_prune_row_groups_in_object_storage(s3, aws, tmp_path,
     statistics can hold the run's span (and the dedup lookback), not the whole object."""
     import s3fs.core
 
-    from pipeline.run import RunArgs, bill
+    from pipeline.billing.run import bill
+    from pipeline.billing.types import RunArgs
 
     rows = 175_200  # 365 days x 480 (one every 3 minutes)
     data = _events_file(rows, 73)  # row groups of 5 days

@@ -6,7 +6,7 @@
     pdf:
       hide_zero_usage_lines: true   # leave usage lines of amount 0 off the PDF (default false)
     events: s3://acme-events/usage/ # where the events are (default: the events/ folder); an s3:// prefix
-                                    # (pipeline/objectstore.py) or a folder, relative to the workspace;
+                                    # (pipeline/core/storage.py) or a folder, relative to the workspace;
                                     # `--events` on the command line wins over it
 
 The ledger, the exports and the UBL file keep every line; only the PDF hides them, and its
@@ -18,9 +18,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ProblemList
+from ..core.errors import ProblemList
+from ..core.fields import Fields
 from .changes import parse_date
-from .fields import Fields
 from .yamlsafe import load_yaml
 
 FILE_NAME = "settings.yaml"

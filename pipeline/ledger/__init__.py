@@ -8,6 +8,8 @@ An embedded DuckDB file (WORKSPACE/ledger.duckdb by default) and the record of t
     documents.py  numbering, invoices, credit notes and adjustments of one batch
     export.py     documents to Parquet/CSV, re-exports and listings
     check.py      the integrity rules (sql/ledger/check.sql)
-
-The commands that use it live in pipeline/issue.py (issue, nightly) and pipeline/reconcile.py.
+    payments.py   the payments tables and balances (imported by pipeline/month_end/payments/)
+    closing.py    when a period is closed (end instant + grace <= as-of)
+    issue.py      issue and nightly: rate, number, record, publish
+    reconcile.py  re-rate issued periods, compare, adjust
 """
