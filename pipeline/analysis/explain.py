@@ -19,7 +19,7 @@ from pathlib import Path
 from ..billing.ingest import discover
 from ..billing.invoice import Invoice, invoice_id
 from ..billing.periods import Period, period
-from ..billing.run import bill
+from ..billing.run import bill, events_of
 from ..billing.types import DEDUP_WINDOW_DAYS, RunArgs
 from ..config.workspace import Workspace, load_workspace
 from ..core.errors import BillingError
@@ -168,18 +168,19 @@ def _group_values(key: str, group_by: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def explain(workspace: Path, key: str, line_number: int | None = None, *, ledger: Path | None = None,
-            wait: float = 600, threads: int | None = None, today: dt.date | None = None) -> dict:
+            wait: float = 600, threads: int | None = None, today: dt.date | None = None,
+            events: str | None = None) -> dict:
     """The explanation of invoice `key` (all lines, or line `line_number`), as plain data."""
     ws = load_workspace(workspace)
     target = resolve(workspace, ws, key, ledger=ledger, wait=wait, today=today)
     last = target.period.last_day
-    args = RunArgs(last, last + dt.timedelta(days=1), (target.contract_id,))
+    args = RunArgs(last, last + dt.timedelta(days=1), (target.contract_id,), events=events)
     result = bill(workspace, args, threads=threads)
     wanted = invoice_id(target.contract_id, target.period.start)
     inv = next(i for i in result.invoice_objects if i.invoice_id == wanted)
     if line_number is not None and not 1 <= line_number <= len(inv.lines):
         raise BillingError(f"--line {line_number}: invoice {key} has lines 1 to {len(inv.lines)}")
-    doc = explain_invoice(ws, discover(ws.root / "events"), inv, target, line_number, args.dedup_window_days)
+    doc = explain_invoice(ws, discover(events_of(ws, events)), inv, target, line_number, args.dedup_window_days)
     doc["invoice"]["key"] = key
     doc["recomputed"] = {"run_id": result.run_id, "counts": result.counts,
                          "note": "re-rated now from the workspace's current inputs, like `usagebill run` of this period"}

@@ -1,4 +1,4 @@
-"""Month-end commands: export, render, payments, ar."""
+"""Month-end commands: export, render, send (pipeline/cli/send.py), payments, ar."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .common import LEDGER, check_window, count, options, parse_date
+from .send import send_command
 
 
 @click.command()
@@ -220,4 +221,4 @@ def ar(workspace: Path, as_of: dt.date, customers: tuple[str, ...], per_invoice:
         click.echo(render(rows, COLUMNS, fmt), nl=False)
 
 
-COMMANDS = (export, render, payments, ar)
+COMMANDS = (export, render, send_command, payments, ar)
