@@ -128,7 +128,7 @@ def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  
               tasks: tuple[str, ...], ledger: Path | None, wait: float) -> None:
     """The batch's summary, then its --then tasks (pipeline/month_end/tasks.py; with --format json inside the
     summary); exit status 4 when a task failed."""
-    from .send import then_tasks
+    from .month_end import then_tasks
 
     doc = _issued_doc(outcome)
     if output_format == "json" and tasks:
