@@ -168,6 +168,15 @@ class RunRecord:
     manifest: str
 
 
+def insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Append an Arrow table to the ledger table `name` (one of our own names), by column name."""
+    con.register(f"new_{name}", table)
+    try:
+        run(con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")
+    finally:
+        con.unregister(f"new_{name}")
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, registered: list[str]) -> Iterator[None]:
     """BEGIN ... COMMIT, rolled back on any failure (a kill loses it whole); the Arrow tables the

@@ -32,7 +32,7 @@ from ...core.errors import BillingError, CheckError, ConfigError
 from ...core.fields import parse_decimal
 from ...core.money import currency_digits
 from ...ledger.payments import balances, ensure_tables
-from ...ledger.store import Ledger, ledger_path, open_ledger, run
+from ...ledger.store import Ledger, insert, ledger_path, open_ledger, transaction
 
 REQUIRED = ("payment_id", "customer_id", "received_date", "amount", "currency")
 OPTIONAL = ("invoice_number",)
@@ -160,8 +160,7 @@ def _payment(row: dict[str, str], n: int, problems: _Problems) -> Payment | None
 def _check_against(payments: list[Payment], ws: Workspace, ledger: Ledger, name: str) -> None:
     """Customers known, currencies the customer is billed in, named invoices theirs and in that currency."""
     problems = _Problems(name)
-    invoices = {r["invoice_number"]: r for r in run_rows(ledger, "SELECT invoice_number, customer_id, currency, "
-                                                                 "status FROM invoices")}
+    invoices = {r["invoice_number"]: r for r in ledger.fetch("payments_invoices").to_pylist()}
     billed: dict[str, set[str]] = {}
     for r in invoices.values():
         billed.setdefault(r["customer_id"], set()).add(r["currency"])
@@ -189,10 +188,6 @@ def _check_against(payments: list[Payment], ws: Workspace, ledger: Ledger, name:
                 problems.add(p.line, "currency", f"invoice {p.invoice_number} is in {inv['currency']}, the payment "
                                                  f"in {p.currency}")
     problems.raise_if_any()
-
-
-def run_rows(ledger: Ledger, query: str, params: dict | None = None) -> list[dict]:
-    return ledger.con.sql(query, params=params).to_arrow_table().to_pylist()
 
 
 def allocate(payments: list[Payment], open_invoices: list[dict]) -> Imported:
@@ -231,38 +226,31 @@ def import_payments(workspace: Path, file: Path, *, ledger: Path | None = None, 
     if not path.exists():
         raise BillingError(f"{path}: no ledger yet, so no invoice to pay; issue invoices first "
                            "(usagebill nightly or issue), or pass --ledger")
-    with open_ledger(path, write=True, wait=wait) as led:
-        con = led.con
-        run(con, "BEGIN TRANSACTION")
-        try:
-            ensure_tables(led, write=True)
-            _check_against(payments, ws, led, file.name)
-            stored = {r["payment_id"]: r for r in run_rows(led, "SELECT * FROM payments")}
-            new, skipped = [], []
-            for p in payments:
-                before = stored.get(p.payment_id)
-                if before is None:
-                    new.append(p)
-                elif p.same_as(before):
-                    skipped.append(p)
-                else:
-                    raise BillingError(f"{file.name} line {p.line}, payment_id: {p.payment_id!r} was imported "
-                                       f"before (from {before['source_file']} line {before['source_line']}) with other "
-                                       "values; a payment is imported once; nothing was imported")
-            open_now = [r for r in balances(led).to_pylist() if r["status"] == "issued" and r["balance"] > 0]
-            done = allocate(new, open_now)
-            done.skipped = skipped
-            if new:
-                done.import_seq = run(con, "SELECT coalesce(max(import_seq), 0) + 1 FROM payments")[0][0]
-                _insert(led, done, file.name)
-                broken = run_rows(led, _CHECK)
-                if broken:
-                    raise CheckError(f"{path}: payments would break the ledger's rules ({broken[0]}); nothing was "
-                                     "imported (a bug in usagebill, or a ledger edited by hand)")
-            run(con, "COMMIT")
-        except BaseException:
-            run(con, "ROLLBACK")
-            raise
+    with open_ledger(path, write=True, wait=wait) as led, transaction(led.con, []):
+        ensure_tables(led, write=True)
+        _check_against(payments, ws, led, file.name)
+        stored = {r["payment_id"]: r for r in led.fetch("payments_stored").to_pylist()}
+        new, skipped = [], []
+        for p in payments:
+            before = stored.get(p.payment_id)
+            if before is None:
+                new.append(p)
+            elif p.same_as(before):
+                skipped.append(p)
+            else:
+                raise BillingError(f"{file.name} line {p.line}, payment_id: {p.payment_id!r} was imported "
+                                   f"before (from {before['source_file']} line {before['source_line']}) with other "
+                                   "values; a payment is imported once; nothing was imported")
+        open_now = [r for r in balances(led).to_pylist() if r["status"] == "issued" and r["balance"] > 0]
+        done = allocate(new, open_now)
+        done.skipped = skipped
+        if new:
+            done.import_seq = led.fetch("payments_next_import").column(0)[0].as_py()
+            _insert(led, done, file.name)
+            broken = led.fetch("payments_check").to_pylist()
+            if broken:
+                raise CheckError(f"{path}: payments would break the ledger's rules ({broken[0]}); nothing was "
+                                 "imported (a bug in usagebill, or a ledger edited by hand)")
     return done
 
 
@@ -280,25 +268,6 @@ def _insert(led: Ledger, done: Imported, source: str) -> None:
     allocations = pa.table({"payment_id": pa.array([a[0] for a in done.allocations], pa.string()),
                             "invoice_number": pa.array([a[1] for a in done.allocations], pa.string()),
                             "amount": pa.array([a[2] for a in done.allocations], pa.decimal128(38, 4))})
-    for name, t in (("payments", payments), ("payment_allocations", allocations)):
-        led.con.register(f"new_{name}", t)
-        try:
-            run(led.con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")  # our own table names
-        finally:
-            led.con.unregister(f"new_{name}")
+    insert(led.con, "payments", payments)
+    insert(led.con, "payment_allocations", allocations)
 
-
-# Rules every committed state keeps: allocations positive, within their payment, within their invoice's due.
-_CHECK = """
-SELECT 'allocation not positive' AS rule, payment_id AS detail FROM payment_allocations WHERE amount <= 0
-UNION ALL
-SELECT 'payment over-allocated', p.payment_id FROM payments p JOIN payment_allocations a USING (payment_id)
-GROUP BY p.payment_id, p.amount HAVING sum(a.amount) > p.amount
-UNION ALL
-SELECT 'allocation to an unknown invoice', a.invoice_number FROM payment_allocations a
-LEFT JOIN invoices i USING (invoice_number) WHERE i.invoice_number IS NULL
-UNION ALL
-SELECT 'allocation in another currency', a.payment_id FROM payment_allocations a
-JOIN payments p ON p.payment_id = a.payment_id JOIN invoices i ON i.invoice_number = a.invoice_number
-WHERE i.currency <> p.currency OR i.customer_id <> p.customer_id
-"""
