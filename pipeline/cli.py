@@ -250,6 +250,7 @@ def repartition_command(source: Path, out: Path, buckets: int, threads: int | No
 
 from . import cli_ledger  # noqa: E402,F401 - registers issue, nightly, reconcile, invoices, ... on `cli`
 from . import cli_analysis  # noqa: E402,F401 - registers preview, report, explain on `cli`
+from . import cli_credits  # noqa: E402,F401 - registers the credits group on `cli`
 
 
 def main() -> None:
