@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .cli import _date, cli, progress
+from .cli_ledger import with_ledger
 
 
 @cli.command("preview")
@@ -21,8 +22,9 @@ from .cli import _date, cli, progress
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores).")
 @click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM).")
+@with_ledger
 def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str, threads: int | None,
-                    memory_limit: str | None) -> None:
+                    memory_limit: str | None, ledger: Path | None, wait: float) -> None:
     """Show the open period's invoice so far, as a draft (the upcoming invoice); writes nothing.
 
     Usage up to the end of the day before --as-of counts (local midnight in the customer's time
@@ -34,7 +36,8 @@ def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str,
     from .preview import as_dict, preview
 
     with progress() as report:
-        pv = preview(workspace, contract_id, as_of, threads=threads, memory_limit=memory_limit, progress=report)
+        pv = preview(workspace, contract_id, as_of, threads=threads, memory_limit=memory_limit, progress=report,
+                     ledger=ledger, wait=wait)
     doc = as_dict(pv)
     if fmt == "json":
         click.echo(to_json(doc), nl=False)
@@ -65,6 +68,12 @@ def _preview_table(doc: dict, digits: int) -> str:
                 f"{tax} {money(inv['tax_total'])}  total {money(inv['total'])} {inv['currency']}",
             f"events so far: {doc['counts']['billed']} billed, {doc['counts']['duplicate']} duplicate "
             f"(of {doc['counts']['read']} read for this customer)"]
+    credit = doc["prepaid_credit"]
+    if credit["drawn"]:
+        sources = ", ".join(f"grant {c['grant_id']} {money(c['amount'])}" if c["source"] == "grant"
+                            else f"customer credit {money(c['amount'])}" for c in credit["drawn"])
+        out.append(f"prepaid credit it would draw if issued now: {money(credit['prepaid'])} ({sources}); "
+                   f"amount due {money(credit['amount_due'])} {inv['currency']}")
     return "\n".join(out)
 
 

@@ -5,11 +5,14 @@ calendar day D, with the events before local midnight at the start of D (as of D
 the end of D - 1, as `nightly --as-of D` issues the periods with period_end <= D). It is the same
 rating as `run` of that period once it closes: with no later events, the same lines and amounts.
 Flat fees, minimums and the commitment are the full period's (not the share elapsed so far).
+The prepaid credit the invoice would draw if it were issued now (its grants in effect on its
+issue date, then the customer's credit; pipeline/ledger/credits.py) is read from the ledger,
+which is only read.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
@@ -19,6 +22,8 @@ from .config.workspace import load_workspace
 from .emit import MONEY_COLUMNS
 from .errors import BillingError
 from .invoice import Invoice
+from .ledger.credit_report import would_draw
+from .ledger.store import ledger_path, open_ledger
 from .periods import instant, period_containing
 from .run import Bill, RunArgs, bill
 
@@ -29,10 +34,12 @@ class Preview:
     usage_up_to: dt.datetime  # events before this instant count
     result: Bill
     invoice: Invoice
+    credits: list[dict] = field(default_factory=list)  # prepaid credit it would draw if issued now
 
 
 def preview(workspace: Path, contract_id: str, as_of: dt.date, *, threads: int | None = None,
-            memory_limit: str | None = None, progress: Callable[[str], None] | None = None) -> Preview:
+            memory_limit: str | None = None, progress: Callable[[str], None] | None = None,
+            ledger: Path | None = None, wait: float = 600) -> Preview:
     ws = load_workspace(workspace)
     k = ws.contracts.get(contract_id)
     if k is None:
@@ -47,7 +54,10 @@ def preview(workspace: Path, contract_id: str, as_of: dt.date, *, threads: int |
     result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress,
                   periods_of=lambda contract, _first, _stop: [p] if contract.contract_id == contract_id else [],
                   until=cutoff)
-    return Preview(as_of, cutoff, result, result.invoice_objects[0])
+    inv = result.invoices.to_pylist()[0]
+    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:  # read only; none: no credit
+        drawn = would_draw(led, inv["customer_id"], inv["currency"], inv["issue_date"], inv["total"])
+    return Preview(as_of, cutoff, result, result.invoice_objects[0], drawn)
 
 
 def as_dict(pv: Preview) -> dict:
@@ -59,6 +69,9 @@ def as_dict(pv: Preview) -> dict:
     inv = money(pv.result.invoices.to_pylist()[0])
     lines = [money(x) for x in pv.result.lines.to_pylist()]
     tz = pv.invoice.billed.timezone
+    prepaid = sum((c["amount"] for c in pv.credits), Decimal(0))
+    credit = {"drawn": [{**c, "amount": c["amount"].quantize(unit)} for c in pv.credits],
+              "prepaid": prepaid.quantize(unit), "amount_due": (inv["total"] - prepaid).quantize(unit)}
     return {"preview": True, "status": "draft", "as_of": pv.as_of, "usage_up_to": pv.usage_up_to,
             "usage_up_to_local": pv.usage_up_to.astimezone(ZoneInfo(tz)), "timezone": tz,
-            "invoice": inv, "lines": lines, "counts": pv.result.counts}
+            "invoice": inv, "lines": lines, "counts": pv.result.counts, "prepaid_credit": credit}
