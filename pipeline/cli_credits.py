@@ -70,7 +70,9 @@ def show(workspace: Path, customers: tuple[str, ...], as_of: dt.date | None, fmt
 @click.argument("file", type=click.Path(path_type=Path))
 @with_ledger
 def import_command(workspace: Path, file: Path, ledger: Path | None, wait: float) -> None:
-    """Import grants: FILE has grant_id,customer_id,currency,amount,effective_date[,expiry_date][,priority][,description].
+    """Import grants: FILE has grant_id,customer_id,currency,amount,effective_date and optional columns.
+
+    The optional columns: expiry_date, priority, description.
 
     A grant_id already imported is skipped; the same id with other values, an unknown customer, a
     currency the customer is not billed in or a malformed cell stops the import, naming file, line
@@ -146,6 +148,7 @@ def refund_command(workspace: Path, customer: str, amount: Decimal, currency: st
 
     r = Refund(reference, customer, currency.upper(), amount, on or dt.date.today())
     if refund(workspace, r, ledger=ledger, wait=wait):
-        click.echo(f"credits refund {reference}: {_money(amount, r.currency)} paid back to {customer} on {r.refund_date}")
+        click.echo(f"credits refund {reference}: {_money(amount, r.currency)} paid back to {customer} "
+                   f"on {r.refund_date}")
     else:
         click.echo(f"credits refund {reference}: already recorded (same values); nothing written")

@@ -92,8 +92,8 @@ def test_a_grant_pays_umbrellas_october_and_every_view_shows_it(ws, tmp_path):
     assert b'<cbc:PayableAmount currencyID="USD">80.00<' in xml
 
     doc = credits_json(ws, "2026-11-01")
-    assert [(g["grant_id"], g["granted"], g["used"], g["expired"], g["remaining"], g["status"]) for g in doc["grants"]] \
-        == [("G1", "100.00", "100.00", "0.00", "0.00", "used_up")]
+    assert [(g["grant_id"], g["granted"], g["used"], g["expired"], g["remaining"], g["status"])
+            for g in doc["grants"]] == [("G1", "100.00", "100.00", "0.00", "0.00", "used_up")]
     assert doc["customer_credit"] == []
     assert "ledger ok" in ok("check-ledger", ws)
 
@@ -125,7 +125,8 @@ def test_importing_the_grant_file_twice_changes_nothing(ws, tmp_path):
     ("G9,umbrella,USD,10", "line 3: 4 cells for 8 columns"),
 ])
 def test_a_bad_line_rejects_the_whole_file_and_no_ledger_is_made(ws, tmp_path, line, message):
-    p = usagebill("credits", "import", ws, grants_file(tmp_path, "G1,umbrella,USD,100.00,2026-10-01,,,\n" + line + "\n"))
+    file = grants_file(tmp_path, "G1,umbrella,USD,100.00,2026-10-01,,,\n" + line + "\n")
+    p = usagebill("credits", "import", ws, file)
     assert p.returncode == 1
     assert p.stderr.startswith("error: grants.csv " + message) and "nothing was imported" in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
@@ -137,8 +138,8 @@ def test_the_same_grant_id_with_other_values_against_the_ledger_is_refused(ws, t
     before = rows(ws / "ledger.duckdb", "SELECT * FROM credit_grants")
     with pytest.raises(BillingError, match=r"other.csv line 3, grant_id: 'G1' was imported before \(from grants.csv "
                                            r"line 2\) with other values; .*nothing was imported"):
-        import_grants(ws, grants_file(tmp_path, "G2,umbrella,USD,5,2026-10-01,,,\nG1,umbrella,USD,100.00,2026-10-02,,,\n",
-                                      "other.csv"))
+        import_grants(ws, grants_file(tmp_path, "G2,umbrella,USD,5,2026-10-01,,,\n"
+                                                "G1,umbrella,USD,100.00,2026-10-02,,,\n", "other.csv"))
     assert rows(ws / "ledger.duckdb", "SELECT * FROM credit_grants") == before
     p = usagebill("credits", "import", ws, grants_file(tmp_path, "", "empty.csv").with_name("missing.csv"))
     assert p.returncode == 1 and "missing.csv" in p.stderr
@@ -350,7 +351,8 @@ def test_exports_carry_the_allocations(ws, tmp_path):
 
 def test_preview_shows_the_credit_the_open_period_would_draw(ws, tmp_path):
     nightly(ws, MIDNIGHT)
-    import_grants(ws, grants_file(tmp_path, "G1,umbrella,USD,100.00,2026-10-01,,,\nG2,umbrella,USD,500.00,2026-12-01,,,\n"))
+    import_grants(ws, grants_file(tmp_path, "G1,umbrella,USD,100.00,2026-10-01,,,\n"
+                                            "G2,umbrella,USD,500.00,2026-12-01,,,\n"))
     # November's invoice would be dated 2026-12-01: G1 (100.00, unused: HC-7 was issued before it) and G2
     out = ok("preview", ws, "--contract", "umbrella-1", "--as-of", "2026-11-15")
     assert "prepaid credit it would draw if issued now: 180.00 (grant G1 100.00, grant G2 80.00); amount due 0.00 USD" \

@@ -191,9 +191,9 @@ def _check_against(grants: list[GrantRow], ws: Workspace, ledger: Ledger, name: 
             problems.add(g.line, "customer_id", f"unknown customer {g.customer_id!r}; it is not in the workspace's "
                                                 "customers")
         elif g.currency not in billed.get(g.customer_id, set()):
-            currencies = billed.get(g.customer_id, set())
+            currencies = ", ".join(sorted(billed.get(g.customer_id, set()))) or "no currency yet"
             problems.add(g.line, "currency", f"grant {g.grant_id!r} is in {g.currency}, but customer "
-                                             f"{g.customer_id!r} is billed in {', '.join(sorted(currencies)) or 'no currency yet'}")
+                                             f"{g.customer_id!r} is billed in {currencies}")
     problems.raise_if_any()
 
 

@@ -118,7 +118,8 @@ def grants_left(ledger: Ledger, customers: set[str] | None = None) -> list[Grant
     """Every grant that has something left now (nothing counted as expired: the draw checks its dates)."""
     rows = ledger.fetch("credit_grant_balances", {"as_of": None, "customers": []}).to_pylist()
     return [Grant(r["grant_id"], r["customer_id"], r["currency"], r["effective_date"], r["expiry_date"], r["priority"],
-                  r["remaining"]) for r in rows if r["remaining"] > 0 and (customers is None or r["customer_id"] in customers)]
+                  r["remaining"])
+            for r in rows if r["remaining"] > 0 and (customers is None or r["customer_id"] in customers)]
 
 
 def credit_of(ledger: Ledger) -> CreditOf:
@@ -264,7 +265,8 @@ def refund(workspace: Path, r: Refund, *, ledger: Path | None = None, wait: floa
     if digits is None:
         raise BillingError(f"--currency {r.currency}: not an ISO 4217 currency; write e.g. USD")
     if r.amount <= 0 or -r.amount.as_tuple().exponent > digits:
-        raise BillingError(f"--amount {r.amount}: write a positive amount with at most {digits} decimals for {r.currency}")
+        raise BillingError(f"--amount {r.amount}: write a positive amount with at most {digits} decimals "
+                           f"for {r.currency}")
     _known(workspace, (r.customer_id,))
     path = _existing_ledger(workspace, ledger, "no credit to refund")
     with open_ledger(path, write=True, wait=wait) as led, transaction(led.con, []):
