@@ -18,7 +18,7 @@ $(BIN)/usagebill: pyproject.toml
 
 demo: install
 	rm -rf $(DEMO)
-	$(BIN)/python -m pipeline.generate $(DEMO)/ws --customers 300 --events 200000 --seed 7 --terms
+	$(BIN)/python tests/tools/generate.py $(DEMO)/ws --customers 300 --events 200000 --seed 7 --terms
 	$(BIN)/usagebill run $(DEMO)/ws --from 2026-10-01 --to 2026-11-01 --out $(DEMO)/out
 	@echo "invoices: $(DEMO)/out/invoices.csv and invoice_lines.csv (Parquet beside them); run report: $(DEMO)/out/report.html"
 

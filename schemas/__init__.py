@@ -7,10 +7,11 @@ user's input: the run stops before writing anything.
 """
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
-from pipeline.errors import CheckError
+from pipeline.billing.types import Bill
+from pipeline.core.errors import CheckError
 
 from .events import EventCounts, Quarantine
 from .invoices import InvoiceLines, Invoices, InvoiceTotals
@@ -52,7 +53,7 @@ def invoice_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
         pl.col("lines_count", "max_line_number", "distinct_line_numbers").fill_null(0))
 
 
-def validate_bill(bill) -> None:  # noqa: ANN001 - pipeline.run.Bill (imported lazily to avoid a cycle)
+def validate_bill(bill: Bill) -> None:
     counts = pl.DataFrame([bill.counts])
     check(EventCounts, counts)
     check(Quarantine, pl.from_arrow(bill.quarantine.select(["reason", "source_file", "source_row"])))

@@ -1,8 +1,8 @@
 """Events stage: every event read ends in exactly one place; quarantine rows say why and where from."""
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 STATUSES = ["billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered", "outside_window"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 MONEY = pl.Decimal(38, 4)
 LINE_TYPES = ["flat", "usage", "minimum", "commitment", "discount", "one_time"]

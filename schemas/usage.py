@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 
 class Usage(pa.DataFrameModel):

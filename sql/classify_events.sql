@@ -4,14 +4,14 @@
 -- Considered: every event row read whose timestamp is in [$span_start, $span_end) or null.
 -- Copies in [$lookback_start, $span_start) are read only to find duplicates.
 -- status: 0 billed, 1 duplicate, 2 invalid, 3 unknown_customer, 4 no_active_contract,
--- 5 unmetered, 6 outside_window (pipeline/ingest.py STATUSES, same order).
+-- 5 unmetered, 6 outside_window (pipeline/billing/ingest.py STATUSES, same order).
 -- Grain of `folded`: one row per group of three grouping sets, named by `fold`:
 --   status      events per status (n), one row per quarantined event with its file index and
 --               row (q_file, q_row; null for the other statuses);
 --   usage       billed events per period_idx, text slots t<j>, metric flag masks mask<i> and,
 --               for events a percentage charge rates one by one, their ts and event_id
 --               (ev_ts, ev_id; else null): n, s<j> = sum(v<j>), mx<j> = max(v<j>), and
---               l<j> = the last (ts, event_id, value) of latest metrics (pipeline/meter.py);
+--               l<j> = the last (ts, event_id, value) of latest metrics (pipeline/billing/meter.py);
 --   daily       billed events per UTC day of ts and flag masks (the run report's daily usage).
 -- Every event of a usage or daily row has the same flags, so metric k reads the rows whose
 -- mask has bit k. Why fold here: the events themselves are never written, so nothing of
@@ -23,7 +23,7 @@
 -- contract_id, active_from, active_to, m<k>..., period_idx): which contract meters an event
 -- type when, cut at the billed periods (period_idx null between them). Two range joins.
 -- Slots: <projection> typed event columns,
--- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/meter.py),
+-- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/billing/meter.py),
 -- <customer_filter> the customer selection,
 -- <copies_source> what candidates and copies read: narrow scans of the key columns (cheaper
 -- than holding `raw` for three readers), or `raw` itself when the run selects customers (few

@@ -9,7 +9,7 @@
 -- conditions.
 -- Parameters: $files, $customer_id, $lookback_start, $start_at, $end_at, $limit, and per line i
 -- $et<i> (event type) and its condition values ($f<i>_<j> filter lists, $g<i>_<j> group values).
--- Slots: <projection> typed event columns (pipeline/ingest.py Columns); <branches> one SELECT per
+-- Slots: <projection> typed event columns (pipeline/billing/ingest.py Columns); <branches> one SELECT per
 -- line over `kept` with its conditions (filters, group values, a non-null number for numeric
 -- metrics), built from quoted identifiers.
 WITH raw AS (

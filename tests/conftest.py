@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import Bill, RunArgs, bill
+from pipeline.billing.run import bill
+from pipeline.billing.types import Bill, RunArgs
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

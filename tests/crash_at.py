@@ -3,7 +3,7 @@
     python tests/crash_at.py MODULE:FUNCTION N before|after [--no-exchange] -- ARGS...
 
 kills the process just before, or just after, the N-th call of MODULE.FUNCTION (looked up at
-call time, so e.g. `pipeline.io:_publish` or `pipeline.emit:write_parquet`). `--no-exchange`
+call time, so e.g. `pipeline.core.io:_publish` or `pipeline.billing.emit:write_parquet`). `--no-exchange`
 makes the output folder's publication use two renames, as on a system without renameat2.
 A crash point that is never reached exits 3, so a test knows its point is stale.
 """
@@ -36,9 +36,9 @@ def main() -> None:
 
     setattr(target, name, crashing)
     if "--no-exchange" in flags:
-        import pipeline.io
+        import pipeline.core.io
 
-        pipeline.io._exchange = lambda a, b: False
+        pipeline.core.io._exchange = lambda a, b: False
     sys.argv = ["usagebill", *argv[split + 1:]]
     from pipeline.cli import main as usagebill
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ledger_support import copy_example, day, noon, window
-from pipeline.issue import issue, nightly
+
+from pipeline.ledger.issue import issue, nightly
 
 GOLDEN = Path(__file__).parent / "golden"
 

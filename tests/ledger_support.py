@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
-
 from builders import write_events
 from conftest import SCENARIOS
+
+from pipeline.billing.types import RunArgs
 from pipeline.ledger.check import problems
 from pipeline.ledger.store import open_ledger
-from pipeline.run import RunArgs
 
 CLI = [str(Path(sys.executable).with_name("usagebill"))]
 EXAMPLE = SCENARIOS / "example" / "ws"

@@ -4,7 +4,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from builders import ev, workspace
 from conftest import lines_by, run_bill
 
@@ -91,7 +90,7 @@ def test_unused_group_does_not_appear(result):
 
 
 def test_more_metrics_than_one_flag_mask_holds(tmp_path):
-    """130 metrics: the fold keeps their flags in three 64-bit masks (pipeline/meter.py MASK_BITS);
+    """130 metrics: the fold keeps their flags in three 64-bit masks (pipeline/billing/meter.py MASK_BITS);
     every metric, the percentage charge on the last one, and daily usage still come out exact."""
     kinds = ("count", "sum", "max", "latest")
     metrics = [{"id": f"m{i}", "event_type": f"e{i % 5}", "aggregation": kinds[i % 4],

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import SCENARIOS
 
 CLI = [str(Path(sys.executable).with_name("usagebill"))]
@@ -129,7 +128,7 @@ def test_help_explains_options():
 
 def test_help_is_a_tour_every_command_grouped_with_an_example():
     from pipeline.cli import cli
-    from pipeline.cli_help import GROUPS
+    from pipeline.cli.help import GROUPS
 
     p = usagebill("--help")
     assert p.returncode == 0, p.stderr

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from builders import workspace
 from ledger_support import rows, usagebill
-from pipeline.closing import GRACE_DEFAULT, parse_as_of, parse_grace
-from pipeline.errors import BillingError
+
+from pipeline.core.errors import BillingError
+from pipeline.ledger.closing import GRACE_DEFAULT, parse_as_of, parse_grace
 
 ZONES = {"la": "America/Los_Angeles", "berlin": "Europe/Berlin", "auckland": "Pacific/Auckland"}
 

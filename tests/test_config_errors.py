@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from pipeline.config.workspace import load_workspace
-from pipeline.errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 EXAMPLE = Path(__file__).parent / "scenarios" / "example" / "ws"
 

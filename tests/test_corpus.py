@@ -11,7 +11,7 @@ the large ones are generated) and states one of two outcomes:
   events read, quarantine.parquet holds one row per quarantined event with its reason, and the counts
   are the ones given (an event is never silently dropped).
 
-Cases run in-process through the real entry point (`pipeline.cli.main`: its error printing and exit
+Cases run in-process through the real entry point (`pipeline.cli`: its error printing and exit
 codes); a representative subset also runs as a real `usagebill` subprocess.
 """
 from __future__ import annotations
@@ -33,11 +33,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
-
 from builders import COMPANY, ev, write_events
 from builders import workspace as build_workspace
+
+from pipeline.billing.emit import FORMULA_STARTS
 from pipeline.cli import main
-from pipeline.emit import FORMULA_STARTS
 
 UTC = dt.timezone.utc
 WINDOW = ("--from", "2026-10-01", "--to", "2026-11-01")
@@ -717,12 +717,13 @@ class _Recorder:
 def test_no_query_text_holds_a_value_from_the_workspace(tmp_path, monkeypatch):
     """Filter values and ids reach DuckDB only as parameters or registered tables; a column name from
     the pricebook appears only quoted (its quote doubled), never as bare text."""
-    import pipeline.run
     from conftest import run_bill
 
+    import pipeline.billing.run
+
     seen: list[str] = []
-    connect = pipeline.run.connect
-    monkeypatch.setattr(pipeline.run, "connect", lambda *a, **k: _Recorder(connect(*a, **k), seen))
+    connect = pipeline.billing.run.connect
+    monkeypatch.setattr(pipeline.billing.run, "connect", lambda *a, **k: _Recorder(connect(*a, **k), seen))
     _sql_names(tmp_path / "ws")
     result = run_bill(tmp_path / "ws")
     assert result.counts["billed"] == 2 and seen

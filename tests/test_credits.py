@@ -16,17 +16,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
-
 from builders import ev
 from documents_support import printable
 from ledger_support import add_late_events, copy_example, day, ledger_problems, noon, rows, usagebill, window
-from pipeline.documents.validate import schematron_problems, xsd_problems
-from pipeline.errors import BillingError
-from pipeline.issue import issue, nightly
+from pypdf import PdfReader
+
+from pipeline.month_end.documents.validate import schematron_problems, xsd_problems
+from pipeline.core.errors import BillingError
+from pipeline.ledger.issue import issue, nightly
 from pipeline.ledger.credit_grants import import_grants
 from pipeline.ledger.credits import Due, Grant, apply_credits, plan
-from pipeline.reconcile import reconcile
+from pipeline.ledger.reconcile import reconcile
 
 HEADER = "grant_id,customer_id,currency,amount,effective_date,expiry_date,priority,description\n"
 MIDNIGHT = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)

@@ -21,16 +21,17 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
-
 from builders import ev, workspace
+from click.testing import CliRunner
 from conftest import SCENARIOS
+from tools.generate import generate_workspace
+
+from pipeline.billing.run import write_outputs
+from pipeline.billing.shards import BUCKET_SQL, shard_of
+from pipeline.billing.types import RunArgs
 from pipeline.cli import cli
-from pipeline.engine import Engine, bill_with, default_shards
-from pipeline.generate import generate_workspace
-from pipeline.repartition import repartition
-from pipeline.run import RunArgs, write_outputs
-from pipeline.shards import BUCKET_SQL, shard_of
+from pipeline.scale_out.engine import Engine, bill_with, default_shards
+from pipeline.scale_out.repartition import repartition
 
 FILES = ("invoices.parquet", "invoices.csv", "invoice_lines.parquet", "invoice_lines.csv", "usage.parquet",
          "quarantine.parquet", "daily_usage.parquet", "report.html")
@@ -301,9 +302,9 @@ def test_a_worker_killed_mid_run_loses_nothing(processes, tmp_path_factory, tmp_
 
 
 def test_repartition_in_several_passes_writes_the_same_files(generated, tmp_path, monkeypatch):
-    """Big inputs are sorted in passes over bucket ranges (pipeline/repartition.py ROWS_PER_PASS):
+    """Big inputs are sorted in passes over bucket ranges (pipeline/scale_out/repartition.py ROWS_PER_PASS):
     the files are the same bytes as from one pass."""
-    import pipeline.repartition as rp
+    import pipeline.scale_out.repartition as rp
 
     one = repartition(generated / "events", tmp_path / "one", 8).out
     monkeypatch.setattr(rp, "ROWS_PER_PASS", 7_000)  # 60,000+ events: 8 passes of one bucket each

@@ -6,14 +6,14 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from conftest import SCENARIOS, run_bill
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SCENARIOS, run_bill
-from pipeline.run import write_outputs
+from pipeline.billing.run import write_outputs
 
 CASE = SCENARIOS / "mixed"
 WINDOW = ("2026-09-01", "2026-12-01")
@@ -107,7 +107,7 @@ def test_parquet_bytes_do_not_depend_on_the_chunks_a_table_arrives_in(tmp_path):
     """Over 1 MB of distinct values, Parquet falls back from dictionary to plain encoding at a point
     that depends on the chunks written: DuckDB's result chunks vary with its threads, and a sharded
     run's merge gives one chunk. Found on 10M events (quarantine.parquet, the timestamp column)."""
-    from pipeline import emit
+    from pipeline.billing import emit
 
     n = 200_000  # 200k distinct int64 timestamps: a 1.6 MB dictionary
     stamps = pa.array(range(1_790_000_000_000_000, 1_790_000_000_000_000 + 7 * n, 7), pa.timestamp("us", "UTC"))

@@ -19,22 +19,22 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-
 from builders import ev, write_events
 from conftest import SCENARIOS, run_bill
-from pipeline.config.workspace import load_workspace
-from pipeline.errors import BillingError
-from pipeline.explain import explain, explain_invoice
-from pipeline.explain_text import to_json, to_text
-from pipeline.ingest import discover
 from independent import half_away
-from pipeline.money import to_decimal
+
+from pipeline.analysis.explain import explain, explain_invoice
+from pipeline.analysis.explain_text import to_json, to_text
+from pipeline.billing.ingest import discover
+from pipeline.config.workspace import load_workspace
+from pipeline.core.errors import BillingError
+from pipeline.core.money import to_decimal
 
 USAGEBILL = str(Path(sys.executable).with_name("usagebill"))
 CASES = sorted(p.name for p in SCENARIOS.iterdir() if (p / "expected.json").exists())
 
 
-def check_line(x: dict, line, inv) -> None:  # noqa: ANN001 - pipeline.invoice.Line, Invoice
+def check_line(x: dict, line, inv) -> None:  # noqa: ANN001 - pipeline.billing.invoice.Line, Invoice
     p, digits = x["pricing"], inv.digits
     assert x["quantity"] == line.quantity and x["amount"] == line.amount and x["exact_amount"] == line.exact_amount
     assert half_away(x["exact_amount"], digits) == x["amount"] == x["rounding"]["amount"]

@@ -17,15 +17,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from documents_support import GOLDEN, issued_workspace
-from ledger_support import day, rows, usagebill
-from pipeline.accounting import netsuite, quickbooks, xero
-from pipeline.accounting.config import load_accounting
-from pipeline.accounting.export import export_documents
-from pipeline.accounting.lines import spread_tax
-from pipeline.errors import ConfigError
 from independent import half_away
+from ledger_support import day, rows, usagebill
+
+from pipeline.core.errors import ConfigError
+from pipeline.month_end.accounting import netsuite, quickbooks, xero
+from pipeline.month_end.accounting.config import load_accounting
+from pipeline.month_end.accounting.export import export_documents
+from pipeline.month_end.accounting.lines import spread_tax
 
 FORMATS = ("csv", "xero", "quickbooks", "netsuite")
 
@@ -199,8 +199,8 @@ def test_accounting_yaml_mistakes_are_reported_together(tmp_path):
 
 def test_xero_files_hold_at_most_500_invoices_and_never_split_one(ws, tmp_path):
     from pipeline.config.workspace import load_workspace
-    from pipeline.documents.model import load_documents
     from pipeline.ledger.store import open_ledger
+    from pipeline.month_end.documents.model import load_documents
 
     with open_ledger(ws / "ledger.duckdb", write=False, wait=30) as led:
         docs = load_documents(led, load_workspace(ws))
@@ -219,8 +219,8 @@ def test_xero_files_hold_at_most_500_invoices_and_never_split_one(ws, tmp_path):
 
 def test_cells_a_spreadsheet_would_run_are_neutralized_and_numbers_are_not(ws, tmp_path):
     from pipeline.config.workspace import load_workspace
-    from pipeline.documents.model import load_documents
     from pipeline.ledger.store import open_ledger
+    from pipeline.month_end.documents.model import load_documents
 
     with open_ledger(ws / "ledger.duckdb", write=False, wait=30) as led:
         doc = load_documents(led, load_workspace(ws), numbers=("HC-5",))[0]
@@ -263,10 +263,10 @@ def test_window_and_command_line(ws, tmp_path):
 
 @pytest.mark.parametrize("char", ["=", "+", "-", "@", "\t", "\r"])  # written here, not emit.FORMULA_STARTS
 def test_every_export_layout_neutralizes_each_formula_character(ws, tmp_path, char):
-    from pipeline.accounting import long_csv
     from pipeline.config.workspace import load_workspace
-    from pipeline.documents.model import load_documents
     from pipeline.ledger.store import open_ledger
+    from pipeline.month_end.accounting import long_csv
+    from pipeline.month_end.documents.model import load_documents
 
     with open_ledger(ws / "ledger.duckdb", write=False, wait=30) as led:
         doc = load_documents(led, load_workspace(ws), numbers=("HC-5",))[0]

@@ -30,11 +30,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import SCENARIOS, run_bill
-from pipeline import emit, io, run
-from pipeline.errors import OutputError
-from pipeline.run import write_outputs
+
+from pipeline.billing import emit, run
+from pipeline.billing.run import write_outputs
+from pipeline.core import io
+from pipeline.core.errors import OutputError
 
 PYTHON = sys.executable
 USAGEBILL = str(Path(PYTHON).with_name("usagebill"))
@@ -88,17 +89,17 @@ def example_outputs(tmp_path_factory) -> dict[str, dict[str, bytes]]:
 
 # (where, nth call, before/after, an earlier output in the folder?, two renames?) -> what must be there after
 CRASH_POINTS = [
-    ("pipeline.ingest:classify", 1, "before", False, False, "absent"),
-    ("pipeline.emit:write_parquet", 1, "after", False, False, "absent"),
-    ("pipeline.emit:write_csv", 2, "after", False, False, "absent"),
-    ("pipeline.run:write_bytes", 1, "after", False, False, "absent"),
-    ("pipeline.io:_fsync_dir", 1, "after", False, False, "absent"),
-    ("pipeline.io:_publish", 1, "after", False, False, "new"),
-    ("pipeline.io:_fsync_dir", 2, "after", False, False, "new"),
-    ("pipeline.run:write_bytes", 1, "after", True, False, "old"),
-    ("pipeline.io:_publish", 1, "before", True, False, "old"),
-    ("pipeline.io:_exchange", 1, "after", True, False, "new"),
-    ("pipeline.io:_publish", 1, "after", True, False, "new"),
+    ("pipeline.billing.ingest:classify", 1, "before", False, False, "absent"),
+    ("pipeline.billing.emit:write_parquet", 1, "after", False, False, "absent"),
+    ("pipeline.billing.emit:write_csv", 2, "after", False, False, "absent"),
+    ("pipeline.billing.run:write_bytes", 1, "after", False, False, "absent"),
+    ("pipeline.core.io:_fsync_dir", 1, "after", False, False, "absent"),
+    ("pipeline.core.io:_publish", 1, "after", False, False, "new"),
+    ("pipeline.core.io:_fsync_dir", 2, "after", False, False, "new"),
+    ("pipeline.billing.run:write_bytes", 1, "after", True, False, "old"),
+    ("pipeline.core.io:_publish", 1, "before", True, False, "old"),
+    ("pipeline.core.io:_exchange", 1, "after", True, False, "new"),
+    ("pipeline.core.io:_publish", 1, "after", True, False, "new"),
     ("os:rename", 2, "after", True, True, "absent"),  # two renames: between them, no output (documented)
     ("os:rename", 3, "after", True, True, "new"),
 ]
@@ -144,7 +145,7 @@ def test_kill_at_a_chosen_point(example_outputs, crashed, point):
 def generated(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("generated")
     ws = root / "ws"
-    subprocess.run([PYTHON, "-m", "pipeline.generate", str(ws), "--customers", "300", "--events", "200000",
+    subprocess.run([PYTHON, str(Path(__file__).resolve().parent / "tools" / "generate.py"), str(ws), "--customers", "300", "--events", "200000",
                     "--seed", "1"], check=True, capture_output=True, timeout=120)
     versions = {}
     for name, window in (("old", OLD), ("new", NEW)):  # the second run times a whole run, and its writing

@@ -14,11 +14,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from builders import COMPANY, ev, workspace
 from conftest import run_bill
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ledger_support import usagebill
 
 CALLS = {"id": "api_calls", "event_type": "api_call", "aggregation": "count"}

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import run_bill
-from ledger_support import (copy_example, day, documents, noon, ledger_problems, rows, snapshot, usagebill,
-                            window)
-from pipeline.errors import BillingError
-from pipeline.issue import issue, nightly
+from ledger_support import copy_example, day, documents, ledger_problems, noon, rows, snapshot, usagebill, window
+
+from pipeline.billing.run import write_outputs
+from pipeline.core.errors import BillingError
 from pipeline.ledger import store
-from pipeline.run import write_outputs
+from pipeline.ledger.issue import issue, nightly
 
 # The example's periods by (period_end, contract_id): the order numbers are given in.
 ORDER = [("2026-08-01", "initech-1"), ("2026-09-01", "initech-1"), ("2026-10-01", "acme-1"),
@@ -169,7 +168,7 @@ def test_a_batch_that_fails_before_commit_leaves_the_ledger_as_before_and_burns_
 
 
 def test_a_batch_that_would_break_the_ledger_rules_is_refused_whole(ws, monkeypatch):
-    from pipeline.errors import CheckError
+    from pipeline.core.errors import CheckError
     from pipeline.ledger.documents import Numbering
 
     nightly(ws, noon("2026-10-01"))

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from ledger_support import CLI, ledger_problems, rows, snapshot, usagebill
-from pipeline.generate import main as generate
+from tools.generate import main as generate
+
 from pipeline.ledger.lock import POLL_SECONDS, ledger_lock, lock_path
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Money rounding (DATA_CONTRACT.md section 3) and tax rules (pipeline/tax.py), hand-computed."""
+"""Money rounding (DATA_CONTRACT.md section 3) and tax rules (pipeline/core/tax.py), hand-computed."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from pipeline.money import currency_digits, format_money, round_money, round_quantity, to_decimal
-from pipeline.tax import EU_MEMBER_STATES, TaxRule, tax_id_is_valid, tax_rule
+from pipeline.core.money import currency_digits, format_money, round_money, round_quantity, to_decimal
+from pipeline.core.tax import EU_MEMBER_STATES, TaxRule, tax_id_is_valid, tax_rule
 
 D = Decimal
 
@@ -181,7 +181,7 @@ def test_tax_rule_listed_zero_rate_is_not_replaced_by_star():
 
 
 def test_greek_vat_numbers_written_gr_or_el_and_other_prefixes():
-    from pipeline.tax import tax_id_is_valid
+    from pipeline.core.tax import tax_id_is_valid
     # Greece's VAT prefix is EL; a number written GR... is the same number (094259216 passes the checksum)
     assert tax_id_is_valid("GR", "GR094259216") is True
     assert tax_id_is_valid("GR", "EL 094 259 216") is True

@@ -12,7 +12,6 @@ import json
 from decimal import Decimal
 
 import duckdb
-
 from ledger_support import copy_example, ledger_problems, rows, usagebill
 
 AS_OF = "2026-11-01T12:00:00Z"  # after Chicago's October ended (05:00 UTC on Nov 1)

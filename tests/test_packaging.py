@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import db
+from pipeline.core import db
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,5 +29,5 @@ def test_the_wheel_holds_the_queries_templates_and_schemas(tmp_path):
     (wheel,) = tmp_path.glob("usagebill-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"pipeline/sql/{q}" for q in _queries()} <= names
-    assert "pipeline/report/report.html.j2" in names
-    assert "schemas/__init__.py" in names and "pipeline/cli.py" in names
+    assert "pipeline/billing/report/report.html.j2" in names
+    assert "schemas/__init__.py" in names and "pipeline/cli/__init__.py" in names

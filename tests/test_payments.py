@@ -6,12 +6,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from documents_support import issued_workspace
 from ledger_support import day, ledger_problems, rows, usagebill
-from pipeline.errors import BillingError
-from pipeline.payments.aging import aging, bucket
-from pipeline.payments.importer import import_payments
+
+from pipeline.core.errors import BillingError
+from pipeline.month_end.payments.aging import aging, bucket
+from pipeline.month_end.payments.importer import import_payments
 
 HEADER = "payment_id,customer_id,received_date,amount,currency,invoice_number\n"
 

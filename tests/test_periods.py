@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.billing.periods import closing_periods, instant, period, period_containing
 from pipeline.config.workspace import Contract
-from pipeline.periods import closing_periods, instant, period, period_containing
 
 d = dt.date
 UTC = dt.timezone.utc

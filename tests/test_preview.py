@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from builders import ev, workspace, write_events
 from conftest import run_bill
-from pipeline.errors import BillingError
-from pipeline.preview import as_dict, preview
+
+from pipeline.billing.preview import as_dict, preview
+from pipeline.core.errors import BillingError
 
 USAGEBILL = str(Path(sys.executable).with_name("usagebill"))
 METRICS = [{"id": "calls", "event_type": "call", "aggregation": "count"},

@@ -12,11 +12,11 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from independent import half_away, volume_tier
 
 from pipeline import rate
-from pipeline.config.fields import Fields
-from pipeline.errors import ProblemList
-from independent import half_away, volume_tier
+from pipeline.core.errors import ProblemList
+from pipeline.core.fields import Fields
 from pipeline.rate import flat, graduated, package, per_unit, percentage, volume
 from pipeline.rate.base import Usage
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from builders import ev
 from ledger_support import add_late_events, copy_example, day, ledger_problems, rows, usagebill, window
-from pipeline.issue import issue
-from pipeline.reconcile import reconcile
+
+from pipeline.ledger.issue import issue
+from pipeline.ledger.reconcile import reconcile
 
 OCTOBER = ("2026-10-01", "2026-11-01")
 COLUMNS = ("invoice_number,difference,contract_id,customer_id,currency,period_start,period_end,line_type,charge_id,"

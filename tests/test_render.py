@@ -8,20 +8,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
-
 from documents_support import issued_workspace
 from ledger_support import usagebill, window
+from pypdf import PdfReader
+
 from pipeline.config.workspace import load_workspace
-from pipeline.documents.model import load_documents
-from pipeline.documents.names import file_names, file_stem
-from pipeline.documents.pdf import render_pdf
-from pipeline.documents.render import render_documents
-from pipeline.documents.ubl import build
-from pipeline.documents.validate import problems, schematron_problems, xsd_problems
-from pipeline.errors import BillingError
-from pipeline.issue import issue
+from pipeline.core.errors import BillingError
+from pipeline.ledger.issue import issue
 from pipeline.ledger.store import open_ledger
+from pipeline.month_end.documents.model import load_documents
+from pipeline.month_end.documents.names import file_names, file_stem
+from pipeline.month_end.documents.pdf import render_pdf
+from pipeline.month_end.documents.render import render_documents
+from pipeline.month_end.documents.ubl import build
+from pipeline.month_end.documents.validate import problems, schematron_problems, xsd_problems
 
 NUMBERS = [f"HC-{n}" for n in range(1, 10)] + ["HC-CN-1"]
 
@@ -150,8 +150,9 @@ def test_adjustment_invoices_and_adjustment_credit_notes_are_valid_ubl_and_reduc
     from builders import ev
     from documents_support import printable
     from ledger_support import add_late_events, copy_example, day
-    from pipeline.payments.aging import aging
-    from pipeline.reconcile import reconcile
+
+    from pipeline.ledger.reconcile import reconcile
+    from pipeline.month_end.payments.aging import aging
 
     ws = printable(copy_example(tmp_path / "ws"))
     october = window("2026-10-01", "2026-11-01")
@@ -179,7 +180,7 @@ def test_a_generated_month_every_currency_valid_ubl_and_three_decimal_currencies
     """A generated month (USD, EUR, GBP, JPY and KWD plans): every document EN 16931 can express
     validates; the KWD ones (3 decimals, BR-DEC-* allows 2) are left out of the UBL render, listed
     in the manifest and on stderr, while their PDFs render; naming one is an error."""
-    from pipeline.generate import generate_workspace
+    from tools.generate import generate_workspace
 
     ws = tmp_path / "ws"
     generate_workspace(ws, customers=120, events=20_000, seed=11)

@@ -19,13 +19,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from builders import ev, workspace, write_events
 from conftest import SCENARIOS, run_bill
-from pipeline import emit
-from pipeline.report import NAME, render, rerender
-from pipeline.report.data import RunData
-from pipeline.run import write_outputs
+
+from pipeline.billing import emit
+from pipeline.billing.report import NAME, render, rerender
+from pipeline.billing.report.data import RunData
+from pipeline.billing.run import write_outputs
 
 USAGEBILL = str(Path(sys.executable).with_name("usagebill"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -12,13 +12,11 @@ import csv
 import hashlib
 import io
 import re
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from builders import ev, workspace, write_events
 from conftest import run_bill
 from independent import FORMULA_CHARS, invoice_id
@@ -314,7 +312,7 @@ def test_manifest_inputs_are_the_sha256_of_each_input_file(tmp_path):
 
 
 def test_os_reason_gives_the_systems_words():
-    from pipeline.io import os_reason
+    from pipeline.core.io import os_reason
     assert os_reason(OSError(28, "No space left on device")) == "No space left on device"
     assert os_reason(OSError("disk gone")) == "disk gone"
     assert os_reason(OSError("IOError: [Errno 13] oops")) == "Permission denied"

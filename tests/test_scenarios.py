@@ -5,7 +5,6 @@ import json
 from decimal import Decimal
 
 import pytest
-
 from conftest import SCENARIOS, run_bill
 
 CASES = sorted(p.name for p in SCENARIOS.iterdir() if (p / "expected.json").exists())

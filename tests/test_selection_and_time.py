@@ -6,12 +6,12 @@ import dataclasses
 import shutil
 
 import pytest
+from builders import ev, workspace
+from conftest import lines_by, run_bill
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import ev, workspace
-from conftest import lines_by, run_bill
-from pipeline.errors import CheckError, InputDataError
+from pipeline.core.errors import CheckError, InputDataError
 from schemas import validate_bill
 
 METRICS = [{"id": "calls", "event_type": "call", "aggregation": "count"}]

@@ -11,11 +11,11 @@ from decimal import Decimal
 
 import pytest
 import yaml
-
 from builders import ev, workspace, write_csv
 from conftest import SCENARIOS, run_bill
 from ledger_support import rows, usagebill
-from pipeline.errors import ConfigError
+
+from pipeline.core.errors import ConfigError
 
 CALLS = {"id": "calls", "event_type": "call", "aggregation": "count"}
 GB = {"id": "gb", "event_type": "store", "aggregation": "weighted_sum", "field": "gb"}
@@ -319,7 +319,7 @@ def test_the_ledger_records_which_terms_priced_each_issued_line(tmp_path):
     ("0.004567", "0.00457"), ("0.000000001", "0.000000001"), ("0.9995", "1"), ("100.000000000", "100"), ("-3.5", "-3.5"),
 ])
 def test_quantities_on_documents_are_shown_at_a_sensible_precision(value, shown):
-    from pipeline.money import show_quantity
+    from pipeline.core.money import show_quantity
     assert show_quantity(D(value)) == shown
 
 

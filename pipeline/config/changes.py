@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..errors import ProblemList
-from .fields import Fields
+from ..core.errors import ProblemList
+from ..core.fields import Fields
 
 UNSET = object()  # a contract field the entry does not change
 CHANGE_KEYS = {"effective_from", "charges", "remove_charges", "add_charges", "description"}

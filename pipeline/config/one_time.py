@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from ..errors import ProblemList
-from .fields import MAX_DECIMALS
+from ..core.errors import ProblemList
+from ..core.fields import MAX_DECIMALS
 from .tables import OPEN_END, Cells, read_table
 
 STEM = "one_time_charges"

@@ -6,10 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import rate
-from ..errors import ProblemList
-from ..money import currency_digits
+from ..core.errors import ProblemList
+from ..core.fields import Fields
+from ..core.money import currency_digits
 from .changes import plan_versions
-from .fields import Fields
 from .tables import bad_id_char
 from .yamlsafe import load_yaml
 

@@ -15,9 +15,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ProblemList
+from ..core.errors import ProblemList
+from ..core.fields import Fields
 from .changes import parse_date
-from .fields import Fields
 from .yamlsafe import load_yaml
 
 FILE_NAME = "settings.yaml"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pycountry
 
-from ..errors import ConfigError, ProblemList
-from .fields import MAX_INTEGER_DIGITS, parse_decimal
+from ..core.errors import ConfigError, ProblemList
+from ..core.fields import MAX_INTEGER_DIGITS, parse_decimal
 from .textfile import read_utf8
 
 BILLING_PERIODS = ("daily", "weekly", "monthly", "quarterly", "annual")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from ..errors import ProblemList
+from ..core.errors import ProblemList
 from .changes import UNSET, Change, parse_change, parse_date
 from .pricebook import Charge, Metric, Plan, Pricebook, items_with_ids, parse_charge
 from .yamlsafe import load_yaml

@@ -11,11 +11,11 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import ConfigError, ProblemList
-from ..tax import TaxRule, tax_id_is_valid, tax_rule
-from .settings import Settings, load_settings
+from ..core.errors import ConfigError, ProblemList
+from ..core.tax import TaxRule, tax_id_is_valid, tax_rule
 from .one_time import OneTimeCharge, load_one_time
 from .pricebook import Plan, Pricebook, load_pricebook
+from .settings import Settings, load_settings
 from .tables import BILLING_PERIODS, OPEN_END, Cells, read_table
 from .terms import TERMS_FILE, Terms, TermsBook, load_terms
 

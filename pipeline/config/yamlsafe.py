@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .textfile import read_utf8
 
 PLAIN = "only plain YAML data (maps, lists, strings, numbers) is accepted"

@@ -11,6 +11,8 @@ An embedded DuckDB file (WORKSPACE/ledger.duckdb by default) and the record of t
     credits.py    prepaid credit: the draw-down at issue, credits apply, credits refund
     credit_grants.py  `credits import`: grants from a CSV file
     credit_report.py  `credits`: what is left per grant and per customer; what a preview would draw
-
-The commands that use it live in pipeline/issue.py (issue, nightly) and pipeline/reconcile.py.
+    payments.py   the payments tables and balances (imported by pipeline/month_end/payments/)
+    closing.py    when a period is closed (end instant + grace <= as-of)
+    issue.py      issue and nightly: rate, number, record, publish
+    reconcile.py  re-rate issued periods, compare, adjust
 """

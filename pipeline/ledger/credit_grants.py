@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..config.fields import parse_decimal
+from ..core.fields import parse_decimal
 from ..config.tables import bad_id_char
 from ..config.textfile import read_utf8
 from ..config.workspace import Workspace, load_workspace
-from ..errors import BillingError, ConfigError
-from ..money import currency_digits
+from ..core.errors import BillingError, ConfigError
+from ..core.money import currency_digits
 from .credits import check
 from .store import Ledger, ledger_path, open_ledger, run, transaction
 

@@ -4,7 +4,7 @@ Per grant: granted, used (drawn by invoices not credited since, by D), expired (
 expiry_date on, whatever it did not give) and remaining, with its status. Per customer and
 currency: the customer credit (customer_credit.sql): received (overpayments, money freed by
 credited invoices), applied to invoices, refunded, and the balance. Read under the shared lock;
-nothing is written. `preview` uses `would_draw` for the credit an open period's invoice would draw.
+nothing is written. `preview` uses `preview_credit` for the credit an open period's invoice would draw.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..config.workspace import load_workspace
-from ..errors import BillingError
-from ..money import currency_digits, format_money
-from ..payments.tables import customer_credit, ensure_tables
+from ..core.errors import BillingError
+from ..core.money import currency_digits, format_money
+from .payments import customer_credit, ensure_tables
 from .credits import Due, credit_of, grants_left, plan
 from .store import Ledger, ledger_path, open_ledger
 
@@ -82,3 +82,15 @@ def would_draw(led: Ledger, customer_id: str, currency: str, issue_date: dt.date
     due = Due("(preview)", customer_id, currency, issue_date, amount)
     drawn = plan([due], grants_left(led, {customer_id}), credit_of(led))
     return [{"source": d.source, "grant_id": d.grant_id, "amount": d.amount} for d in drawn]
+
+
+def preview_credit(workspace: Path, invoice: dict, digits: int, *, ledger: Path | None = None,
+                   wait: float = 600) -> dict:
+    """The credit a draft invoice (run columns: customer_id, currency, issue_date, total) would draw if it
+    were issued now, from the ledger as it is (read only; no ledger: none): drawn, prepaid, amount_due."""
+    unit = Decimal(1).scaleb(-digits)
+    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
+        drawn = would_draw(led, invoice["customer_id"], invoice["currency"], invoice["issue_date"], invoice["total"])
+    prepaid = sum((c["amount"] for c in drawn), Decimal(0))
+    return {"drawn": [{**c, "amount": c["amount"].quantize(unit)} for c in drawn], "prepaid": prepaid.quantize(unit),
+            "amount_due": (invoice["total"] - prepaid).quantize(unit)}

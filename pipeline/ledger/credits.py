@@ -28,9 +28,9 @@ from typing import Callable
 import pyarrow as pa
 
 from ..config.workspace import load_workspace
-from ..errors import BillingError, CheckError
-from ..money import currency_digits
-from ..payments.tables import balances, customer_credit, ensure_tables
+from ..core.errors import BillingError, CheckError
+from ..core.money import currency_digits
+from .payments import balances, customer_credit, ensure_tables
 from .store import Ledger, ledger_path, open_ledger, run, transaction
 
 ZERO = Decimal(0)

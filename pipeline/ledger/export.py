@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from .. import emit
-from ..errors import BillingError
-from ..io import staged_dir, write_bytes
-from ..money import currency_digits
+from ..billing import emit
+from ..core.errors import BillingError
+from ..core.io import staged_dir, write_bytes
+from ..core.money import currency_digits
 from .store import Ledger
 from .tables import EXPORTED
 
@@ -73,7 +73,7 @@ def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: 
     params = {"contracts": list(contracts), "customers": list(customers)}
     if what != "invoices":
         return ledger.fetch(f"list_{what}", params)
-    from ..payments.tables import balances, ensure_tables
+    from .payments import balances, ensure_tables
 
     ensure_tables(ledger, write=False)  # a ledger without payments: empty temporary tables, nothing paid
     params["status"] = status

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import BillingError
+from ..core.errors import BillingError
 
 POLL_SECONDS = 0.05
 

@@ -19,9 +19,9 @@ from typing import Callable, Iterator
 import duckdb
 import pyarrow as pa
 
-from ..db import sql
-from ..errors import BillingError, CheckError
-from .lock import LedgerBusy, POLL_SECONDS, busy_message, ledger_lock
+from ..core.db import sql
+from ..core.errors import BillingError, CheckError
+from .lock import POLL_SECONDS, LedgerBusy, busy_message, ledger_lock
 from .tables import STORED
 
 SCHEMA_VERSION = 1

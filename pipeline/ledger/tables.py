@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from .. import emit
+from ..billing import emit
 
 STR, DATE, SEQ, RUN = pa.string(), pa.date32(), pa.int64(), pa.int32()
 

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from ..config.fields import Fields
-from ..money import to_decimal
+from ..core.fields import Fields
+from ..core.money import to_decimal
 from .base import Priced, Usage
 
 NAME = "flat"

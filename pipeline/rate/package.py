@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from ..config.fields import Fields
-from ..money import EXACT
+from ..core.fields import Fields
+from ..core.money import EXACT
 from .base import Priced, Usage
 
 NAME = "package"

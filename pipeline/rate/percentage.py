@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..config.fields import Fields
+from ..core.fields import Fields
 from .base import Priced, Usage
 
 NAME = "percentage"

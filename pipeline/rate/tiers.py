@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..config.fields import Fields
+from ..core.fields import Fields
 
 
 @dataclass(frozen=True)

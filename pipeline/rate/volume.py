@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config.fields import Fields
+from ..core.fields import Fields
 from .base import Priced, Usage
 from .tiers import Tier, parse_tiers
 

@@ -9,14 +9,13 @@ only the test files mapped to the module, stopping at the first failure, with a 
 Operators, one at a time: comparison flips (< <=, > >=, == !=, in / not in), + <-> -, * <-> /, // -> /,
 integer constants n -> n + 1, True <-> False, and <-> or, `not x` -> x, min <-> max, `return x` -> `return None`.
 
-    python tests/mutation/mutate.py [--module pipeline/money.py ...] [--limit N] [--sql-only] [--jobs 2]
+    python tests/mutation/mutate.py [--module pipeline/core/money.py ...] [--limit N] [--sql-only] [--jobs 2]
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import concurrent.futures as cf
-import copy
 import json
 import os
 import shutil
@@ -31,9 +30,9 @@ PY = sys.executable
 
 # module -> the test files (or file::selection) that guard it; a fast, targeted subset of the suite
 MODULES: dict[str, list[str]] = {
-    "pipeline/money.py": ["tests/test_money_tax.py", "tests/test_rate_models.py"],
-    "pipeline/tax.py": ["tests/test_money_tax.py"],
-    "pipeline/periods.py": ["tests/test_periods.py"],
+    "pipeline/core/money.py": ["tests/test_money_tax.py", "tests/test_rate_models.py"],
+    "pipeline/core/tax.py": ["tests/test_money_tax.py"],
+    "pipeline/billing/periods.py": ["tests/test_periods.py"],
     "pipeline/rate/base.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/flat.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/graduated.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
@@ -42,9 +41,9 @@ MODULES: dict[str, list[str]] = {
     "pipeline/rate/percentage.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/tiers.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/volume.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
-    "pipeline/invoice.py": ["tests/test_money_tax.py", "tests/test_scenarios.py", "tests/test_aggregations.py",
+    "pipeline/billing/invoice.py": ["tests/test_money_tax.py", "tests/test_scenarios.py", "tests/test_aggregations.py",
                             "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_form"],
-    "pipeline/io.py": ["tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
+    "pipeline/core/io.py": ["tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
                        "left_untouched", "tests/test_safety_rules.py::test_manifest_inputs_are_the_sha256_of_each_"
                        "input_file", "tests/test_safety_rules.py::test_os_reason_gives_the_systems_words", "tests/test_faults.py::test_kill_at_a_chosen_point", "tests/test_faults.py::test_injected_no_space"],
     "pipeline/ledger/documents.py": ["tests/test_ledger.py", "tests/test_reconcile.py",

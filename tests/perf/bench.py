@@ -63,7 +63,7 @@ def workspace(events: int, incremental: bool = False) -> Path:
         shutil.rmtree(path, ignore_errors=True)
         print(f"generating {events:,} events{' (incremental)' if incremental else ''} in {path}", flush=True)
         args = ["--customers", str(CUSTOMERS), "--events", str(events), "--seed", "1"]
-        summary = subprocess.run([str(BIN / "python"), "-m", "pipeline.generate", str(path), *args]
+        summary = subprocess.run([str(BIN / "python"), str(Path(__file__).resolve().parents[1] / "tools" / "generate.py"), str(path), *args]
                                  + (["--incremental"] if incremental else []),
                                  check=True, capture_output=True, text=True).stdout
         marker.write_text(summary)
@@ -80,8 +80,8 @@ def run(label: str, ws: Path, memory_limit: str, window: tuple[str, str] = WINDO
 
 def closing_contracts(ws: Path, window: tuple[str, str]) -> list[str]:
     """The contracts with a period closing in the window: what the nightly job selects."""
+    from pipeline.billing.scope import select
     from pipeline.config.workspace import load_workspace
-    from pipeline.scope import select
 
     first, stop = (dt.date.fromisoformat(d) for d in window)
     return sorted({b.contract.contract_id for b in select(load_workspace(ws), first, stop).periods})

@@ -1,0 +1,173 @@
+"""emit: invoices, lines and usage as Arrow tables, then Parquet and CSV files.
+
+Money columns are DECIMAL(38, 4) in Parquet (every ISO 4217 minor unit fits) and
+hold values rounded to the invoice currency's minor unit; CSV writes exactly that
+many fractional digits. Rows are sorted, so the same inputs give the same bytes.
+"""
+from __future__ import annotations
+
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..core.db import quote_ident
+from ..core.errors import InputDataError, OutputError
+from ..core.io import os_reason
+from ..core.money import MONEY_SCALE, QUANTITY_SCALE
+from .invoice import Invoice
+
+MONEY = pa.decimal128(38, MONEY_SCALE)
+QUANTITY = pa.decimal128(38, QUANTITY_SCALE)
+PRICE = pa.decimal128(38, 12)
+PERCENT = pa.decimal128(12, 6)
+
+INVOICE_SCHEMA = pa.schema([
+    ("invoice_id", pa.string()), ("invoice_number", pa.string()), ("status", pa.string()),
+    ("customer_id", pa.string()), ("contract_id", pa.string()), ("plan_id", pa.string()),
+    ("currency", pa.string()), ("period_start", pa.date32()), ("period_end", pa.date32()),
+    ("issue_date", pa.date32()), ("due_date", pa.date32()), ("subtotal", MONEY), ("discount_total", MONEY),
+    ("tax_percent", PERCENT), ("tax_note", pa.string()), ("tax_name", pa.string()), ("tax_total", MONEY),
+    ("total", MONEY),
+])
+LINE_SCHEMA = pa.schema([
+    ("invoice_id", pa.string()), ("line_number", pa.int32()), ("line_type", pa.string()),
+    ("charge_id", pa.string()), ("metric_id", pa.string()), ("group_key", pa.string()),
+    ("description", pa.string()), ("quantity", QUANTITY), ("unit_price", PRICE), ("amount", MONEY),
+    ("currency", pa.string()), ("service_start", pa.date32()), ("service_end", pa.date32()),
+])
+USAGE_SCHEMA = pa.schema([
+    ("invoice_id", pa.string()), ("contract_id", pa.string()), ("customer_id", pa.string()),
+    ("period_start", pa.date32()), ("period_end", pa.date32()), ("charge_id", pa.string()),
+    ("metric_id", pa.string()), ("group_key", pa.string()), ("quantity", QUANTITY), ("events", pa.int64()),
+])
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MONEY_COLUMNS = {"subtotal", "discount_total", "tax_total", "total", "amount",
+                 "issued_amount", "recomputed_amount", "delta_amount"}  # the last three: reconciliation
+QUANTITY_COLUMNS = {"quantity", "issued_quantity", "recomputed_quantity", "delta_quantity"}  # all 9 digits
+
+
+def _q(value: Decimal | None, scale: int) -> Decimal | None:
+    return None if value is None else value.quantize(Decimal(1).scaleb(-scale))
+
+
+def _table(columns: dict[str, list], schema: pa.Schema) -> pa.Table:
+    """Arrow converts each Decimal to the column's scale exactly (it refuses to lose digits).
+
+    An amount too large for its column (absurd quantities times prices) is an input error naming
+    the invoice, not a crash."""
+    try:
+        return pa.table({f.name: pa.array(columns[f.name], f.type) for f in schema}, schema=schema)
+    except (pa.ArrowInvalid, OverflowError):
+        for f in schema:
+            if not pa.types.is_decimal(f.type):
+                continue
+            limit = Decimal(10) ** (f.type.precision - f.type.scale)
+            for i, value in enumerate(columns[f.name]):
+                if value is not None and abs(value) >= limit:
+                    where = ", ".join(f"{k} {columns[k][i]}" for k in ("invoice_id", "contract_id", "charge_id")
+                                      if k in columns and columns[k][i] is not None)
+                    raise InputDataError(
+                        f"{where}: {f.name} {value} does not fit the outputs' DECIMAL({f.type.precision}, "
+                        f"{f.type.scale}) (below 10^{f.type.precision - f.type.scale}); check the events' values "
+                        "and the prices that produce it") from None
+        raise
+
+
+def invoices_table(invoices: list[Invoice], payment_terms: dict[str, int]) -> pa.Table:
+    cols: dict[str, list] = {name: [] for name in INVOICE_SCHEMA.names}
+    for inv in invoices:
+        b = inv.billed
+        for name, value in (
+            ("invoice_id", inv.invoice_id), ("invoice_number", inv.invoice_number), ("status", inv.status),
+            ("customer_id", b.contract.customer_id), ("contract_id", b.contract.contract_id),
+            ("plan_id", b.contract.plan_id), ("currency", inv.currency), ("period_start", b.period.start),
+            ("period_end", b.period.end), ("issue_date", inv.issue_date),
+            ("due_date", inv.due_date(payment_terms[b.contract.customer_id])), ("subtotal", inv.subtotal),
+            ("discount_total", inv.discount_total), ("tax_percent", _q(inv.tax_percent, 6)),
+            ("tax_note", inv.tax_note), ("tax_name", inv.tax_name), ("tax_total", inv.tax_total), ("total", inv.total),
+        ):
+            cols[name].append(value)
+    return _table(cols, INVOICE_SCHEMA)
+
+
+def lines_table(invoices: list[Invoice]) -> pa.Table:
+    cols: dict[str, list] = {name: [] for name in LINE_SCHEMA.names}
+    for inv in invoices:
+        start, end = inv.billed.period.start, inv.billed.period.end
+        for line in inv.lines:
+            for name, value in (
+                ("invoice_id", inv.invoice_id), ("line_number", line.line_number), ("line_type", line.line_type),
+                ("charge_id", line.charge_id), ("metric_id", line.metric_id), ("group_key", line.group_key),
+                ("description", line.description), ("quantity", line.quantity),
+                ("unit_price", _q(line.unit_price, 12)), ("amount", line.amount), ("currency", inv.currency),
+                ("service_start", line.service_day or start), ("service_end", line.service_day or end),
+            ):
+                cols[name].append(value)
+    return _table(cols, LINE_SCHEMA)
+
+
+def neutralize(text: str) -> str:
+    """Keep a spreadsheet from running a text cell as a formula: prefix =, +, -, @, tab and CR with a quote."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def _csv_expr(field: pa.Field) -> str:
+    """SQL rendering one column as accounting CSV text (identifiers are our own schema's names)."""
+    col = quote_ident(field.name)
+    if field.name in MONEY_COLUMNS:  # exactly the currency's digits; values are already rounded to them
+        cases = " ".join(f"WHEN {d} THEN CAST(CAST({col} AS DECIMAL(38, {d})) AS VARCHAR)" for d in range(5))
+        return f"CASE _digits {cases} END"
+    if pa.types.is_decimal(field.type) and field.name not in QUANTITY_COLUMNS:  # 0.120000000000 -> 0.12
+        text = f"CAST({col} AS VARCHAR)"
+        return f"CASE WHEN contains({text}, '.') THEN rtrim(rtrim({text}, '0'), '.') ELSE {text} END"
+    if any(is_type(field.type) for is_type in (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean,
+                                                pa.types.is_decimal, pa.types.is_temporal)):
+        return f"CAST({col} AS VARCHAR)"  # numbers, dates, booleans: never a formula
+    text = col if pa.types.is_string(field.type) else f"CAST({col} AS VARCHAR)"  # any other column is text
+    return (f"CASE WHEN list_contains($formula_starts, left({text}, 1)) THEN concat($quote, {text}) "
+            f"ELSE nullif({text}, '') END")  # an empty string is an empty cell, as null is
+
+
+def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
+    """CSV with a header, quotes only where needed, empty cells for nulls, money at the currency's minor unit.
+
+    Rendered and written by DuckDB in one vectorized pass, rows in the table's order.
+    """
+    con = duckdb.connect()
+    try:
+        con.register("t", table.append_column("_n", pa.array(range(table.num_rows), pa.int64())))
+        con.register("digits_t", pa.table({"currency": pa.array(list(digits_of), pa.string()),
+                                           "_digits": pa.array(list(digits_of.values()), pa.int32())}))
+        select = ", ".join(f"{_csv_expr(f)} AS {quote_ident(f.name)}" for f in table.schema)
+        join = "LEFT JOIN digits_t USING (currency)" if "currency" in table.column_names else ""
+        con.execute(f"COPY (SELECT {select} FROM t {join} ORDER BY _n) TO $path (HEADER, DELIMITER ',')",
+                    {"formula_starts": list(FORMULA_STARTS), "quote": "'", "path": str(path)})
+    except duckdb.IOException as exc:  # a full disk, a read-only folder: the caller removes the partial output
+        raise OutputError(f"writing {path.name} failed ({_io_reason(exc)}); check free space and permissions, "
+                          "then rerun") from None
+    finally:
+        con.close()
+
+
+def _io_reason(exc: duckdb.Error) -> str:
+    """The operating system's words for a DuckDB I/O error ('... "errno":"28"}' -> No space left on device)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if m := re.search(r'"errno"\s*:\s*"?(\d+)', text):
+        return os.strerror(int(m.group(1)))
+    return text.rsplit(": ", 1)[-1].strip('"} ')
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """Same rows, same bytes: the table is written as one chunk, because where the writer falls back
+    from dictionary to plain encoding (a dictionary page over 1 MB) depends on the chunks it is given,
+    and DuckDB's result chunks vary with its threads (and a sharded run's merge gives one chunk)."""
+    try:
+        pq.write_table(table.combine_chunks(), path, compression="zstd", row_group_size=1_000_000)
+    except OSError as exc:  # a full disk: the caller removes the partial output
+        raise OutputError(f"writing {path.name} failed ({os_reason(exc)}); check free space and permissions, "
+                          "then rerun") from None

@@ -1,0 +1,247 @@
+"""ingest: event files -> a status per considered event, folded (DuckDB temp table `folded`).
+
+Finds every Parquet file under events/, checks each footer (readable, required
+columns, convertible types) before reading any event, then runs
+sql/classify_events.sql: dedup on (customer_id, event_id) keeping the earliest
+copy by (timestamp, file path, row), and one status per event: billed,
+duplicate, invalid, unknown_customer, no_active_contract, unmetered or
+outside_window. In the same pass the events are folded (counts per status, the
+quarantined rows' places, billed events per period and metric flags, per day):
+no table as large as the events is written.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..core.db import fetch_table, quote_ident, sql
+from ..core.errors import InputDataError
+
+REQUIRED = ("event_id", "customer_id", "event_type", "timestamp")
+STATUSES = ("billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered", "outside_window")
+
+
+@dataclass(frozen=True)
+class EventFiles:
+    """The event files of a workspace and their combined schema."""
+
+    root: Path
+    files: tuple[Path, ...]  # sorted by path relative to root: the dedup tie-break order
+    schema: dict[str, pa.DataType]
+
+    def relative(self, path: str | Path) -> str:
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+
+def _check_types(path: Path, schema: pa.Schema, rel: str) -> None:
+    ts_type = schema.field("timestamp").type
+    if not pa.types.is_timestamp(ts_type):
+        raise InputDataError(f"events/{rel}: column timestamp is {ts_type}, not a timestamp; "
+                             "write it as a Parquet TIMESTAMP (UTC, or with a time zone)")
+    for name in ("event_id", "customer_id", "event_type"):
+        t = schema.field(name).type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
+                or pa.types.is_dictionary(t) or pa.types.is_null(t) or pa.types.is_string_view(t)):
+            raise InputDataError(f"events/{rel}: column {name} is {t}; write it as a string")
+
+
+# Names an events file cannot use: DuckDB's Parquet reader adds file_row_number and file_index itself.
+RESERVED = {"file_row_number": "the Parquet reader adds a column of that name",
+            "file_index": "the Parquet reader adds a column of that name"}
+
+
+def _shape(t: pa.DataType) -> str:
+    """plain, list, struct, map or union: DuckDB unifies plain types across files (a number column that
+    is text in one file is read as text), but not a nested column with a differently shaped one."""
+    t = t.value_type if pa.types.is_dictionary(t) else t
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return "list"
+    for shape in ("struct", "map", "union"):
+        if getattr(pa.types, f"is_{shape}")(t):
+            return shape
+    return "plain"
+
+
+def _check_columns(file_schema: pa.Schema, rel: str, seen: dict[str, tuple[pa.DataType, str]]) -> None:
+    """Names used twice, reserved names, and a column shaped differently in two files: DuckDB cannot
+    read such files together, so name both files instead of failing in the middle of the query."""
+    folded: dict[str, str] = {}
+    for name in file_schema.names:
+        if name.lower() in folded:
+            raise InputDataError(f"events/{rel}: columns {folded[name.lower()]!r} and {name!r} have the same name "
+                                 "(names are compared without case); keep one of them")
+        folded[name.lower()] = name
+        if name.lower() in RESERVED:
+            raise InputDataError(f"events/{rel}: column {name!r} is reserved ({RESERVED[name.lower()]}); "
+                                 "rename the column in the file")
+    for field in file_schema:
+        first, where = seen.setdefault(field.name.lower(), (field.type, rel))
+        if _shape(field.type) != _shape(first):
+            raise InputDataError(f"events/{rel}: column {field.name!r} is {field.type} but {first} in "
+                                 f"events/{where}; write the column with one type in every file")
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith((".", "_"))  # _SUCCESS, .crc, _temporary/: written by Spark, Hadoop and the like
+
+
+def _event_files(events_dir: Path) -> list[Path]:
+    """Every `*.parquet` file under events_dir at any depth, skipping files and folders whose names start
+    with `.` or `_`; any other file is an input error (an export dropped here must not be skipped)."""
+    out, other = [], []
+    for folder, dirs, names in os.walk(events_dir):
+        dirs[:] = sorted(d for d in dirs if not _hidden(d))
+        for name in sorted(names):
+            if _hidden(name):
+                continue
+            (out if name.endswith(".parquet") else other).append(Path(folder) / name)
+    if other:
+        rel = [p.relative_to(events_dir).as_posix() for p in other]
+        shown = ", ".join(f"events/{r}" for r in rel[:5]) + (f" and {len(rel) - 5} more" if len(rel) > 5 else "")
+        raise InputDataError(f"{shown}: not a Parquet file (only *.parquet files are events); convert "
+                             f"{'it' if len(rel) == 1 else 'them'} to Parquet, or move {'it' if len(rel) == 1 else 'them'}"
+                             " out of events/ (names starting with . or _ are ignored; see docs/input-rules.md)")
+    return out
+
+
+def discover(events_dir: Path, subset: tuple[str, ...] | None = None) -> EventFiles:
+    """All Parquet files under events_dir (any depth), each checked; an unreadable one stops the run.
+    `subset`: only these files (paths relative to events_dir; a shard's, pipeline/billing/shards.py)."""
+    if not events_dir.is_dir():
+        raise InputDataError(f"{events_dir}: events folder not found; create it (it may be empty)")
+    found = (events_dir / rel for rel in subset) if subset is not None else _event_files(events_dir)
+    files = sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(events_dir).as_posix())
+    schema: dict[str, pa.DataType] = {}
+    seen: dict[str, tuple[pa.DataType, str]] = {}
+    for path in files:
+        rel = path.relative_to(events_dir).as_posix()
+        try:
+            file_schema = pq.read_schema(path)
+        except Exception as exc:  # noqa: BLE001 - any footer failure means the same: unreadable file
+            raise InputDataError(f"events/{rel}: cannot be read as Parquet ({exc}); "
+                                 "replace or remove the file") from None
+        missing = [c for c in REQUIRED if c not in file_schema.names]
+        if missing:
+            raise InputDataError(f"events/{rel}: required column(s) {', '.join(missing)} missing; "
+                                 f"every events file needs {', '.join(REQUIRED)}")
+        _check_columns(file_schema, rel, seen)
+        _check_types(path, file_schema, rel)
+        for field in file_schema:
+            schema.setdefault(field.name, field.type)
+    return EventFiles(events_dir, tuple(files), schema)
+
+
+@dataclass
+class Columns:
+    """The event columns the metrics use, under safe aliases: u<i> as text, n<i> as DECIMAL(38,9)."""
+
+    schema: dict[str, pa.DataType]
+    text: dict[str, str]
+    number: dict[str, str]
+
+    @classmethod
+    def empty(cls, schema: dict[str, pa.DataType]) -> "Columns":
+        return cls(schema, {}, {})
+
+    def text_of(self, column: str) -> str:
+        return self.text.setdefault(column, f"u{len(self.text)}")
+
+    def number_of(self, column: str) -> str:
+        return self.number.setdefault(column, f"n{len(self.number)}")
+
+    def projection(self, keys_only: bool = False) -> str:
+        ts = quote_ident("timestamp")
+        ts_type = self.schema.get("timestamp")
+        ts_expr = ts if ts_type is not None and getattr(ts_type, "tz", None) else f"timezone('UTC', {ts})"
+        parts = [f"CAST({quote_ident(c)} AS VARCHAR) AS {c}" for c in ("event_id", "customer_id", "event_type")]
+        parts += [f"CAST({ts_expr} AS TIMESTAMPTZ) AS ts", "file_index AS _file", "file_row_number AS _row"]
+        if keys_only:
+            return ", ".join(parts)
+        for col, alias in self.text.items():
+            parts.append(f"CAST({quote_ident(col)} AS VARCHAR) AS {alias}" if col in self.schema
+                         else f"CAST(NULL AS VARCHAR) AS {alias}")
+        for col, alias in self.number.items():
+            parts.append(f"TRY_CAST({quote_ident(col)} AS DECIMAL(38, 9)) AS {alias}" if col in self.schema
+                         else f"CAST(NULL AS DECIMAL(38, 9)) AS {alias}")
+        return ",\n           ".join(parts)
+
+
+def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
+             kept_columns: str, params: dict, customer_filter: bool, fold: dict[str, str],
+             shard_filter: str = "") -> dict[str, int]:
+    """Classify every considered event and fold them into the `folded` temp table (fold: the metering
+    fragments, pipeline/billing/meter.py MetricSql.fold); return the count of events per status.
+    shard_filter: a shard's rows (pipeline/billing/shards.py row_filter), on top of the customer selection."""
+    keys = columns.projection(keys_only=True)
+    narrow = (f"(SELECT {keys} FROM read_parquet($files, union_by_name = true, file_row_number = true, "
+              "hive_partitioning = false))")
+    query = sql("classify_events", projection=columns.projection(),
+                copies_source="raw" if customer_filter else narrow,
+                metric_flags=metric_flags,
+                kept_columns=kept_columns,
+                customer_filter=("AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
+                                 if customer_filter else "") + shard_filter,
+                **fold)
+    try:
+        con.execute(query, {"files": [str(p) for p in events.files], **params})
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise InputDataError(f"events: reading failed: {exc}; check or remove the file it names") from None
+    counts = dict.fromkeys(STATUSES, 0)
+    for code, n in con.execute("SELECT status, sum(n) FROM folded WHERE fold = 'status' GROUP BY status").fetchall():
+        counts[STATUSES[code]] = n
+    return {"read": sum(counts.values()), **counts}
+
+
+def empty_quarantine(events: EventFiles) -> pa.Table:
+    fields = [pa.field(n, t) for n, t in events.schema.items()]
+    fields += [pa.field("reason", pa.string()), pa.field("source_file", pa.string()),
+               pa.field("source_row", pa.int64())]
+    return pa.schema(fields).empty_table()
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles, customer_filter: bool = False) -> pa.Table:
+    """Quarantined events with their original columns, `reason`, and where they came from.
+
+    Reads back only the files that hold quarantined rows, and only those rows (customer_filter: the
+    run selected customers, so are they: the scan skips the other customers' rows, as classify did).
+    """
+    rows = fetch_table(con, "SELECT q_file AS _file, q_row AS _row, status FROM folded "
+                            "WHERE fold = 'status' AND q_file IS NOT NULL")
+    if not rows.num_rows:
+        return empty_quarantine(events)
+    reasons = pa.array(STATUSES, pa.string())
+    return read_quarantined(con, events, rows.column("_file"), rows.column("_row"),
+                            reasons.take(rows.column("status").cast(pa.int64())),
+                            "AND CAST(e.customer_id AS VARCHAR) IN (SELECT customer_id FROM selected_customers_t)"
+                            if customer_filter else "")
+
+
+def read_quarantined(con: duckdb.DuckDBPyConnection, events: EventFiles, file_index: pa.Array | pa.ChunkedArray,
+                     row: pa.Array | pa.ChunkedArray, reason: pa.Array | pa.ChunkedArray,
+                     customer_filter: str = "") -> pa.Table:
+    """The quarantine table of these rows (index in events.files, 0-based row in that file, reason):
+    their original columns as DuckDB reads the files holding them together, `reason`, `source_file`
+    and `source_row`, in file and row order. Row -1 is in no file: keys that all have it give the
+    empty table with the schema those files give (a distributed run's merge checks its parts so)."""
+    wanted = sorted(set(file_index.to_pylist()))
+    position = {f: i for i, f in enumerate(wanted)}
+    keys = pa.table({"_file": pa.array([position[f] for f in file_index.to_pylist()], pa.uint64()),
+                     "_row": row.cast(pa.int64()), "reason": reason.cast(pa.string())})
+    con.register("quarantined_t", keys)
+    table = fetch_table(con, """
+        SELECT e.* EXCLUDE (file_row_number), q.reason,
+               e.file_index AS source_file, e.file_row_number AS source_row
+        FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false) e
+        JOIN quarantined_t q ON q._file = e.file_index AND q._row = e.file_row_number
+        WHERE true {customer_filter}
+        ORDER BY e.file_index, e.file_row_number
+    """.format(customer_filter=customer_filter), {"files": [str(events.files[f]) for f in wanted]})
+    con.unregister("quarantined_t")
+    names = pa.array([events.relative(events.files[f]) for f in wanted], pa.string())
+    rel = names.take(table.column("source_file").cast(pa.int64()))
+    return table.set_column(table.schema.get_field_index("source_file"), "source_file", rel)

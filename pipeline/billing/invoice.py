@@ -1,0 +1,162 @@
+"""invoice: priced charges -> invoices with their lines (contract section 3).
+
+Per billed period: one line per charge (per group with group_by), a `minimum`
+line per usage charge below its min_amount, a `commitment` line below the
+minimum commitment, a `discount` line, then tax and totals. Each line amount is
+computed exactly and rounded once, half away from zero, to the currency's minor unit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from .. import rate
+from ..config.one_time import OneTimeCharge
+from ..config.pricebook import Charge, Metric
+from ..config.workspace import Workspace
+from ..core.money import round_money, round_quantity, show_quantity
+from .meter import GroupValues, Metered
+from .scope import BilledPeriod, Scope
+
+HUNDRED = Decimal(100)
+
+
+@dataclass
+class Line:
+    line_number: int
+    line_type: str  # flat, usage, minimum, commitment, discount, one_time
+    charge_id: str | None
+    metric_id: str | None
+    group_key: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal | None
+    amount: Decimal
+    exact_amount: Decimal
+    steps: tuple[str, ...] = ()
+    events: int = 0  # usage lines: events the metric counted
+    service_day: dt.date | None = None  # one_time lines: service_start = service_end = this date
+
+
+@dataclass
+class Invoice:
+    invoice_id: str
+    billed: BilledPeriod
+    currency: str
+    digits: int
+    lines: list[Line] = field(default_factory=list)
+    subtotal: Decimal = Decimal(0)
+    discount_total: Decimal = Decimal(0)
+    tax_percent: Decimal = Decimal(0)
+    tax_note: str = ""
+    tax_name: str = ""
+    tax_total: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    invoice_number: str | None = None
+    status: str = "draft"
+
+    @property
+    def issue_date(self) -> dt.date:
+        return self.billed.period.end
+
+    def due_date(self, payment_terms_days: int) -> dt.date:
+        return self.issue_date + dt.timedelta(days=payment_terms_days)
+
+
+def invoice_id(contract_id: str, period_start: dt.date) -> str:
+    """Deterministic: the same contract and period give the same id in every run."""
+    digest = hashlib.sha256(f"{contract_id}\x1f{period_start.isoformat()}".encode()).hexdigest()
+    return f"in_{digest[:24]}"
+
+
+def group_key(metric: Metric, values: GroupValues) -> str:
+    return ",".join(f"{col}={value}" for col, value in zip(metric.group_by, values))
+
+
+def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fraction, digits: int) -> list[Line]:
+    used = metered.usage.get(metric.id, {})
+    if metric.group_by:  # one line per group that appears, ordered by group_key
+        keyed = sorted((group_key(metric, g), g) for g in used)
+    else:  # exactly one line, quantity 0 when nothing was used
+        keyed = [("", ())]
+    amounts = metered.event_amount.get(charge.id, {})
+    lines = []
+    for gk, g in keyed:
+        q, events = used.get(g, (Decimal(0), 0))
+        priced = rate.price(charge.model, charge.params, rate.Usage(q, factor, amounts.get(g)))
+        desc = f"{charge.label}: {show_quantity(q)} {metric.unit or metric.id}" + (f" ({gk})" if gk else "")
+        lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
+                          round_money(priced.amount, digits), priced.amount, priced.steps, events))
+    if charge.min_amount is not None:
+        floor = round_money(Fraction(charge.min_amount) * factor, digits)
+        used = sum((line.amount for line in lines), Decimal(0))
+        if used < floor:
+            lines.append(Line(0, "minimum", charge.id, None, "", f"{charge.label}: minimum", Decimal(1), None,
+                              floor - used, floor - used, (f"min_amount {charge.min_amount} x {factor}",)))
+    return lines
+
+
+def _charge_lines(charges: tuple[Charge, ...], metrics: dict[str, Metric], metered: Metered, factor: Fraction,
+                  digits: int) -> list[Line]:
+    lines: list[Line] = []
+    for charge in charges:
+        if charge.metric_id is None:
+            priced = rate.price(charge.model, charge.params, rate.Usage(Decimal(0), factor))
+            desc = charge.label if factor == 1 else f"{charge.label} (prorated {factor.numerator}/{factor.denominator})"
+            lines.append(Line(0, charge.model, charge.id, None, "", desc, round_quantity(factor), priced.unit_price,
+                              round_money(priced.amount, digits), priced.amount, priced.steps))
+        else:
+            lines += _usage_lines(charge, metrics[charge.metric_id], metered, factor, digits)
+    return lines
+
+
+def _one_time_lines(charges: tuple[OneTimeCharge, ...], digits: int) -> list[Line]:
+    """One `one_time` line per charge dated in the period, in (date, charge_id) order."""
+    lines = []
+    for o in charges:
+        exact = o.quantity * o.unit_price
+        lines.append(Line(0, "one_time", o.charge_id, None, "", o.description, o.quantity, o.unit_price,
+                          round_money(exact, digits), exact, (f"{o.quantity} x {o.unit_price} on {o.date}",),
+                          service_day=o.date))
+    return lines
+
+
+def one_time_in(ws: Workspace, billed: BilledPeriod) -> tuple[OneTimeCharge, ...]:
+    """The contract's one-time charges dated inside this period (local dates)."""
+    p = billed.period
+    return tuple(o for o in ws.one_time.get(billed.contract.contract_id, ()) if p.start <= o.date < p.end)
+
+
+def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoice:
+    ws = scope.workspace
+    contract, factor, terms = billed.contract, billed.period.factor, billed.terms
+    plan = ws.plan_of(contract)
+    inv = Invoice(invoice_id(contract.contract_id, billed.period.start), billed, plan.currency, plan.digits)
+    lines = _charge_lines(terms.charges, ws.pricebook.metrics, metered, factor, plan.digits)
+    charged = sum((line.amount for line in lines), Decimal(0))  # what the commitment compares
+    one_time = _one_time_lines(one_time_in(ws, billed), plan.digits)
+    lines += one_time
+    subtotal = charged + sum((line.amount for line in one_time), Decimal(0))
+    if terms.minimum_commitment is not None:
+        floor = round_money(Fraction(terms.minimum_commitment) * factor, plan.digits)
+        if charged < floor:
+            lines.append(Line(0, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
+                              floor - charged, floor - charged, (f"minimum_commitment {terms.minimum_commitment}"
+                                                                 f" x {factor}",)))
+            subtotal += floor - charged
+    inv.subtotal = subtotal
+    if terms.discount_percent:
+        inv.discount_total = round_money(subtotal * terms.discount_percent / HUNDRED, plan.digits)
+        lines.append(Line(0, "discount", None, None, "", f"Discount {terms.discount_percent.normalize():f}%",
+                          Decimal(1), None, 0 - inv.discount_total, 0 - inv.discount_total))
+    rule = ws.tax_of(ws.customers[contract.customer_id])
+    inv.tax_percent, inv.tax_note, inv.tax_name = rule.percent, rule.note, rule.name
+    inv.tax_total = round_money((subtotal - inv.discount_total) * rule.percent / HUNDRED, plan.digits)
+    inv.total = subtotal - inv.discount_total + inv.tax_total
+    for n, line in enumerate(lines, start=1):
+        line.line_number = n
+    inv.lines = lines
+    return inv

@@ -1,0 +1,226 @@
+"""run: the billing chain end to end, ingest -> meter -> rate -> invoice -> emit.
+
+`bill()` does the work in memory and returns a `Bill`; `write_outputs()` publishes
+it atomically. Nothing is written before every stage has succeeded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from decimal import localcontext
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+import pyarrow as pa
+
+from ..config.workspace import Workspace, load_workspace
+from ..core.db import connect
+from ..core.errors import InputDataError
+from ..core.io import fingerprint, staged_dir, write_bytes
+from ..core.money import EXACT
+from . import daily, emit, ingest, meter, preflight
+from .invoice import Invoice, build_invoice
+from .meter import Metered, MetricSql
+from .periods import closing_periods
+from .scope import Scope, cut, lookup_tables, select
+from .shards import Shard, row_filter
+from .types import Bill, RunArgs, Stopwatch, run_id
+
+
+def fingerprints(ws: Workspace, events: ingest.EventFiles) -> dict[str, str]:
+    """sha256 of every configuration and event file, by name (the manifest's `inputs`)."""
+    out = {p.name: fingerprint(p) for p in ws.config_files}
+    out.update({f"events/{events.relative(p)}": fingerprint(p) for p in events.files})
+    return out
+
+
+def _metered_by_period(scope: Scope, ms: MetricSql, usage: list[dict], weighted: list[dict],
+                       percentage: list[dict], pct_charges: list[str]) -> list[Metered]:
+    """One Metered per billed period, in scope.periods order (period_idx)."""
+    by = [Metered() for _ in scope.periods]
+    for r in usage:
+        by[r["period_idx"]].add(ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]), r["quantity"], r["events"])
+    for r in weighted:
+        if r["events"] == 0 and r["opening"] == 0 and ms.metrics[r["metric_idx"]].group_by:
+            continue  # a group appears when it has events in the period or a non-zero opening level
+        i = r["period_idx"]
+        quantity = meter.weighted_quantity(r["level_us"], scope.periods[i].full_seconds_us)
+        by[i].add(ms.metrics[r["metric_idx"]].id, tuple(r["group_values"]), quantity, r["events"])
+    for r in percentage:
+        amounts = by[r["period_idx"]].event_amount.setdefault(pct_charges[r["charge_idx"]], {})
+        amounts[tuple(r["group_values"])] = r["event_amount"]
+    return by
+
+
+def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[str]]:
+    """pct_t: one row per billed period and percentage charge of its plan, with the charge's parameters."""
+    index = {m.id: k for k, m in enumerate(ms.metrics)}
+    rows, charges = [], []
+    for i, b in enumerate(scope.periods):
+        for c in b.terms.charges:
+            if c.model != "percentage":
+                continue
+            charges.append(c.id)
+            p = c.params
+            rows.append({"period_idx": i, "metric_idx": index[c.metric_id], "charge_idx": len(charges) - 1,
+                         "rate": p.percent / 100, "fixed_fee": p.fixed_fee, "per_event_min": p.per_event_min,
+                         "per_event_max": p.per_event_max, "free_events": p.free_events, "free_amount": p.free_amount})
+    dec = pa.decimal128(38, 12)
+    schema = pa.schema([("period_idx", pa.int32()), ("metric_idx", pa.int32()), ("charge_idx", pa.int32()),
+                        ("rate", pa.decimal128(38, 14)), ("fixed_fee", dec), ("per_event_min", dec),
+                        ("per_event_max", dec), ("free_events", pa.int64()), ("free_amount", pa.decimal128(38, 9))])
+    return pa.Table.from_pylist(rows, schema=schema), charges
+
+
+def _usage_table(invoices: list[Invoice]) -> pa.Table:
+    """usage.parquet: one row per contract, period, usage charge and group."""
+    rows = [{"invoice_id": inv.invoice_id, "contract_id": inv.billed.contract.contract_id,
+             "customer_id": inv.billed.contract.customer_id, "period_start": inv.billed.period.start,
+             "period_end": inv.billed.period.end, "charge_id": line.charge_id, "metric_id": line.metric_id,
+             "group_key": line.group_key, "quantity": line.quantity, "events": line.events}
+            for inv in invoices for line in inv.lines if line.line_type == "usage"]
+    return pa.Table.from_pylist(rows, schema=emit.USAGE_SCHEMA)
+
+
+@contextmanager
+def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
+    """Each value too large for DECIMAL(38, 9) is quarantined as invalid; a sum of valid values can
+    still overflow it. That is no usage a price applies to: stop, naming the fields to look at."""
+    try:
+        yield
+    except duckdb.OutOfRangeException as exc:
+        fields = sorted({m.field for m in ms.metrics if m.needs_number and m.field})
+        raise InputDataError(f"events: a metered quantity overflows DECIMAL(38, 9) (29 integer digits) "
+                             f"({str(exc).splitlines()[0]}); look for absurdly large values in the events' "
+                             f"{', '.join(fields) or 'number'} column(s) and remove those events") from None
+
+
+def billed_metrics(ws: Workspace, scope: Scope) -> list:
+    """The metrics that the charges in force of the billed periods use (a metric named by a charge
+    that prices none of this run's periods cannot bill anyone wrongly)."""
+    ids = set().union(*(b.terms.metric_ids() for b in scope.periods))
+    return [ws.pricebook.metrics[m] for m in sorted(ids) if m in ws.pricebook.metrics]
+
+
+def run_warnings(ws: Workspace, scope: Scope, usage: pa.Table, quarantine: pa.Table) -> list[dict]:
+    """The run's warnings, sorted, each printed on stderr as it is recorded."""
+    found = [preflight.Warning(code, message) for code, message in ws.warnings]
+    found += preflight.matched_nothing(billed_metrics(ws, scope), usage, quarantine)
+    out = [w.as_dict() for w in sorted(found)]
+    preflight.print_warnings(out)
+    return out
+
+
+def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
+         progress: Callable[[str], None] | None = None, shard: Shard | None = None,
+         periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
+    """Rate the window [first_day, stop_day) of a workspace: every stage, in memory.
+
+    periods_of(contract, first_day, stop_day) picks the periods billed (default: those closing in
+    the window); until, when given, caps the span: events at or after that instant are not read
+    (`usagebill preview` bills an open period with the usage so far).
+
+    shard: rate only that shard's customers (a task of pipeline/scale_out/engine.py): the same stages over the
+    whole run's span and metrics, returning an unchecked part (no run_id, fingerprints or check)."""
+    watch = Stopwatch(progress)
+    with watch.stage("validate"):
+        ws, events, whole = validated(workspace, args, None if shard is None else shard.files, periods_of, until)
+        scope = whole if shard is None else cut(whole, shard)
+    hashing = None  # a shard's inputs are fingerprinted once, by its driver
+    if shard is None:
+        hashing = ThreadPoolExecutor(max_workers=1).submit(fingerprints, ws, events)  # overlaps the queries
+    used = sorted(set().union(*(ws.metric_ids_ever(k) for k in whole.contracts)))
+    ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
+    con = connect(threads, memory_limit)
+    for name, table in lookup_tables(scope, used).items():
+        con.register(name, table)
+    span = scope.span
+    pct, pct_charges = _percentage_table(scope, ms)
+    with watch.stage("ingest"):
+        if span is None or not events.files:
+            counts = {"read": 0, **dict.fromkeys(ingest.STATUSES, 0)}
+            quarantine = ingest.empty_quarantine(events)
+        else:
+            params = {"lookback_start": span[0] - dt.timedelta(days=args.dedup_window_days),
+                      "span_start": span[0], "span_end": span[1]}
+            flags = ms.flags()
+            with _overflow_is_input_error(ms):  # the fold sums billed values
+                counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
+                                        {**params, **ms.params, **ms.kept_params},
+                                        scope.selected, ms.fold(meter.percentage_metrics(pct)), row_filter(shard))
+            quarantine = ingest.quarantine(con, events, scope.selected)
+    with watch.stage("meter"):
+        if span is None or not events.files:
+            usage_rows, weighted_rows, pct_rows = [], [], []
+        else:
+            with _overflow_is_input_error(ms):
+                usage_rows = meter.meter_usage(con, ms)
+                pct_rows = meter.rate_percentage(con, ms, pct)
+                weighted_rows = meter.meter_weighted(con, ms, scope, events)
+        by = _metered_by_period(scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
+    with watch.stage("rate"), localcontext(EXACT):
+        invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
+    with watch.stage("assemble"):
+        terms = {c.customer_id: c.payment_terms_days for c in ws.customers.values()}
+        inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)
+        usage_t = _usage_table(invoices)
+        daily_t = daily.daily_usage(con, ms) if span is not None and events.files else daily.empty()
+    con.close()
+    digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
+    if hashing is None:
+        return Bill("", args, {}, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings,
+                    daily_usage=daily_t)
+    return finished(Bill("", args, {}, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings, invoices,
+                         daily_t), ws, whole, hashing, watch)
+
+
+def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = None,
+              periods_of: Callable = closing_periods, until: dt.datetime | None = None,
+              ) -> tuple[Workspace, ingest.EventFiles, Scope]:
+    """The validate stage of every engine: the workspace, its event files (only `files` of a bucket
+    layout when given: a shard's own) and the whole run's scope. A run that reads every file (not a
+    shard) also checks that each metric's column is in some file of its event type."""
+    ws = load_workspace(workspace)
+    events = ingest.discover(ws.root / "events", files)
+    scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers, periods_of, until)
+    if files is None:  # a driver checks for its shards
+        preflight.metric_columns(billed_metrics(ws, scope), events)
+    return ws, events, scope
+
+
+def finished(part: Bill, ws: Workspace, scope: Scope, hashing: Future, watch: Stopwatch) -> Bill:
+    """A whole run's Bill from its rated part (local, or merged from shards): the inputs' fingerprints,
+    the run_id they give, the warnings, then the Pandera checks of every output table."""
+    with watch.stage("fingerprint"):
+        part.inputs = hashing.result()
+    part.run_id = run_id(part.args, part.inputs)
+    part.warnings = run_warnings(ws, scope, part.usage, part.quarantine)
+    with watch.stage("check"):
+        from schemas import validate_bill
+        validate_bill(part)
+    return part
+
+
+def write_outputs(result: Bill, out: Path, *, report: bool = True) -> Path:
+    """Publish every output file atomically into `out` (with report.html unless report=False)."""
+    start = time.perf_counter()
+    with staged_dir(out) as stage:
+        for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
+            emit.write_parquet(table, stage / f"{name}.parquet")
+            emit.write_csv(table, stage / f"{name}.csv", result.digits)
+        emit.write_parquet(result.usage, stage / "usage.parquet")
+        emit.write_parquet(result.quarantine, stage / "quarantine.parquet")
+        emit.write_parquet(daily.empty() if result.daily_usage is None else result.daily_usage,
+                           stage / "daily_usage.parquet")
+        result.timings["emit"] = time.perf_counter() - start
+        if report:
+            from .report import write_report
+
+            write_report(stage, result, out)
+            result.timings["report"] = time.perf_counter() - start - result.timings["emit"]
+        write_bytes(stage / "manifest.json", (json.dumps(result.manifest(), indent=2, sort_keys=True) + "\n").encode())
+    return out

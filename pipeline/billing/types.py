@@ -1,0 +1,94 @@
+"""The billing chain's shared types: a run's arguments, what it produced (`Bill`), its stage timings.
+
+A leaf module: the CLI, the report, the Pandera checks and the Dask engine take a `Bill` without
+importing the orchestrator (pipeline/billing/run.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Callable, Iterator
+
+import pyarrow as pa
+
+from .. import __version__
+from ..core.money import format_money
+
+if TYPE_CHECKING:
+    from .invoice import Invoice
+
+DEDUP_WINDOW_DAYS = 34
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    first_day: dt.date
+    stop_day: dt.date
+    contracts: tuple[str, ...] = ()
+    customers: tuple[str, ...] = ()
+    dedup_window_days: int = DEDUP_WINDOW_DAYS
+
+    def as_dict(self) -> dict:
+        return {"from": self.first_day.isoformat(), "to": self.stop_day.isoformat(),
+                "contracts": sorted(self.contracts), "customers": sorted(self.customers),
+                "dedup_window_days": self.dedup_window_days}
+
+
+@dataclass
+class Bill:
+    """Everything one run produced, before it is written."""
+
+    run_id: str
+    args: RunArgs
+    inputs: dict[str, str]
+    counts: dict[str, int]
+    invoices: pa.Table
+    lines: pa.Table
+    usage: pa.Table
+    quarantine: pa.Table
+    digits: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+    invoice_objects: list[Invoice] = field(default_factory=list)
+    daily_usage: pa.Table | None = None  # billed events per UTC day and metric (pipeline/billing/daily.py)
+    warnings: list[dict] = field(default_factory=list)  # {code, message}, sorted (pipeline/billing/preflight.py)
+
+    def totals(self) -> dict[str, dict[str, str | int]]:
+        out: dict[str, dict] = {}
+        for row in self.invoices.to_pylist():
+            t = out.setdefault(row["currency"], {"invoices": 0, "subtotal": Decimal(0), "discount_total": Decimal(0),
+                                                 "tax_total": Decimal(0), "total": Decimal(0)})
+            t["invoices"] += 1
+            for k in ("subtotal", "discount_total", "tax_total", "total"):
+                t[k] += row[k]
+        return {c: {k: (v if isinstance(v, int) else format_money(v, self.digits[c])) for k, v in t.items()}
+                for c, t in sorted(out.items())}
+
+    def manifest(self) -> dict:
+        return {"run_id": self.run_id, "usagebill_version": __version__, "arguments": self.args.as_dict(),
+                "inputs": self.inputs, "counts": self.counts, "totals": self.totals(), "warnings": self.warnings,
+                "outputs": {"invoices": self.invoices.num_rows, "invoice_lines": self.lines.num_rows,
+                            "usage": self.usage.num_rows, "quarantine": self.quarantine.num_rows},
+                "seconds": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
+class Stopwatch:
+    def __init__(self, progress: Callable[[str], None] | None = None):
+        self.timings: dict[str, float] = {}
+        self.progress = progress or (lambda _msg: None)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.progress(name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - start
+
+
+def run_id(args: RunArgs, inputs: dict[str, str]) -> str:
+    blob = json.dumps({"version": __version__, "args": args.as_dict(), "inputs": inputs}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,121 @@
+"""What the commands share: option groups, date parsing, progress, summaries.
+
+Each option is defined once here; a command takes the groups it needs (`@options(WINDOW)`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import click
+
+from ..core.errors import BillingError
+
+
+def parse_date(ctx, param, value):  # noqa: ANN001 - click callback
+    if value is None:
+        return None
+    from ..config.tables import FIRST_DATE, LAST_DATE
+
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise click.BadParameter(f"{value} is outside the billing calendar; use a date from {FIRST_DATE} to {LAST_DATE}")
+    return day
+
+
+@contextmanager
+def progress(quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A callback that reports the stage being run: rich status on a terminal, plain lines otherwise,
+    nothing with --quiet."""
+    start = time.perf_counter()
+    if quiet:
+        yield lambda _stage: None
+    elif sys.stderr.isatty():
+        from rich.console import Console
+
+        with Console(stderr=True).status("starting") as status:
+            yield lambda stage: status.update(f"[bold]{stage}[/bold] ({time.perf_counter() - start:.1f}s)")
+    else:
+        yield lambda stage: click.echo(f"usagebill: [{time.perf_counter() - start:7.2f}s] {stage}", err=True)
+
+
+def options(*groups: list) -> Callable[[Callable], Callable]:
+    """Apply option groups (lists of click options) to a command, in the order given."""
+    def apply(fn: Callable) -> Callable:
+        for option in reversed([o for group in groups for o in group]):
+            fn = option(fn)
+        return fn
+    return apply
+
+
+def check_window(first_day: dt.date | None, stop_day: dt.date | None) -> None:
+    """--to must be after --from (when both are given)."""
+    if first_day and stop_day and stop_day <= first_day:
+        raise BillingError(f"--to {stop_day} must be after --from {first_day}")
+
+
+def run_args(first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...], customers: tuple[str, ...],
+             dedup_window_days: int):  # noqa: ANN201 - pipeline.billing.types.RunArgs, imported lazily
+    from ..billing.types import RunArgs
+
+    check_window(first_day, stop_day)
+    return RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
+
+
+LIMITS = [
+    click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores)."),
+    click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM)."),
+]
+SELECTION = [
+    click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable)."),
+    click.option("--customer", "customers", multiple=True, help="Only this customer's contracts (repeatable)."),
+]
+WINDOW = [
+    click.option("--from", "first_day", required=True, callback=parse_date,
+                 help="Bill the periods whose last day is on or after this date (YYYY-MM-DD)."),
+    click.option("--to", "stop_day", required=True, callback=parse_date,
+                 help="... and before this date: --from 2026-10-01 --to 2026-11-01 bills periods closing in October."),
+    *SELECTION,
+    click.option("--dedup-window-days", default=34, show_default=True, type=click.IntRange(0, 3660),
+                 help="How many days before the window earlier copies of an event are looked for."),
+    *LIMITS,
+]
+LEDGER = [
+    click.option("--ledger", type=click.Path(path_type=Path),
+                 help="The ledger file (default WORKSPACE/ledger.duckdb; created on first issue)."),
+    click.option("--wait", type=click.FloatRange(0), default=600, show_default=True,
+                 help="Seconds to wait while another usagebill process holds the ledger (0: fail at once)."),
+]
+OUTPUT = [
+    click.option("--quiet", "-q", is_flag=True,
+                 help="Print nothing but errors and warnings (for cron; the exit status tells the outcome)."),
+    click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                 help="json: the summary as one JSON document on stdout (for scripts)."),
+]
+
+
+def say(quiet: bool, output_format: str, doc: dict, text: Callable[[], None]) -> None:
+    """The command's summary: `text()` lines, or `doc` as JSON, or nothing with --quiet."""
+    if quiet:
+        return
+    if output_format == "json":
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
+    else:
+        text()
+
+def totals_line(currency: str, count: int, t: dict) -> str:
+    """One currency's totals, adding up on screen: subtotal - discount + tax = total."""
+    return (f"  {currency}: {count:>6} invoices  subtotal {t['subtotal']:>14}  discount {t['discount_total']:>12}"
+            f"  tax {t['tax_total']:>12}  total {t['total']:>14}")
+
+
+def count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,306 @@
+"""Ledger commands: issue, nightly, reconcile, invoices, credit-notes, check-ledger.
+
+(A BillingError is one red line and exit 1). reconcile exits 3 when the window differs from what was issued.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from .common import (
+    LEDGER,
+    LIMITS,
+    OUTPUT,
+    SELECTION,
+    WINDOW,
+    count,
+    options,
+    parse_date,
+    progress,
+    run_args,
+    say,
+    totals_line,
+)
+
+
+def _documents(ledger: dict) -> str:
+    """'3 invoices (HC-4 to HC-6), 1 credit note (HC-CN-1)' from a batch manifest's ledger section."""
+    parts = []
+    for key, word in (("invoices", "invoice"), ("credit_notes", "credit note")):
+        d = ledger[key]
+        span = "" if not d["count"] else f" ({d['first']})" if d["count"] == 1 else f" ({d['first']} to {d['last']})"
+        parts.append(count(d["count"], word) + span)
+    return ", ".join(parts)
+
+issue_date_option = click.option(
+    "--issue-date", callback=parse_date,
+    help="Date of the credit notes and adjustment invoices this command makes (default: today).")
+
+@click.command("issue")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@options(WINDOW)
+@click.option("--allow-open", is_flag=True, help="Issue periods that have not ended yet (usage so far, final).")
+@click.option("--reissue", is_flag=True,
+              help="Cancel periods that are already issued with a credit note and issue them again, newly numbered.")
+@issue_date_option
+@options(LEDGER)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/issue-<run_id>); written after the ledger commit.")
+@options(OUTPUT)
+def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
+                  customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
+                  allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
+                  out: Path | None, quiet: bool, output_format: str) -> None:
+    """Rate WORKSPACE like `run` and issue the invoices of the periods closing in [--from, --to).
+
+    Invoices get numbers {invoice_prefix}-{n}, gapless, in order of period_end then contract_id,
+    and are recorded in the ledger in one transaction. A period already issued is skipped (the
+    duplicate-invoice check), unless --reissue: then a credit note ({invoice_prefix}-CN-{n})
+    cancels its invoice and a new invoice is issued.
+
+    Example: usagebill issue ws/ --from 2026-10-01 --to 2026-11-01
+    """
+    from ..ledger.issue import issue
+
+    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    with progress(quiet) as report:
+        outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
+                        threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
+    say(quiet, output_format, _issued_doc(outcome), lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"))
+
+@click.command()
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of",
+              help="Issue every period closed by this instant: a date (its midnight UTC) or an ISO timestamp with "
+                   "zone, 2026-11-01T02:15:00+00:00 (default: now).")
+@click.option("--grace", help="Wait this long after a period ends before issuing it: 0, 30m, 6h, 2d "
+                              "(default: 1h with the clock, 0 with --as-of).")
+@click.option("--allow-future", is_flag=True, help="Accept an --as-of after the clock (a test ledger).")
+@options(SELECTION)
+@click.option("--dedup-window-days", type=click.IntRange(0, 3660),
+              help="How many days before the window earlier copies of an event are looked for (default 34).")
+@options(LIMITS)
+@options(LEDGER)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/nightly-<run_id>); written only when something is issued.")
+@options(OUTPUT)
+def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future: bool, contracts: tuple[str, ...],
+            customers: tuple[str, ...], dedup_window_days: int | None, threads: int | None,
+            memory_limit: str | None, ledger: Path | None, wait: float, out: Path | None, quiet: bool,
+            output_format: str) -> None:
+    """Issue the next uninvoiced cycles of every contract: each period closed by --as-of, since the contract's start.
+
+    A period is closed when its end (local midnight of period_end in the customer's time zone) plus
+    --grace is at or before --as-of. Missed nights catch up; a second run the same night issues
+    nothing; periods before a contract's billed_through (migration) are never issued. For cron:
+
+    \b
+    15 2 * * * cd /srv/billing && usagebill nightly ws
+    """
+    from ..ledger.closing import parse_as_of, parse_grace, refuse_future
+    from ..ledger.issue import nightly as run_nightly
+
+    instant, given = parse_as_of(as_of)
+    refuse_future(instant, allow_future)
+    with progress(quiet) as report:
+        outcome = run_nightly(workspace, instant, grace=parse_grace(grace, given), contracts=contracts,
+                              customers=customers, ledger=ledger, out=out, wait=wait,
+                              dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
+                              progress=report)
+    say(quiet, output_format, _issued_doc(outcome),
+        lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"))
+
+
+def _credits_applied(rows: list[dict]) -> dict[str, dict]:
+    """Per currency: invoices that drew prepaid credit at issue and the amount drawn (exact text)."""
+    from ..core.money import currency_digits, format_money
+
+    out: dict[str, dict] = {}
+    for r in rows:
+        s = out.setdefault(r["currency"], {"invoices": set(), "amount": 0})
+        s["invoices"].add(r["invoice_number"])
+        s["amount"] += r["amount"]
+    return {c: {"invoices": len(s["invoices"]), "amount": format_money(s["amount"], currency_digits(c) or 0)}
+            for c, s in sorted(out.items())}
+
+
+def _credits_line(rows: list[dict]) -> None:
+    for currency, s in _credits_applied(rows).items():
+        click.echo(f"  {currency}: prepaid credit applied {s['amount']} on {count(s['invoices'], 'invoice')} "
+                   "(usagebill credits)")
+
+
+def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
+    """The batch's summary for --format json (nothing issued: ledger_run null, no documents)."""
+    m = outcome.manifest
+    return {"command": outcome.command, "run_id": outcome.run_id, "ledger_run": outcome.run_seq,
+            "out": None if outcome.out is None else str(outcome.out), "ledger": m.get("ledger"),
+            "totals": m.get("totals", {}), "credit_note_totals": m.get("credit_note_totals", {}),
+            "skipped": [s.as_dict() for s in outcome.skipped], "warnings": m.get("warnings", []),
+            "counts": m.get("counts"), "credits_applied": _credits_applied(outcome.credits)}
+
+
+def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
+    skipped = outcome.skipped
+    if outcome.run_seq is None:
+        reason = (f"{count(len(skipped), 'period')} already issued skipped" if skipped
+                  else "every closed period is issued already" if outcome.command == "nightly"
+                  else "no billing period closes in this window")
+        click.echo(f"{what}: nothing issued; {reason}")
+    else:
+        text = _documents(outcome.manifest["ledger"])
+        if outcome.command == "issue":
+            text += f", {len(skipped)} skipped"
+        click.echo(f"{what}: issued {text}; ledger run {outcome.run_seq}")
+        for currency, t in outcome.manifest["totals"].items():
+            click.echo(totals_line(currency, t["count"], t))
+        _credits_line(outcome.credits)
+    if skipped:
+        click.echo(f"  skipped, already issued{' (use --reissue to issue again)' if outcome.command == 'issue' else ''}:")
+        for s in skipped[:20]:
+            click.echo(f"    {s.contract_id} {s.period_start} to {s.period_end}: {s.invoice_number}")
+        if len(skipped) > 20:
+            click.echo(f"    ... and {len(skipped) - 20} more")
+    if outcome.out is not None:
+        click.echo(f"outputs: {outcome.out}")
+
+@click.command("reconcile")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@options(WINDOW)
+@click.option("--adjust", is_flag=True,
+              help="Bill the differences: adjustment invoices, credit notes, missing invoices (numbered as usual).")
+@issue_date_option
+@options(LEDGER)
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/reconcile-<run_id>).")
+@options(OUTPUT)
+def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
+                      customers: tuple[str, ...], dedup_window_days: int, threads: int | None,
+                      memory_limit: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
+                      wait: float, out: Path | None, quiet: bool, output_format: str) -> None:
+    """Re-rate the periods closing in [--from, --to) and compare them with what the ledger issued.
+
+    Writes reconciliation.csv and .parquet: one row per invoice line whose quantity or amount
+    differs (late events show up here), and the lines of periods that should be billed but are
+    not issued, or are issued but no longer billed. Exit status 0 when nothing differs, 3 when
+    something does. With --adjust the differences are billed and the exit status is 0.
+
+    Example: usagebill reconcile ws/ --from 2026-10-01 --to 2026-11-01
+    """
+    from ..ledger.reconcile import reconcile
+
+    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    with progress(quiet) as report:
+        done = reconcile(workspace, args, ledger=ledger, do_adjust=adjust, issue_date=issue_date, out=out,
+                         wait=wait, threads=threads, memory_limit=memory_limit, progress=report)
+    kinds = {k: sum(d.difference == k for d in done.differences) for k in ("changed", "not_issued", "not_billable")}
+    doc = {"command": "reconcile", "periods_compared": done.compared, "differ": len(done.differences), **kinds,
+           "lines": done.table.num_rows, "adjusted": _issued_doc(done.outcome) if adjust else None,
+           "out": str(done.outcome.out), "warnings": done.outcome.manifest.get("warnings", [])}
+    say(quiet, output_format, doc, lambda: _reconcile_summary(done, f"reconcile {first_day} to {stop_day}"))
+    if done.differs and not adjust:
+        sys.exit(3)
+
+def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.reconcile.Reconciled
+    from ..core.money import currency_digits, format_money
+
+    kinds = {k: sum(d.difference == k for d in done.differences) for k in ("changed", "not_issued", "not_billable")}
+    click.echo(f"{what}: {count(done.compared, 'period')} compared, {len(done.differences)} differ "
+               f"({kinds['changed']} changed, {kinds['not_issued']} not issued, "
+               f"{kinds['not_billable']} no longer billable), {count(done.table.num_rows, 'line')}")
+    rows = done.table.to_pylist()
+    for r in rows[:30]:
+        digits = currency_digits(r["currency"]) or 0
+        money = {k: "-" if r[k] is None else format_money(r[k], digits)
+                 for k in ("issued_amount", "recomputed_amount")}
+        qty = {k: "-" if r[k] is None else f"{r[k].normalize():f}" for k in ("issued_quantity", "recomputed_quantity")}
+        line = r["line_type"] + (f" {r['charge_id']}" if r["charge_id"] else "") + \
+            (f" [{r['group_key']}]" if r["group_key"] else "")
+        change = f"amount {money['issued_amount']} -> {money['recomputed_amount']} " \
+                 f"({'+' if r['delta_amount'] >= 0 else ''}{format_money(r['delta_amount'], digits)} {r['currency']})"
+        if r["line_type"] != "tax":
+            change = f"quantity {qty['issued_quantity']} -> {qty['recomputed_quantity']}, " + change
+        click.echo(f"  {r['invoice_number'] or '(not issued)'} {r['contract_id']} {r['period_start']} "
+                   f"{r['difference']}: {line}: {change}")
+    if len(rows) > 30:
+        click.echo(f"  ... and {len(rows) - 30} more lines")
+    outcome = done.outcome
+    if outcome.run_seq is not None:
+        click.echo(f"adjusted: issued {_documents(outcome.manifest['ledger'])}; ledger run {outcome.run_seq}")
+        for currency, t in outcome.manifest["totals"].items():
+            click.echo(totals_line(currency, t["count"], t))
+        for currency, t in outcome.manifest.get("credit_note_totals", {}).items():
+            click.echo(totals_line(currency, t["count"], t).replace("invoices", "credit notes", 1))
+        _credits_line(outcome.credits)
+    click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
+
+LISTING = [
+    click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable)."),
+    click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable)."),
+    click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True),
+]
+
+
+
+@click.command()
+@click.argument("workspace", type=click.Path(path_type=Path))
+@click.option("--status", type=click.Choice(["issued", "credited"]), help="Only invoices in this status.")
+@options(LISTING, LEDGER)
+def invoices(workspace: Path, status: str | None, contracts: tuple[str, ...], customers: tuple[str, ...], fmt: str,
+             ledger: Path | None, wait: float) -> None:
+    """List the invoices in the ledger, in number order (invoices and adjustment invoices).
+
+    Example: usagebill invoices ws/ --status issued --format csv > invoices.csv
+    """
+    _list(workspace, "invoices", status, contracts, customers, fmt, ledger, wait)
+
+@click.command("credit-notes")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@options(LISTING, LEDGER)
+def credit_notes(workspace: Path, contracts: tuple[str, ...], customers: tuple[str, ...], fmt: str,
+                 ledger: Path | None, wait: float) -> None:
+    """List the credit notes in the ledger, in number order.
+
+    Example: usagebill credit-notes ws/ --format json
+    """
+    _list(workspace, "credit_notes", None, contracts, customers, fmt, ledger, wait)
+
+def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, ...], customers: tuple[str, ...],
+          fmt: str, ledger: Path | None, wait: float) -> None:
+    from ..ledger.export import listing, render
+    from ..ledger.store import ledger_path, open_ledger
+
+    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
+        table = listing(led, what, status=status, contracts=contracts, customers=customers)
+    click.echo(render(table, fmt), nl=False)
+
+@click.command("check-ledger")
+@click.argument("workspace", type=click.Path(path_type=Path))
+@options(LEDGER)
+def check_ledger(workspace: Path, ledger: Path | None, wait: float) -> None:
+    """Check the ledger's integrity: gapless numbers, documents adding up, one live invoice per period.
+
+    Example: usagebill check-ledger ws/
+    """
+    from ..core.errors import CheckError
+    from ..ledger.check import problems
+    from ..ledger.store import ledger_path, open_ledger
+
+    path = ledger_path(workspace, ledger)
+    if not path.exists():
+        click.echo(f"no ledger at {path} yet: nothing has been issued")
+        return
+    with open_ledger(path, write=False, wait=wait) as led:
+        found = problems(led)
+        counts = led.sequences()
+        runs = led.last_run_seq()
+    if found:
+        raise CheckError(f"ledger {path}: {len(found)} problems:\n" + "\n".join(f"  - {p}" for p in found))
+    click.echo(f"ledger ok: {count(counts['invoice'], 'invoice')}, {count(counts['credit_note'], 'credit note')}, "
+               f"{count(runs, 'run')} ({path})")
+
+
+COMMANDS = (issue_command, nightly, reconcile_command, invoices, credit_notes, check_ledger)

@@ -1,0 +1,63 @@
+"""DuckDB sessions and the SQL files under sql/.
+
+Queries live one per file. Values always travel as `$name` parameters; the only
+text spliced into a query is built by this package from identifiers that were
+checked against the events' schema and quoted with `quote_ident`.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+# pipeline/sql: in a checkout a link to the top-level sql/, in an installed wheel the copied files.
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory DuckDB, offline, quiet, UTC, with bounded threads and memory."""
+    config = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "preserve_insertion_order": False,
+    }
+    threads = threads or int(os.environ.get("USAGEBILL_THREADS", "0")) or None
+    if threads:
+        config["threads"] = threads
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"usagebill-spill-{os.getpid()}")
+    con = duckdb.connect(config=config)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+@lru_cache(maxsize=None)
+def _template(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def sql(name: str, **fragments: str) -> str:
+    """The query in sql/<name>.sql with its {{slots}} filled by package-built fragments."""
+    text = _template(name)
+    missing = set(_SLOT.findall(text)) - set(fragments)
+    if missing:
+        raise KeyError(f"sql/{name}.sql needs fragments {sorted(missing)}")
+    return _SLOT.sub(lambda m: fragments[m.group(1)], text)
+
+
+def fetch_table(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None) -> pa.Table:
+    """Run a query and return its result as one Arrow table."""
+    return con.sql(query, params=params or None).to_arrow_table()
+
+
+def quote_ident(name: str) -> str:
+    """A DuckDB identifier, quoted so that no column name can end the quote."""
+    return '"' + name.replace('"', '""') + '"'

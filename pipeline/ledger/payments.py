@@ -1,0 +1,39 @@
+"""The payments tables in a ledger, and the balances of invoices and customers read from it.
+
+A ledger made before payments existed has no payments tables: the first `payments import`
+creates them inside its transaction; a reader gets empty temporary tables instead, so every
+query works on old and new ledgers alike.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from ..core.db import sql
+from .store import Ledger, run
+
+TABLES = ("payments", "payment_allocations")
+
+
+def has_tables(ledger: Ledger) -> bool:
+    found = {r[0] for r in run(ledger.con, "SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'main'")}
+    return set(TABLES) <= found
+
+
+def ensure_tables(ledger: Ledger, *, write: bool) -> None:
+    """Create the tables (a writer, inside its transaction) or empty TEMP ones (a reader) where missing."""
+    if not has_tables(ledger):
+        run(ledger.con, sql("ledger/payments_schema", temp="" if write else "TEMP"))
+
+
+def balances(ledger: Ledger, as_of: dt.date | None = None) -> pa.Table:
+    """sql/ledger/invoice_balances.sql: every invoice document's total, credited, paid, balance and status."""
+    return ledger.fetch("invoice_balances", {"as_of": as_of})
+
+
+def customer_credit(ledger: Ledger, as_of: dt.date | None = None, table: pa.Table | None = None) -> pa.Table:
+    """sql/ledger/customer_credit.sql: credit per (customer_id, currency)."""
+    table = balances(ledger, as_of) if table is None else table
+    return ledger.fetch("customer_credit", {"as_of": as_of}, invoice_balances_t=table)
