@@ -13,7 +13,7 @@ the customer's credit are derived from those rows, payments and refunds by SQL, 
 What a grant still holds on its expiry_date is expired (derived at any --as-of, not stored).
 
 - `draw_down`: inside a batch's transaction (issue, nightly, reconcile --adjust), for the invoices
-  it issues: pipeline/issue.py passes it to store.commit.
+  it issues: pipeline/ledger/issue.py passes it to store.commit.
 - `apply_credits`: `usagebill credits apply`, for invoices already open.
 - `refund`: `usagebill credits refund`, customer credit paid back.
 """
