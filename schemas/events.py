@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-STATUSES = ["billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered", "outside_window"]
+from pipeline.billing.ingest import QUARANTINE_REASONS, STATUSES
 
 
 class EventCounts(pa.DataFrameModel):
@@ -21,13 +21,13 @@ class EventCounts(pa.DataFrameModel):
 
     @pa.dataframe_check
     def counts_add_up(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(pl.col("read") == pl.sum_horizontal(STATUSES))
+        return data.lazyframe.select(pl.col("read") == pl.sum_horizontal(list(STATUSES)))
 
 
 class Quarantine(pa.DataFrameModel):
     """One row per quarantined event: a contract reason and the file and row it came from."""
 
-    reason: str = pa.Field(isin=["invalid", "unknown_customer", "no_active_contract", "unmetered"])
+    reason: str = pa.Field(isin=list(QUARANTINE_REASONS))
     source_file: str = pa.Field(str_length={"min_value": 1})
     source_row: int = pa.Field(ge=0)
 

@@ -175,8 +175,11 @@ def test_graduated(raw, q, expected):
 
 
 def test_graduated_steps_list_each_tier_reached():
-    priced = graduated.price(build(graduated, FEE_TIERS), Usage(D(11), ONE))
-    assert len(priced.steps) == 2
+    priced = graduated.price(build(graduated, FEE_TIERS), Usage(D(11), ONE), detail=True)
+    assert priced.steps == ("tier 1: 10 x 2 + 3 = 23", "tier 2: 1 x 1 + 7 = 8")  # 10 units then 1, each tier's fee
+    assert priced.amount == D(31) and priced.terms["exact"] == D(31)
+    assert [t["units"] for t in priced.terms["tiers"]] == [D(10), D(1)]
+    assert graduated.price(build(graduated, FEE_TIERS), Usage(D(11), ONE)).steps == ()  # no detail: no steps
 
 
 def test_graduated_is_not_prorated():
@@ -384,11 +387,11 @@ def test_null_up_to_on_a_middle_tier_is_a_problem(module):
 
 def test_explained_steps_number_tiers_from_one():
     raw = {"tiers": [{"up_to": 10, "unit_price": D("1")}, {"unit_price": D("0.5"), "flat_fee": D("2")}]}
-    g = graduated.price(build(graduated, raw), Usage(D("12"), ONE))
+    g = graduated.price(build(graduated, raw), Usage(D("12"), ONE), detail=True)
     assert [s.split(":")[0] for s in g.steps] == ["tier 1", "tier 2"] and g.amount == D("10") + D("1") + D("2")
-    v = volume.price(build(volume, raw), Usage(D("12"), ONE))
+    v = volume.price(build(volume, raw), Usage(D("12"), ONE), detail=True)
     assert v.steps == ("tier 2: 12 x 0.5 + 2",) and v.amount == D("8")
-    assert volume.price(build(volume, raw), Usage(D("10"), ONE)).steps[0].startswith("tier 1: ")
+    assert volume.price(build(volume, raw), Usage(D("10"), ONE), detail=True).steps[0].startswith("tier 1: ")
 
 
 def test_percentage_per_event_min_above_max_is_refused_equal_is_not():

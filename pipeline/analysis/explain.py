@@ -19,10 +19,9 @@ from pathlib import Path
 from ..billing.ingest import discover
 from ..billing.invoice import Invoice, invoice_id
 from ..billing.periods import Period, period
-from ..billing.run import bill
+from ..billing.run import bill, events_of
 from ..billing.types import DEDUP_WINDOW_DAYS, RunArgs
 from ..config.workspace import Workspace, load_workspace
-from ..core.db import sql
 from ..core.errors import BillingError
 from .explain_events import SAMPLE, percentage_events, samples
 from .explain_pricing import pricing
@@ -45,11 +44,10 @@ def _from_ledger(workspace: Path, key: str, ledger: Path | None, wait: float) ->
     if not path.exists():
         return None, []
     with open_ledger(path, write=False, wait=wait) as led:
-        rows = led.con.sql(sql("explain_ledger_invoice"), params={"key": key}).to_arrow_table().to_pylist()
+        rows = led.fetch("explain_invoice", {"key": key}).to_pylist()
         if not rows:
             return None, []
-        lines = led.con.sql(sql("explain_ledger_lines"),
-                            params={"number": rows[0]["invoice_number"]}).to_arrow_table().to_pylist()
+        lines = led.fetch("explain_lines", {"number": rows[0]["invoice_number"]}).to_pylist()
     return rows[0], lines
 
 
@@ -123,10 +121,11 @@ def _line(inv: Invoice, line, ws: Workspace, sampled: dict) -> dict:  # noqa: AN
     terms = inv.billed.terms
     charges = {c.id: c for c in terms.charges}
     charge = charges.get(line.charge_id) if line.line_type != "one_time" else None
+    priced, steps = pricing(inv, line, charges, terms.minimum_commitment, terms.discount_percent)
     out = {"line_number": line.line_number, "line_type": line.line_type, "charge_id": line.charge_id,
            "model": charge.model if charge is not None and line.line_type in ("flat", "usage") else line.line_type,
            "description": line.description, "group_key": line.group_key, "quantity": line.quantity,
-           "unit_price": line.unit_price, "steps": list(line.steps)}
+           "unit_price": line.unit_price, "steps": steps}
     out["terms_source"] = terms.line_source(line.line_type, line.charge_id)  # plan, version or contract entry
     if line.line_type == "usage":
         m = ws.pricebook.metrics[line.metric_id]
@@ -140,7 +139,7 @@ def _line(inv: Invoice, line, ws: Workspace, sampled: dict) -> dict:  # noqa: AN
         out["events_sample"] = rows
         out["events_sample_note"] = (f"the first {len(rows)} of {matched} events by (timestamp, event_id); "
                                      "duplicates and quarantined events excluded")
-    out["pricing"] = pricing(inv, line, charges, terms.minimum_commitment, terms.discount_percent)
+    out["pricing"] = priced
     if charge is not None and charge.model == "percentage" and line.line_type == "usage":
         amounts = [r[out["metric"]["field"]] for r in out["events_sample"]]
         out["pricing"]["events"] = [{**e, "event_id": r["event_id"], "timestamp": r["timestamp"]}
@@ -169,18 +168,19 @@ def _group_values(key: str, group_by: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def explain(workspace: Path, key: str, line_number: int | None = None, *, ledger: Path | None = None,
-            wait: float = 600, threads: int | None = None, today: dt.date | None = None) -> dict:
+            wait: float = 600, threads: int | None = None, today: dt.date | None = None,
+            events: str | None = None) -> dict:
     """The explanation of invoice `key` (all lines, or line `line_number`), as plain data."""
     ws = load_workspace(workspace)
     target = resolve(workspace, ws, key, ledger=ledger, wait=wait, today=today)
     last = target.period.last_day
-    args = RunArgs(last, last + dt.timedelta(days=1), (target.contract_id,))
+    args = RunArgs(last, last + dt.timedelta(days=1), (target.contract_id,), events=events)
     result = bill(workspace, args, threads=threads)
     wanted = invoice_id(target.contract_id, target.period.start)
     inv = next(i for i in result.invoice_objects if i.invoice_id == wanted)
     if line_number is not None and not 1 <= line_number <= len(inv.lines):
         raise BillingError(f"--line {line_number}: invoice {key} has lines 1 to {len(inv.lines)}")
-    doc = explain_invoice(ws, discover(ws.root / "events"), inv, target, line_number, args.dedup_window_days)
+    doc = explain_invoice(ws, discover(events_of(ws, events)), inv, target, line_number, args.dedup_window_days)
     doc["invoice"]["key"] = key
     doc["recomputed"] = {"run_id": result.run_id, "counts": result.counts,
                          "note": "re-rated now from the workspace's current inputs, like `usagebill run` of this period"}

@@ -51,7 +51,7 @@ def samples(events: EventFiles, lines: list[tuple[Metric, tuple[str, ...]]], cus
         branches.append(f"SELECT * FROM (SELECT {i} AS line, *, count(*) OVER () AS matched FROM kept\n"
                         f"    WHERE {' AND '.join(conditions)} ORDER BY ts, event_id LIMIT $limit)")
     query = sql("explain_sample", projection=cols.projection(), branches="\nUNION ALL\n".join(branches))
-    con = connect(threads=2)
+    con = events.attach(connect(threads=2))
     try:
         rows = fetch_table(con, query, {
             "files": [str(p) for p in events.files], "customer_id": customer_id,

@@ -12,42 +12,80 @@ no table as large as the events is written.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..core import storage
 from ..core.db import fetch_table, quote_ident, sql
 from ..core.errors import InputDataError
+from ..core.io import fingerprint
 
 REQUIRED = ("event_id", "customer_id", "event_type", "timestamp")
-STATUSES = ("billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered", "outside_window")
+QUARANTINE_REASONS = ("invalid", "unknown_customer", "no_active_contract", "unmetered")  # quarantine.parquet's reason
+STATUSES = ("billed", "duplicate", *QUARANTINE_REASONS, "outside_window")  # every event read ends in exactly one
 
 
 @dataclass(frozen=True)
 class EventFiles:
-    """The event files of a workspace and their combined schema."""
+    """The event files of a workspace and their combined schema.
 
-    root: Path
-    files: tuple[Path, ...]  # sorted by path relative to root: the dedup tie-break order
+    Local: root is the events folder and files are Paths. In object storage (pipeline/storage.py):
+    root is the s3:// prefix, files are the objects' s3:// URIs and `objects` their sizes and ETags."""
+
+    root: Path | storage.Prefix
+    files: tuple  # sorted by path relative to root: the dedup tie-break order
     schema: dict[str, pa.DataType]
+    objects: dict[str, storage.ObjectInfo] = field(default_factory=dict)  # by relative name (object storage)
+    footers: dict = field(default_factory=dict, compare=False, repr=False)  # object storage: each read once
+
+    @property
+    def remote(self) -> bool:
+        return isinstance(self.root, storage.Prefix)
 
     def relative(self, path: str | Path) -> str:
+        if self.remote:
+            return self.root.relative(str(path))
         return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
 
+    def name(self, path: str | Path) -> str:
+        """How messages name a file: events/REL in a folder, the object's s3:// URI in object storage."""
+        return str(path) if self.remote else f"events/{self.relative(path)}"
 
-def _check_types(path: Path, schema: pa.Schema, rel: str) -> None:
+    def attach(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """Make the files readable on this DuckDB connection (object storage: its filesystem)."""
+        if self.remote:
+            storage.attach(con)
+        return con
+
+    def metadata(self, path: str | Path) -> pq.FileMetaData:
+        if not self.remote:
+            return pq.ParquetFile(path).metadata
+        if str(path) not in self.footers:  # one footer read per object and run (discover, then the checks)
+            self.footers[str(path)] = storage.metadata(str(path))
+        return self.footers[str(path)]
+
+    def read_schema(self, path: str | Path) -> pa.Schema:
+        return self.metadata(path).schema.to_arrow_schema() if self.remote else pq.read_schema(path)
+
+    def fingerprint(self, path: str | Path) -> str:
+        """sha256 of a local file; an object's ETag and size (no download)."""
+        return self.objects[self.relative(path)].fingerprint() if self.remote else fingerprint(path)
+
+
+def _check_types(path: Path, schema: pa.Schema, name: str) -> None:
     ts_type = schema.field("timestamp").type
     if not pa.types.is_timestamp(ts_type):
-        raise InputDataError(f"events/{rel}: column timestamp is {ts_type}, not a timestamp; "
+        raise InputDataError(f"{name}: column timestamp is {ts_type}, not a timestamp; "
                              "write it as a Parquet TIMESTAMP (UTC, or with a time zone)")
-    for name in ("event_id", "customer_id", "event_type"):
-        t = schema.field(name).type
+    for column in ("event_id", "customer_id", "event_type"):
+        t = schema.field(column).type
         if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t)
                 or pa.types.is_dictionary(t) or pa.types.is_null(t) or pa.types.is_string_view(t)):
-            raise InputDataError(f"events/{rel}: column {name} is {t}; write it as a string")
+            raise InputDataError(f"{name}: column {column} is {t}; write it as a string")
 
 
 # Names an events file cannot use: DuckDB's Parquet reader adds file_row_number and file_index itself.
@@ -67,23 +105,24 @@ def _shape(t: pa.DataType) -> str:
     return "plain"
 
 
-def _check_columns(file_schema: pa.Schema, rel: str, seen: dict[str, tuple[pa.DataType, str]]) -> None:
+def _check_columns(file_schema: pa.Schema, name: str, seen: dict[str, tuple[pa.DataType, str]]) -> None:
     """Names used twice, reserved names, and a column shaped differently in two files: DuckDB cannot
-    read such files together, so name both files instead of failing in the middle of the query."""
+    read such files together, so name both files instead of failing in the middle of the query.
+    name: how messages name the file (events/REL, or an object's URI)."""
     folded: dict[str, str] = {}
-    for name in file_schema.names:
-        if name.lower() in folded:
-            raise InputDataError(f"events/{rel}: columns {folded[name.lower()]!r} and {name!r} have the same name "
+    for column in file_schema.names:
+        if column.lower() in folded:
+            raise InputDataError(f"{name}: columns {folded[column.lower()]!r} and {column!r} have the same name "
                                  "(names are compared without case); keep one of them")
-        folded[name.lower()] = name
-        if name.lower() in RESERVED:
-            raise InputDataError(f"events/{rel}: column {name!r} is reserved ({RESERVED[name.lower()]}); "
+        folded[column.lower()] = column
+        if column.lower() in RESERVED:
+            raise InputDataError(f"{name}: column {column!r} is reserved ({RESERVED[column.lower()]}); "
                                  "rename the column in the file")
-    for field in file_schema:
-        first, where = seen.setdefault(field.name.lower(), (field.type, rel))
-        if _shape(field.type) != _shape(first):
-            raise InputDataError(f"events/{rel}: column {field.name!r} is {field.type} but {first} in "
-                                 f"events/{where}; write the column with one type in every file")
+    for f in file_schema:
+        first, where = seen.setdefault(f.name.lower(), (f.type, name))
+        if _shape(f.type) != _shape(first):
+            raise InputDataError(f"{name}: column {f.name!r} is {f.type} but {first} in "
+                                 f"{where}; write the column with one type in every file")
 
 
 def _hidden(name: str) -> bool:
@@ -101,39 +140,65 @@ def _event_files(events_dir: Path) -> list[Path]:
                 continue
             (out if name.endswith(".parquet") else other).append(Path(folder) / name)
     if other:
-        rel = [p.relative_to(events_dir).as_posix() for p in other]
-        shown = ", ".join(f"events/{r}" for r in rel[:5]) + (f" and {len(rel) - 5} more" if len(rel) > 5 else "")
-        raise InputDataError(f"{shown}: not a Parquet file (only *.parquet files are events); convert "
-                             f"{'it' if len(rel) == 1 else 'them'} to Parquet, or move {'it' if len(rel) == 1 else 'them'}"
-                             " out of events/ (names starting with . or _ are ignored; see docs/input-rules.md)")
+        raise _not_parquet([f"events/{p.relative_to(events_dir).as_posix()}" for p in other], "events/")
     return out
 
 
-def discover(events_dir: Path, subset: tuple[str, ...] | None = None) -> EventFiles:
-    """All Parquet files under events_dir (any depth), each checked; an unreadable one stops the run.
-    `subset`: only these files (paths relative to events_dir; a shard's, pipeline/billing/shards.py)."""
-    if not events_dir.is_dir():
-        raise InputDataError(f"{events_dir}: events folder not found; create it (it may be empty)")
-    found = (events_dir / rel for rel in subset) if subset is not None else _event_files(events_dir)
-    files = sorted((p for p in found if p.is_file()), key=lambda p: p.relative_to(events_dir).as_posix())
+def _not_parquet(names: list[str], where: str) -> InputDataError:
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    it = "it" if len(names) == 1 else "them"
+    return InputDataError(f"{shown}: not a Parquet file (only *.parquet files are events); convert {it} to Parquet, "
+                          f"or move {it} out of {where} (names starting with . or _ are ignored; see "
+                          "docs/input-rules.md)")
+
+
+def _remote_files(prefix: storage.Prefix, subset: tuple[str, ...] | None
+                  ) -> tuple[list[str], dict[str, storage.ObjectInfo]]:
+    """The events objects under the prefix (the same rules as a folder), or only `subset` (a shard's)."""
+    if subset is not None:
+        return [prefix.object_uri(rel) for rel in subset], {}
+    objects = {o.relative: o for o in storage.list_objects(prefix) if not storage.hidden(o.relative)}
+    other = [prefix.object_uri(rel) for rel in objects if not rel.endswith(".parquet")]
+    if other:
+        raise _not_parquet(other, prefix.uri)
+    return [prefix.object_uri(rel) for rel in sorted(objects)], objects
+
+
+def discover(events_dir: Path | storage.Prefix, subset: tuple[str, ...] | None = None) -> EventFiles:
+    """All Parquet files under events_dir (any depth; a folder or an s3:// prefix), each checked; an
+    unreadable one stops the run. `subset`: only these files (paths relative to events_dir; a shard's,
+    pipeline/billing/shards.py)."""
+    objects: dict[str, storage.ObjectInfo] = {}
+    if isinstance(events_dir, storage.Prefix):
+        found, objects = _remote_files(events_dir, subset)
+        files: list = found
+    else:
+        if not events_dir.is_dir():
+            raise InputDataError(f"{events_dir}: events folder not found; create it (it may be empty)")
+        local = (events_dir / rel for rel in subset) if subset is not None else _event_files(events_dir)
+        files = sorted((p for p in local if p.is_file()), key=lambda p: p.relative_to(events_dir).as_posix())
+    located = EventFiles(events_dir, tuple(files), {}, objects, {})
     schema: dict[str, pa.DataType] = {}
     seen: dict[str, tuple[pa.DataType, str]] = {}
     for path in files:
-        rel = path.relative_to(events_dir).as_posix()
+        name = located.name(path)
         try:
-            file_schema = pq.read_schema(path)
+            file_schema = located.read_schema(path)
+        except InputDataError:
+            raise  # object storage: access denied, bucket gone, endpoint unreachable, said as such
         except Exception as exc:  # noqa: BLE001 - any footer failure means the same: unreadable file
-            raise InputDataError(f"events/{rel}: cannot be read as Parquet ({exc}); "
-                                 "replace or remove the file") from None
+            what = "object" if located.remote else "file"
+            raise InputDataError(f"{name}: cannot be read as Parquet ({exc}); "
+                                 f"replace or remove the {what}") from None
         missing = [c for c in REQUIRED if c not in file_schema.names]
         if missing:
-            raise InputDataError(f"events/{rel}: required column(s) {', '.join(missing)} missing; "
+            raise InputDataError(f"{name}: required column(s) {', '.join(missing)} missing; "
                                  f"every events file needs {', '.join(REQUIRED)}")
-        _check_columns(file_schema, rel, seen)
-        _check_types(path, file_schema, rel)
-        for field in file_schema:
-            schema.setdefault(field.name, field.type)
-    return EventFiles(events_dir, tuple(files), schema)
+        _check_columns(file_schema, name, seen)
+        _check_types(path, file_schema, name)
+        for field_ in file_schema:
+            schema.setdefault(field_.name, field_.type)
+    return EventFiles(events_dir, tuple(files), schema, objects, located.footers)
 
 
 @dataclass
@@ -175,8 +240,8 @@ def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Column
              kept_columns: str, params: dict, customer_filter: bool, fold: dict[str, str],
              shard_filter: str = "") -> dict[str, int]:
     """Classify every considered event and fold them into the `folded` temp table (fold: the metering
-    fragments, pipeline/billing/meter.py MetricSql.fold); return the count of events per status.
-    shard_filter: a shard's rows (pipeline/billing/shards.py row_filter), on top of the customer selection."""
+    fragments, pipeline/meter.py MetricSql.fold); return the count of events per status.
+    shard_filter: a shard's rows (pipeline/shards.py row_filter), on top of the customer selection."""
     keys = columns.projection(keys_only=True)
     narrow = (f"(SELECT {keys} FROM read_parquet($files, union_by_name = true, file_row_number = true, "
               "hive_partitioning = false))")
@@ -188,7 +253,7 @@ def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Column
                                  if customer_filter else "") + shard_filter,
                 **fold)
     try:
-        con.execute(query, {"files": [str(p) for p in events.files], **params})
+        events.attach(con).execute(query, {"files": [str(p) for p in events.files], **params})
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise InputDataError(f"events: reading failed: {exc}; check or remove the file it names") from None
     counts = dict.fromkeys(STATUSES, 0)
@@ -232,7 +297,7 @@ def read_quarantined(con: duckdb.DuckDBPyConnection, events: EventFiles, file_in
     position = {f: i for i, f in enumerate(wanted)}
     keys = pa.table({"_file": pa.array([position[f] for f in file_index.to_pylist()], pa.uint64()),
                      "_row": row.cast(pa.int64()), "reason": reason.cast(pa.string())})
-    con.register("quarantined_t", keys)
+    events.attach(con).register("quarantined_t", keys)
     table = fetch_table(con, """
         SELECT e.* EXCLUDE (file_row_number), q.reason,
                e.file_index AS source_file, e.file_row_number AS source_row

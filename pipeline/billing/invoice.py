@@ -3,7 +3,8 @@
 Per billed period: one line per charge (per group with group_by), a `minimum`
 line per usage charge below its min_amount, a `commitment` line below the
 minimum commitment, a `discount` line, then tax and totals. Each line amount is
-computed exactly and rounded once, half away from zero, to the currency's minor unit.
+computed exactly and rounded once, half away from zero, to the currency's minor unit. The pricing
+rules themselves are in pipeline/rate/ (charge models, floors.py, discount.py, one_time.py).
 """
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ from ..config.one_time import OneTimeCharge
 from ..config.pricebook import Charge, Metric
 from ..config.workspace import Workspace
 from ..core.money import round_money, round_quantity, show_quantity
+from ..rate import floors
+from ..rate import one_time as one_time_rule
+from ..rate.discount import discount
 from .meter import GroupValues, Metered
 from .scope import BilledPeriod, Scope
 
-HUNDRED = Decimal(100)
+HUNDRED = Decimal(100)  # tax percent
 
 
 @dataclass
@@ -36,7 +40,6 @@ class Line:
     unit_price: Decimal | None
     amount: Decimal
     exact_amount: Decimal
-    steps: tuple[str, ...] = ()
     events: int = 0  # usage lines: events the metric counted
     service_day: dt.date | None = None  # one_time lines: service_start = service_end = this date
 
@@ -86,16 +89,15 @@ def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fract
     lines = []
     for gk, g in keyed:
         q, events = used.get(g, (Decimal(0), 0))
-        priced = rate.price(charge.model, charge.params, rate.Usage(q, factor, amounts.get(g)))
+        priced = rate.price(charge.model, charge.params, rate.Usage(q, factor, amounts.get(g), events))
         desc = f"{charge.label}: {show_quantity(q)} {metric.unit or metric.id}" + (f" ({gk})" if gk else "")
         lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
-                          round_money(priced.amount, digits), priced.amount, priced.steps, events))
+                          round_money(priced.amount, digits), priced.amount, events))
     if charge.min_amount is not None:
-        floor = round_money(Fraction(charge.min_amount) * factor, digits)
-        used = sum((line.amount for line in lines), Decimal(0))
-        if used < floor:
+        top = floors.minimum(charge.min_amount, sum((line.amount for line in lines), Decimal(0)), factor, digits)
+        if top is not None:
             lines.append(Line(0, "minimum", charge.id, None, "", f"{charge.label}: minimum", Decimal(1), None,
-                              floor - used, floor - used, (f"min_amount {charge.min_amount} x {factor}",)))
+                              top.amount, top.amount))
     return lines
 
 
@@ -107,7 +109,7 @@ def _charge_lines(charges: tuple[Charge, ...], metrics: dict[str, Metric], meter
             priced = rate.price(charge.model, charge.params, rate.Usage(Decimal(0), factor))
             desc = charge.label if factor == 1 else f"{charge.label} (prorated {factor.numerator}/{factor.denominator})"
             lines.append(Line(0, charge.model, charge.id, None, "", desc, round_quantity(factor), priced.unit_price,
-                              round_money(priced.amount, digits), priced.amount, priced.steps))
+                              round_money(priced.amount, digits), priced.amount))
         else:
             lines += _usage_lines(charge, metrics[charge.metric_id], metered, factor, digits)
     return lines
@@ -117,10 +119,9 @@ def _one_time_lines(charges: tuple[OneTimeCharge, ...], digits: int) -> list[Lin
     """One `one_time` line per charge dated in the period, in (date, charge_id) order."""
     lines = []
     for o in charges:
-        exact = o.quantity * o.unit_price
+        exact = one_time_rule.price(o.quantity, o.unit_price, o.date).amount
         lines.append(Line(0, "one_time", o.charge_id, None, "", o.description, o.quantity, o.unit_price,
-                          round_money(exact, digits), exact, (f"{o.quantity} x {o.unit_price} on {o.date}",),
-                          service_day=o.date))
+                          round_money(exact, digits), exact, service_day=o.date))
     return lines
 
 
@@ -141,15 +142,14 @@ def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoi
     lines += one_time
     subtotal = charged + sum((line.amount for line in one_time), Decimal(0))
     if terms.minimum_commitment is not None:
-        floor = round_money(Fraction(terms.minimum_commitment) * factor, plan.digits)
-        if charged < floor:
+        top = floors.commitment(terms.minimum_commitment, charged, factor, plan.digits)
+        if top is not None:
             lines.append(Line(0, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
-                              floor - charged, floor - charged, (f"minimum_commitment {terms.minimum_commitment}"
-                                                                 f" x {factor}",)))
-            subtotal += floor - charged
+                              top.amount, top.amount))
+            subtotal += top.amount
     inv.subtotal = subtotal
     if terms.discount_percent:
-        inv.discount_total = round_money(subtotal * terms.discount_percent / HUNDRED, plan.digits)
+        inv.discount_total = discount(subtotal, terms.discount_percent, plan.digits).amount
         lines.append(Line(0, "discount", None, None, "", f"Discount {terms.discount_percent.normalize():f}%",
                           Decimal(1), None, 0 - inv.discount_total, 0 - inv.discount_total))
     rule = ws.tax_of(ws.customers[contract.customer_id])

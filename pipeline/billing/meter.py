@@ -244,7 +244,7 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     query = sql("meter_weighted", projection=ms.columns.projection(), metric_flags=ms.flags(), branches=branches)
     params = {"files": [str(p) for p in events.files], "event_types": sorted({ms.metrics[k].event_type for k in ks}),
               "history_start": history_start, "span_end": span[1], **ms.params}
-    return _rows(con, query, params)
+    return _rows(events.attach(con), query, params)
 
 
 def weighted_quantity(level_us: Decimal, full_us: int) -> Decimal:

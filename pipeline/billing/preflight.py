@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ..config.pricebook import Metric
 from ..core.db import connect
@@ -39,10 +38,10 @@ def print_warnings(warnings: list[dict]) -> None:
         print(f"warning: [{w['code']}] {w['message']}", file=sys.stderr)
 
 
-def _may_hold(path, event_type: str) -> bool | None:  # noqa: ANN001 - a Path
+def _may_hold(events: EventFiles, path, event_type: str) -> bool | None:  # noqa: ANN001 - a Path or s3:// URI
     """From the footer's statistics of event_type: False when no row group can hold the type, True
     when one row group holds only it, None when the statistics cannot tell."""
-    meta = pq.ParquetFile(path).metadata
+    meta = events.metadata(path)
     index = meta.schema.to_arrow_schema().get_field_index("event_type")
     unknown = False
     for g in range(meta.num_row_groups):
@@ -57,17 +56,17 @@ def _may_hold(path, event_type: str) -> bool | None:  # noqa: ANN001 - a Path
     return None if unknown else False
 
 
-def _holds(files: list, event_type: str) -> list:
+def _holds(events: EventFiles, files: list, event_type: str) -> list:
     """The files among `files` holding at least one event of event_type (statistics first, then a scan)."""
     out, unsure = [], []
     for path in files:
-        verdict = _may_hold(path, event_type)
+        verdict = _may_hold(events, path, event_type)
         if verdict:
             out.append(path)
         elif verdict is None:
             unsure.append(path)
     if unsure:
-        con = connect(1)
+        con = events.attach(connect(1))
         try:
             rows = con.execute("SELECT DISTINCT filename FROM read_parquet($files, filename = true, union_by_name = true)"
                                " WHERE CAST(event_type AS VARCHAR) = $t", {"files": [str(p) for p in unsure],
@@ -83,7 +82,7 @@ def metric_columns(metrics: list[Metric], events: EventFiles) -> None:
     """Stop when a metric names a column that no events file holding its event_type has."""
     if not events.files:
         return
-    columns = {p: set(pq.read_schema(p).names) for p in events.files}
+    columns = {p: set(events.read_schema(p).names) for p in events.files}
     problems = []
     for m in sorted(metrics, key=lambda m: m.id):
         needed = ([m.field] if m.field else []) + [c for c, _ in m.filters] + list(m.group_by)
@@ -92,15 +91,15 @@ def metric_columns(metrics: list[Metric], events: EventFiles) -> None:
             if not lacking:
                 continue
             having = [p for p in events.files if col in columns[p]]
-            if having and _holds(having, m.event_type):
+            if having and _holds(events, having, m.event_type):
                 continue
-            holding = _holds(lacking, m.event_type)
+            holding = _holds(events, lacking, m.event_type)
             if not holding:
                 continue  # no event of that type at all: nothing is billed wrongly by this column
             seen = sorted(set().union(*(columns[p] for p in holding)))
             role = "field" if col == m.field else "filters column" if col in dict(m.filters) else "group_by column"
             problems.append(f"pricebook.yaml: metrics[{m.id}]: {role} {col!r} is in no events file holding "
-                            f"`{m.event_type}` events (events/{events.relative(holding[0])} and "
+                            f"`{m.event_type}` events ({events.name(holding[0])} and "
                             f"{len(holding) - 1} more have: {', '.join(seen)}); correct the column name in "
                             "the metric or in the event files")
     if problems:

@@ -33,7 +33,8 @@ class Preview:
 
 
 def preview(workspace: Path, contract_id: str, as_of: dt.date, *, threads: int | None = None,
-            memory_limit: str | None = None, progress: Callable[[str], None] | None = None) -> Preview:
+            memory_limit: str | None = None, progress: Callable[[str], None] | None = None,
+            events: str | None = None) -> Preview:
     ws = load_workspace(workspace)
     k = ws.contracts.get(contract_id)
     if k is None:
@@ -44,7 +45,7 @@ def preview(workspace: Path, contract_id: str, as_of: dt.date, *, threads: int |
         raise BillingError(f"--contract {contract_id}: no open period on {as_of} (the contract {when}); "
                            "pick a date inside the contract, or `usagebill run` a closed period")
     cutoff = instant(as_of, ws.customers[k.customer_id].timezone)
-    args = RunArgs(p.last_day, p.end, (contract_id,))
+    args = RunArgs(p.last_day, p.end, (contract_id,), events=events)
     result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress,
                   periods_of=lambda contract, _first, _stop: [p] if contract.contract_id == contract_id else [],
                   until=cutoff)

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from ..config.workspace import Workspace, load_workspace
+from ..core import storage
 from ..core.db import connect
 from ..core.errors import InputDataError
 from ..core.io import fingerprint, staged_dir, write_bytes
@@ -31,10 +32,16 @@ from .shards import Shard, row_filter
 from .types import Bill, RunArgs, Stopwatch, run_id
 
 
+def events_of(ws: Workspace, override: str | None = None) -> Path | storage.Prefix:
+    """Where the workspace's events are: --events, settings.yaml `events:`, or WORKSPACE/events."""
+    return storage.events_location(ws.root, ws.settings.events, override)
+
+
 def fingerprints(ws: Workspace, events: ingest.EventFiles) -> dict[str, str]:
-    """sha256 of every configuration and event file, by name (the manifest's `inputs`)."""
+    """sha256 of every configuration and event file, by name (the manifest's `inputs`); an object in
+    object storage: its ETag and size."""
     out = {p.name: fingerprint(p) for p in ws.config_files}
-    out.update({f"events/{events.relative(p)}": fingerprint(p) for p in events.files})
+    out.update({f"events/{events.relative(p)}": events.fingerprint(p) for p in events.files})
     return out
 
 
@@ -185,7 +192,7 @@ def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = No
     layout when given: a shard's own) and the whole run's scope. A run that reads every file (not a
     shard) also checks that each metric's column is in some file of its event type."""
     ws = load_workspace(workspace)
-    events = ingest.discover(ws.root / "events", files)
+    events = ingest.discover(events_of(ws, args.events), files)
     scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers, periods_of, until)
     if files is None:  # a driver checks for its shards
         preflight.metric_columns(billed_metrics(ws, scope), events)

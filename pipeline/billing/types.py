@@ -32,11 +32,15 @@ class RunArgs:
     contracts: tuple[str, ...] = ()
     customers: tuple[str, ...] = ()
     dedup_window_days: int = DEDUP_WINDOW_DAYS
+    events: str | None = None  # --events: where the events are, instead of settings.yaml's or events/
 
     def as_dict(self) -> dict:
-        return {"from": self.first_day.isoformat(), "to": self.stop_day.isoformat(),
-                "contracts": sorted(self.contracts), "customers": sorted(self.customers),
-                "dedup_window_days": self.dedup_window_days}
+        out = {"from": self.first_day.isoformat(), "to": self.stop_day.isoformat(),
+               "contracts": sorted(self.contracts), "customers": sorted(self.customers),
+               "dedup_window_days": self.dedup_window_days}
+        if self.events is not None:  # only when given: arguments (and run ids) without it stay as they were
+            out["events"] = self.events
+        return out
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import LEDGER, check_window, options, parse_date
+from .common import EVENTS, LEDGER, check_window, options, parse_date
 
 
 @click.command("report")
@@ -27,15 +27,16 @@ def report_command(out_dir: Path, compare: Path | None) -> None:
 
     click.echo(f"report: {rerender(out_dir, compare)}")
 
+
 @click.command("explain")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @click.option("--invoice", "key", required=True, metavar="ID_OR_NUMBER",
               help="An issued number (INV-7) or an invoice_id (in_..., from invoices.csv).")
 @click.option("--line", "line_number", type=click.IntRange(1), help="Explain only this line (line_number).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@options(LEDGER)
+@options(LEDGER, EVENTS)
 def explain_command(workspace: Path, key: str, line_number: int | None, fmt: str, ledger: Path | None,
-                    wait: float) -> None:
+                    wait: float, events: str | None) -> None:
     """Explain how an invoice's lines came about: metric, events counted, quantity, pricing, rounding, tax.
 
     The period is re-rated from the workspace's current inputs; an issued invoice that differs
@@ -46,8 +47,9 @@ def explain_command(workspace: Path, key: str, line_number: int | None, fmt: str
     from ..analysis.explain import explain
     from ..analysis.explain_text import to_json, to_text
 
-    doc = explain(workspace, key, line_number, ledger=ledger, wait=wait)
+    doc = explain(workspace, key, line_number, ledger=ledger, wait=wait, events=events)
     click.echo(to_json(doc) if fmt == "json" else to_text(doc), nl=False)
+
 
 @click.command("terms")
 @click.argument("workspace", type=click.Path(path_type=Path))

@@ -11,7 +11,7 @@ from ..core.errors import BillingError
 
 if TYPE_CHECKING:
     from ..billing.types import Bill
-from .common import LEDGER, LIMITS, OUTPUT, WINDOW, options, parse_date, progress, run_args, say, totals_line
+from .common import EVENTS, LEDGER, LIMITS, OUTPUT, WINDOW, options, parse_date, progress, run_args, say, totals_line
 
 ENGINE = [
     click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -25,6 +25,7 @@ ENGINE = [
     click.option("--workers", type=click.IntRange(1, 1024),
                  help="With --engine dask and no --scheduler: local cluster processes (default: one per CPU)."),
 ]
+
 
 def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: int | None):  # noqa: ANN201
     """The pipeline.scale_out.engine.Engine of the command line's options (imported lazily: Dask is slow to import)."""
@@ -41,6 +42,7 @@ def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: i
         raise BillingError("--workers starts a local cluster; with --scheduler the cluster has its own workers")
     return Engine(engine, scheduler, shards, workers)
 
+
 @click.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
 @options(WINDOW, ENGINE)
@@ -50,7 +52,7 @@ def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: i
 @options(OUTPUT)
 def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
         customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-        engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None,
+        events: str | None, engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None,
         no_report: bool, quiet: bool, output_format: str) -> None:
     """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to).
 
@@ -59,7 +61,7 @@ def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple
     from ..billing.run import write_outputs
     from ..scale_out.engine import bill_with
 
-    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days, events)
     where = engine_of(engine, scheduler, shards, workers)
     with progress(quiet) as report:
         result = bill_with(where, workspace, args, threads=threads, memory_limit=memory_limit, progress=report)
@@ -70,39 +72,45 @@ def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple
            "totals": result.totals(), "warnings": result.warnings}
     say(quiet, output_format, doc, lambda: _summary(result, target))
 
+
 def _summary(result: Bill, target: Path) -> None:
+    from ..billing.ingest import QUARANTINE_REASONS
+
     c = result.counts
-    quarantined = sum(c[k] for k in ("invalid", "unknown_customer", "no_active_contract", "unmetered"))
+    quarantined = sum(c[k] for k in QUARANTINE_REASONS)
     click.echo(f"run {result.run_id}: {result.invoices.num_rows} invoices from {c['read']} events "
                f"({c['billed']} billed, {c['duplicate']} duplicate, {quarantined} quarantined, "
                f"{c['outside_window']} outside the window)")
     for currency, t in result.totals().items():
         click.echo(totals_line(currency, t["invoices"], t))
     if quarantined:
-        reasons = ", ".join(f"{k} {c[k]}" for k in ("invalid", "unknown_customer", "no_active_contract", "unmetered")
-                            if c[k])
+        reasons = ", ".join(f"{k} {c[k]}" for k in QUARANTINE_REASONS if c[k])
         click.echo(f"  quarantine: {reasons} (see quarantine.parquet)")
     click.echo(f"outputs: {target}")
 
+
 @click.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
-def validate(workspace: Path) -> None:
+@options(EVENTS)
+def validate(workspace: Path, events: str | None) -> None:
     """Check WORKSPACE's configuration and event file footers, without billing.
 
     Example: usagebill validate ws/
     """
     from ..billing.ingest import discover
     from ..billing.preflight import metric_columns, print_warnings
+    from ..billing.run import events_of
     from ..config.workspace import load_workspace
 
     ws = load_workspace(workspace)
-    events = discover(ws.root / "events")
+    location = events_of(ws, events)
+    events = discover(location)
     used = set().union(*(ws.metric_ids_ever(k) for k in ws.contracts.values() if k.plan_id in ws.pricebook.plans))
     metric_columns([ws.pricebook.metrics[m] for m in sorted(used) if m in ws.pricebook.metrics], events)
     print_warnings([{"code": code, "message": message} for code, message in sorted(ws.warnings)])
     click.echo(f"workspace ok: {len(ws.customers)} customers, {len(ws.contracts)} contracts, "
                f"{len(ws.pricebook.plans)} plans, {len(ws.pricebook.metrics)} metrics, "
-               f"{len(events.files)} event files")
+               f"{len(events.files)} event files" + (f" in {location}" if events.remote else ""))
 
 
 @click.command("preview")
@@ -111,9 +119,9 @@ def validate(workspace: Path) -> None:
 @click.option("--as-of", "as_of", required=True, callback=parse_date,
               help="Bill the period holding this local day, with the events before its local midnight.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@options(LIMITS, LEDGER)
+@options(LIMITS, EVENTS, LEDGER)
 def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str, threads: int | None,
-                    memory_limit: str | None, ledger: Path | None, wait: float) -> None:
+                    memory_limit: str | None, events: str | None, ledger: Path | None, wait: float) -> None:
     """Show the open period's invoice so far, as a draft (the upcoming invoice); writes nothing.
 
     Usage up to the end of the day before --as-of counts (local midnight in the customer's time
@@ -127,13 +135,15 @@ def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str,
     from ..ledger.credit_report import preview_credit
 
     with progress() as report:
-        pv = preview(workspace, contract_id, as_of, threads=threads, memory_limit=memory_limit, progress=report)
+        pv = preview(workspace, contract_id, as_of, threads=threads, memory_limit=memory_limit, progress=report,
+                     events=events)
     doc = as_dict(pv)
     doc["prepaid_credit"] = preview_credit(workspace, doc["invoice"], pv.invoice.digits, ledger=ledger, wait=wait)
     if fmt == "json":
         click.echo(to_json(doc), nl=False)
         return
     click.echo(_preview_table(doc, pv.invoice.digits))
+
 
 def _preview_table(doc: dict, digits: int) -> str:
     inv, up_to, local = doc["invoice"], doc["usage_up_to"], doc["usage_up_to_local"]

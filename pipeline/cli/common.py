@@ -63,16 +63,27 @@ def check_window(first_day: dt.date | None, stop_day: dt.date | None) -> None:
 
 
 def run_args(first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...], customers: tuple[str, ...],
-             dedup_window_days: int):  # noqa: ANN201 - pipeline.billing.types.RunArgs, imported lazily
+             dedup_window_days: int, events: str | None = None):  # noqa: ANN201 - billing.types.RunArgs, lazily
     from ..billing.types import RunArgs
 
     check_window(first_day, stop_day)
-    return RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days)
+    return RunArgs(first_day, stop_day, tuple(contracts), tuple(customers), dedup_window_days, events)
 
 
 LIMITS = [
     click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores)."),
     click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM)."),
+]
+EVENTS = [
+    click.option("--events", "events", metavar="URI",
+                 help="Where the events are: s3://BUCKET/PREFIX/ (S3, MinIO, R2: AWS_* variables, "
+                      "docs/object-storage.md) or a folder (default: settings.yaml `events:`, else WORKSPACE/events)."),
+]
+THEN = [
+    click.option("--then", "then", metavar="TASKS",
+                 help="After the batch commits, on exactly its documents: render:pdf, render:ubl, export:FORMAT, send "
+                      "(comma separated, in order); each recorded in the ledger, a failed one retried by the next "
+                      "--then (exit status 4 when one fails; docs/production.md)."),
 ]
 SELECTION = [
     click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable)."),
@@ -87,6 +98,7 @@ WINDOW = [
     click.option("--dedup-window-days", default=34, show_default=True, type=click.IntRange(0, 3660),
                  help="How many days before the window earlier copies of an event are looked for."),
     *LIMITS,
+    *EVENTS,
 ]
 LEDGER = [
     click.option("--ledger", type=click.Path(path_type=Path),
@@ -110,6 +122,7 @@ def say(quiet: bool, output_format: str, doc: dict, text: Callable[[], None]) ->
         click.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
     else:
         text()
+
 
 def totals_line(currency: str, count: int, t: dict) -> str:
     """One currency's totals, adding up on screen: subtotal - discount + tax = total."""

@@ -11,10 +11,12 @@ from pathlib import Path
 import click
 
 from .common import (
+    EVENTS,
     LEDGER,
     LIMITS,
     OUTPUT,
     SELECTION,
+    THEN,
     WINDOW,
     count,
     options,
@@ -39,6 +41,7 @@ issue_date_option = click.option(
     "--issue-date", callback=parse_date,
     help="Date of the credit notes and adjustment invoices this command makes (default: today).")
 
+
 @click.command("issue")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @options(WINDOW)
@@ -49,11 +52,12 @@ issue_date_option = click.option(
 @options(LEDGER)
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/issue-<run_id>); written after the ledger commit.")
-@options(OUTPUT)
+@options(THEN, OUTPUT)
 def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                   customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-                  allow_open: bool, reissue: bool, issue_date: dt.date | None, ledger: Path | None, wait: float,
-                  out: Path | None, quiet: bool, output_format: str) -> None:
+                  events: str | None, allow_open: bool, reissue: bool, issue_date: dt.date | None,
+                  ledger: Path | None, wait: float, out: Path | None, then: str | None, quiet: bool,
+                  output_format: str) -> None:
     """Rate WORKSPACE like `run` and issue the invoices of the periods closing in [--from, --to).
 
     Invoices get numbers {invoice_prefix}-{n}, gapless, in order of period_end then contract_id,
@@ -64,12 +68,16 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
     Example: usagebill issue ws/ --from 2026-10-01 --to 2026-11-01
     """
     from ..ledger.issue import issue
+    from ..month_end.tasks import parse_tasks
 
-    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days, events)
+    tasks = parse_tasks(then)  # a bad --then stops before anything is issued
     with progress(quiet) as report:
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
                         threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
-    say(quiet, output_format, _issued_doc(outcome), lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"))
+    _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"),
+              workspace, tasks, ledger, wait)
+
 
 @click.command()
 @click.argument("workspace", type=click.Path(path_type=Path))
@@ -82,15 +90,15 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
 @options(SELECTION)
 @click.option("--dedup-window-days", type=click.IntRange(0, 3660),
               help="How many days before the window earlier copies of an event are looked for (default 34).")
-@options(LIMITS)
+@options(LIMITS, EVENTS)
 @options(LEDGER)
 @click.option("--out", type=click.Path(path_type=Path),
               help="Output folder (default WORKSPACE/out/nightly-<run_id>); written only when something is issued.")
-@options(OUTPUT)
+@options(THEN, OUTPUT)
 def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future: bool, contracts: tuple[str, ...],
             customers: tuple[str, ...], dedup_window_days: int | None, threads: int | None,
-            memory_limit: str | None, ledger: Path | None, wait: float, out: Path | None, quiet: bool,
-            output_format: str) -> None:
+            memory_limit: str | None, events: str | None, ledger: Path | None, wait: float, out: Path | None,
+            then: str | None, quiet: bool, output_format: str) -> None:
     """Issue the next uninvoiced cycles of every contract: each period closed by --as-of, since the contract's start.
 
     A period is closed when its end (local midnight of period_end in the customer's time zone) plus
@@ -102,16 +110,37 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
     """
     from ..ledger.closing import parse_as_of, parse_grace, refuse_future
     from ..ledger.issue import nightly as run_nightly
+    from ..month_end.tasks import parse_tasks
 
+    tasks = parse_tasks(then)
     instant, given = parse_as_of(as_of)
     refuse_future(instant, allow_future)
     with progress(quiet) as report:
         outcome = run_nightly(workspace, instant, grace=parse_grace(grace, given), contracts=contracts,
                               customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
-                              progress=report)
-    say(quiet, output_format, _issued_doc(outcome),
-        lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"))
+                              events=events, progress=report)
+    _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"),
+              workspace, tasks, ledger, wait)
+
+
+def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  # noqa: ANN001 - an Outcome, a callable
+              tasks: tuple[str, ...], ledger: Path | None, wait: float) -> None:
+    """The batch's summary, then its --then tasks (pipeline/month_end/tasks.py; with --format json inside the
+    summary); exit status 4 when a task failed."""
+    from .month_end import then_tasks
+
+    doc = _issued_doc(outcome)
+    if output_format == "json" and tasks:
+        done = then_tasks(workspace, tasks, outcome.run_seq, ledger, wait, quiet=True)
+        doc["tasks"] = [r.as_dict() for r in done.runs]
+        say(quiet, output_format, doc, text)
+    else:
+        say(quiet, output_format, doc, text)
+        done = then_tasks(workspace, tasks, outcome.run_seq, ledger, wait, quiet=quiet) if tasks else None
+    if done is not None and not done.ok:
+        sys.exit(4)
+
 
 
 def _credits_applied(rows: list[dict]) -> dict[str, dict]:
@@ -143,6 +172,7 @@ def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcom
             "counts": m.get("counts"), "credits_applied": _credits_applied(outcome.credits)}
 
 
+
 def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
     skipped = outcome.skipped
     if outcome.run_seq is None:
@@ -167,6 +197,7 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
     if outcome.out is not None:
         click.echo(f"outputs: {outcome.out}")
 
+
 @click.command("reconcile")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @options(WINDOW)
@@ -179,7 +210,7 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
 @options(OUTPUT)
 def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                       customers: tuple[str, ...], dedup_window_days: int, threads: int | None,
-                      memory_limit: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
+                      memory_limit: str | None, events: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
                       wait: float, out: Path | None, quiet: bool, output_format: str) -> None:
     """Re-rate the periods closing in [--from, --to) and compare them with what the ledger issued.
 
@@ -192,7 +223,7 @@ def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, co
     """
     from ..ledger.reconcile import reconcile
 
-    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days)
+    args = run_args(first_day, stop_day, contracts, customers, dedup_window_days, events)
     with progress(quiet) as report:
         done = reconcile(workspace, args, ledger=ledger, do_adjust=adjust, issue_date=issue_date, out=out,
                          wait=wait, threads=threads, memory_limit=memory_limit, progress=report)
@@ -203,6 +234,7 @@ def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, co
     say(quiet, output_format, doc, lambda: _reconcile_summary(done, f"reconcile {first_day} to {stop_day}"))
     if done.differs and not adjust:
         sys.exit(3)
+
 
 def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.reconcile.Reconciled
     from ..core.money import currency_digits, format_money
@@ -237,6 +269,7 @@ def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
         _credits_line(outcome.credits)
     click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
 
+
 LISTING = [
     click.option("--contract", "contracts", multiple=True, help="Only this contract (repeatable)."),
     click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable)."),
@@ -257,6 +290,7 @@ def invoices(workspace: Path, status: str | None, contracts: tuple[str, ...], cu
     """
     _list(workspace, "invoices", status, contracts, customers, fmt, ledger, wait)
 
+
 @click.command("credit-notes")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @options(LISTING, LEDGER)
@@ -268,6 +302,7 @@ def credit_notes(workspace: Path, contracts: tuple[str, ...], customers: tuple[s
     """
     _list(workspace, "credit_notes", None, contracts, customers, fmt, ledger, wait)
 
+
 def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, ...], customers: tuple[str, ...],
           fmt: str, ledger: Path | None, wait: float) -> None:
     from ..ledger.export import listing, render
@@ -276,6 +311,7 @@ def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, 
     with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
         table = listing(led, what, status=status, contracts=contracts, customers=customers)
     click.echo(render(table, fmt), nl=False)
+
 
 @click.command("check-ledger")
 @click.argument("workspace", type=click.Path(path_type=Path))

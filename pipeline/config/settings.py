@@ -5,6 +5,9 @@
                                     # a contract's own billed_through column wins over it
     pdf:
       hide_zero_usage_lines: true   # leave usage lines of amount 0 off the PDF (default false)
+    events: s3://acme-events/usage/ # where the events are (default: the events/ folder); an s3:// prefix
+                                    # (pipeline/core/storage.py) or a folder, relative to the workspace;
+                                    # `--events` on the command line wins over it
 
 The ledger, the exports and the UBL file keep every line; only the PDF hides them, and its
 totals are the same.
@@ -27,6 +30,7 @@ FILE_NAME = "settings.yaml"
 class Settings:
     billed_through: dt.date | None = None
     hide_zero_usage_lines: bool = False
+    events: str | None = None  # events location: an s3:// URI or a folder (docs/object-storage.md)
 
 
 def load_settings(root: Path, problems: ProblemList) -> Settings:
@@ -38,7 +42,7 @@ def load_settings(root: Path, problems: ProblemList) -> Settings:
         problems.add(FILE_NAME, "must be a mapping of options", "write `billed_through: 2026-09-30` or `pdf: {...}`")
         return Settings()
     f = Fields(raw, FILE_NAME, problems)
-    f.unknown_keys({"billed_through", "pdf"})
+    f.unknown_keys({"billed_through", "pdf", "events"})
     through = None
     if raw.get("billed_through") is not None:
         through = parse_date(raw["billed_through"])
@@ -50,4 +54,9 @@ def load_settings(root: Path, problems: ProblemList) -> Settings:
         pdf = {}
     p = Fields(pdf, f"{FILE_NAME}: pdf", problems)
     p.unknown_keys({"hide_zero_usage_lines"})
-    return Settings(through, p.boolean("hide_zero_usage_lines", False))
+    events = raw.get("events")
+    if events is not None and (not isinstance(events, str) or not events.strip()):
+        problems.add(f"{FILE_NAME}: events", f"{events!r} is not a location",
+                     "write an s3:// URI (`events: s3://bucket/prefix/`) or a folder")
+        events = None
+    return Settings(through, p.boolean("hide_zero_usage_lines", False), events)

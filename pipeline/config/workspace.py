@@ -30,6 +30,7 @@ class Customer:
     timezone: str
     payment_terms_days: int
     address: tuple[tuple[str, str], ...]  # email and address lines, for documents
+    send_ubl: bool = False  # `usagebill send` attaches the UBL file to the PDF (optional column, docs/production.md)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _zones() -> frozenset[str]:
 
 ADDRESS_FIELDS = ("email", "address_line1", "address_line2", "city", "postal_code")
 CUSTOMER_COLUMNS = ("customer_id", "name", *ADDRESS_FIELDS, "country", "tax_id", "tax_exempt", "timezone",
-                    "payment_terms_days")
+                    "payment_terms_days", "send_ubl")
 CONTRACT_COLUMNS = ("contract_id", "customer_id", "plan_id", "start_date", "end_date", "billing_period",
                     "billing_anchor_day", "discount_percent", "minimum_commitment", "billed_through")
 TAX_RATE_COLUMNS = ("country", "percent", "name")
@@ -118,7 +119,8 @@ def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]
             problems.add(row.where, f"duplicate customer_id {cid!r}", "customer ids must be unique")
         customer = Customer(cid or "", c.text("name", required=True) or "", country, tax_id,
                             c.boolean("tax_exempt", False), tz, c.integer("payment_terms_days", 30, 0, 3650) or 0,
-                            tuple((k, row.cells[k]) for k in ADDRESS_FIELDS if row.cells.get(k)))
+                            tuple((k, row.cells[k]) for k in ADDRESS_FIELDS if row.cells.get(k)),
+                            c.boolean("send_ubl", False))
         if cid and cid not in out:
             out[cid] = customer
     return out

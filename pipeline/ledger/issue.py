@@ -254,7 +254,7 @@ def open_periods(ws: Workspace, scope_periods, now: dt.datetime) -> None:  # noq
 def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelta = dt.timedelta(0),
             contracts: tuple[str, ...] = (), customers: tuple[str, ...] = (), ledger: Path | None = None,
             out: Path | None = None, wait: float = DEFAULT_WAIT, dedup_window_days: int | None = None,
-            threads: int | None = None, memory_limit: str | None = None,
+            threads: int | None = None, memory_limit: str | None = None, events: str | None = None,
             progress: Callable[[str], None] = lambda _s: None) -> Outcome:
     """Issue every closed (end instant + grace <= as_of) and not yet issued period of every contract
     (or of the selected contracts and customers), oldest first.
@@ -282,7 +282,7 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
         stop = max(p.end for periods in todo.values() for p in periods)
         selected = tuple(sorted(todo)) if len(todo) < len(ws.contracts) else ()
         extra = {} if dedup_window_days is None else {"dedup_window_days": dedup_window_days}
-        args = RunArgs(first, stop, selected, (), **extra)
+        args = RunArgs(first, stop, selected, (), **extra, events=events)
         outcome.bill = result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress,
                                      periods_of=lambda k, _first, _stop: todo.get(k.contract_id, []))
         progress("number")
@@ -293,4 +293,6 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
         arguments = {"as_of": as_of.isoformat(), "grace_seconds": int(grace.total_seconds()),
                      "contracts": sorted(contracts), "customers": sorted(customers),
                      "dedup_window_days": args.dedup_window_days}
+        if events is not None:
+            arguments["events"] = events
         return finish(led, batch, start, outcome, arguments, workspace, out, progress, ws=ws)

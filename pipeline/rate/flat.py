@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from ..core.fields import Fields
 from ..core.money import to_decimal
-from .base import Priced, Usage
+from .base import Priced, Usage, fraction
 
 NAME = "flat"
 USES_METRIC = False
@@ -24,8 +24,14 @@ def parse(spec: Fields) -> Flat:
     return Flat(amount=spec.decimal("amount") or Decimal(0), prorate=spec.boolean("prorate", True))
 
 
-def price(charge: Flat, usage: Usage) -> Priced:
-    if not charge.prorate or usage.factor == 1:
-        return Priced(charge.amount, charge.amount)
-    exact = to_decimal(usage.factor * Fraction(charge.amount))
-    return Priced(exact, charge.amount, (f"{charge.amount} x {usage.factor} (proration)",))
+def price(charge: Flat, usage: Usage, detail: bool = False) -> Priced:
+    prorated = charge.prorate and usage.factor != 1
+    amount = to_decimal(usage.factor * Fraction(charge.amount)) if prorated else charge.amount
+    if not detail:
+        return Priced(amount, charge.amount)
+    f = fraction(usage.factor)
+    formula = (f"{charge.amount} x {f}" if prorated else f"{charge.amount} (not prorated)" if usage.factor != 1
+               else f"{charge.amount} (full period)")
+    return Priced(amount, charge.amount, (f"{charge.amount} x {usage.factor} (proration)",) if prorated else (),
+                  {"amount": charge.amount, "prorate": charge.prorate, "proration_factor": f, "formula": formula,
+                   "exact": amount})

@@ -26,17 +26,28 @@ def parse(spec: Fields) -> Graduated:
     return Graduated(parse_tiers(spec))
 
 
-def price(charge: Graduated, usage: Usage) -> Priced:
-    q = usage.quantity
-    total = Decimal(0)
-    steps: list[str] = []
+def reached(charge: Graduated, q: Decimal) -> list[tuple[int, Tier, Decimal]]:
+    """(index, tier, units in it) of every tier q reaches: the first always, tier k when q > its lower bound."""
+    out = []
     for k, tier in enumerate(charge.tiers):
-        reached = k == 0 or q > tier.lower
-        if not reached:
+        if not (k == 0 or q > tier.lower):
             break
         top = q if tier.up_to is None else min(q, tier.up_to)
-        units = max(top - tier.lower, Decimal(0))
-        amount = units * tier.unit_price + tier.flat_fee
-        total += amount
-        steps.append(f"tier {k + 1}: {units} x {tier.unit_price} + {tier.flat_fee} = {amount}")
-    return Priced(total, None, tuple(steps))
+        out.append((k, tier, max(top - tier.lower, Decimal(0))))
+    return out
+
+
+def price(charge: Graduated, usage: Usage, detail: bool = False) -> Priced:
+    q = usage.quantity
+    parts = [(k, t, units, units * t.unit_price) for k, t, units in reached(charge, q)]
+    total = sum((u_amount + t.flat_fee for _, t, _, u_amount in parts), Decimal(0))
+    if not detail:
+        return Priced(total)
+    steps = tuple(f"tier {k + 1}: {units} x {t.unit_price} + {t.flat_fee} = {u_amount + t.flat_fee}"
+                  for k, t, units, u_amount in parts)
+    tiers = [{"tier": k + 1, "from": t.lower, "up_to": t.up_to, "units": units, "unit_price": t.unit_price,
+              "units_amount": u_amount, "flat_fee": t.flat_fee, "amount": u_amount + t.flat_fee}
+             for k, t, units, u_amount in parts]
+    return Priced(total, None, steps, {"quantity": q, "tiers": tiers,
+                                       "formula": "sum over the tiers reached of units x unit_price + flat_fee",
+                                       "exact": total})

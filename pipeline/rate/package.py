@@ -29,8 +29,15 @@ def parse(spec: Fields) -> Package:
                    free_units=spec.decimal("free_units", required=False, default=Decimal(0)))
 
 
-def price(charge: Package, usage: Usage) -> Priced:
-    billable = max(usage.quantity - charge.free_units, Decimal(0))
+def price(charge: Package, usage: Usage, detail: bool = False) -> Priced:
+    q = usage.quantity
+    billable = max(q - charge.free_units, Decimal(0))
     packages = EXACT.divide(billable, charge.package_size).to_integral_value(rounding=ROUND_CEILING)
-    steps = (f"ceil({billable} / {charge.package_size}) = {packages} packages x {charge.package_price}",)
-    return Priced(packages * charge.package_price, None, steps)
+    amount = packages * charge.package_price
+    if not detail:
+        return Priced(amount)
+    formula = f"ceil({billable} / {charge.package_size}) = {packages} packages x {charge.package_price}"
+    return Priced(amount, None, (formula,),
+                  {"quantity": q, "free_units": charge.free_units, "billable_units": billable,
+                   "package_size": charge.package_size, "packages": packages, "package_price": charge.package_price,
+                   "formula": formula, "exact": amount})

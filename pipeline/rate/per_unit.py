@@ -23,7 +23,15 @@ def parse(spec: Fields) -> PerUnit:
                    free_units=spec.decimal("free_units", required=False, default=Decimal(0)))
 
 
-def price(charge: PerUnit, usage: Usage) -> Priced:
-    billable = max(usage.quantity - charge.free_units, Decimal(0))
-    steps = (f"{billable} billable units ({charge.free_units} free) x {charge.unit_price}",)
-    return Priced(billable * charge.unit_price, charge.unit_price, steps)
+def price(charge: PerUnit, usage: Usage, detail: bool = False) -> Priced:
+    q = usage.quantity
+    billable = max(q - charge.free_units, Decimal(0))
+    amount = billable * charge.unit_price
+    if not detail:
+        return Priced(amount, charge.unit_price)
+    return Priced(amount, charge.unit_price,
+                  (f"{billable} billable units ({charge.free_units} free) x {charge.unit_price}",),
+                  {"quantity": q, "free_units": charge.free_units, "billable_units": billable,
+                   "unit_price": charge.unit_price,
+                   "formula": f"max({q} - {charge.free_units}, 0) x {charge.unit_price}",
+                   "exact": amount})

@@ -51,8 +51,16 @@ def parse(spec: Fields) -> Percentage:
     return charge
 
 
-def price(charge: Percentage, usage: Usage) -> Priced:
+def price(charge: Percentage, usage: Usage, detail: bool = False) -> Priced:
     amount = usage.event_amount if usage.event_amount is not None else Decimal(0)
+    if not detail:
+        return Priced(amount)
     steps = (f"sum over events of {charge.percent}% of the chargeable amount + {charge.fixed_fee}, "
              f"within [{charge.per_event_min}, {charge.per_event_max}]",)
-    return Priced(amount, None, steps)
+    return Priced(amount, None, steps,
+                  {"percent": charge.percent, "fixed_fee": charge.fixed_fee, "per_event_min": charge.per_event_min,
+                   "per_event_max": charge.per_event_max, "free_events": charge.free_events,
+                   "free_amount": charge.free_amount,
+                   "formula": f"sum over the {usage.events} events of {charge.percent}% x chargeable amount + "
+                              f"{charge.fixed_fee}, raised to per_event_min, capped at per_event_max (each if set)",
+                   "exact": amount})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..core.fields import Fields
 from .base import Priced, Usage
@@ -21,9 +22,19 @@ def parse(spec: Fields) -> Volume:
     return Volume(parse_tiers(spec))
 
 
-def price(charge: Volume, usage: Usage) -> Priced:
+def tier_of(charge: Volume, q: Decimal) -> tuple[int, Tier]:
+    """The tier q falls in; a negative q (a falling weighted level) prices at the first tier."""
+    return next(((k, t) for k, t in enumerate(charge.tiers) if t.contains(q, first=k == 0)), (0, charge.tiers[0]))
+
+
+def price(charge: Volume, usage: Usage, detail: bool = False) -> Priced:
     q = usage.quantity
-    k, tier = next(((k, t) for k, t in enumerate(charge.tiers) if t.contains(q, first=k == 0)),
-                   (0, charge.tiers[0]))  # negative q (a falling weighted level) prices at the first tier
-    steps = (f"tier {k + 1}: {q} x {tier.unit_price} + {tier.flat_fee}",)
-    return Priced(q * tier.unit_price + tier.flat_fee, tier.unit_price, steps)
+    k, tier = tier_of(charge, q)
+    amount = q * tier.unit_price + tier.flat_fee
+    if not detail:
+        return Priced(amount, tier.unit_price)
+    return Priced(amount, tier.unit_price, (f"tier {k + 1}: {q} x {tier.unit_price} + {tier.flat_fee}",),
+                  {"quantity": q, "tier": k + 1, "from": tier.lower, "up_to": tier.up_to,
+                   "unit_price": tier.unit_price, "flat_fee": tier.flat_fee,
+                   "formula": f"{q} x {tier.unit_price} + {tier.flat_fee} (all units at tier {k + 1})",
+                   "exact": amount})

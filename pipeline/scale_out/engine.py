@@ -140,7 +140,9 @@ def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | No
         ws, events, scope = validated(workspace, args)
     hashing = ThreadPoolExecutor(max_workers=1).submit(fingerprints, ws, events)  # overlaps the shards
     relative = [events.relative(p) for p in events.files]
-    buckets = read_layout(events.root, relative)
+    # a bucket layout lets each shard read only its own files; in object storage every shard reads every
+    # object (keeping its customers' rows), and each worker reads it with the AWS_* variables it was started with
+    buckets = None if events.remote else read_layout(events.root, relative)
     with _client(engine, threads) as (client, task_threads):
         if engine.shards is None and not client.nthreads():
             client.wait_for_workers(1, timeout=60)

@@ -145,3 +145,29 @@ CREATE TABLE IF NOT EXISTS export_documents (
     document_number VARCHAR NOT NULL,        -- an invoice_number or a credit_note_number
     PRIMARY KEY (export_id, document_number)
 );
+
+-- One row per message `usagebill send` handed to the SMTP server and the server accepted (docs/production.md):
+-- a document with a row is sent (a later send skips it unless --resend, which adds another row). Recorded
+-- right after the server accepted the message, one transaction per message. Added after schema version 1;
+-- created on the first write to an older ledger.
+CREATE TABLE IF NOT EXISTS sent_documents (
+    message_id      VARCHAR PRIMARY KEY,     -- the message's Message-ID header
+    document_number VARCHAR NOT NULL,        -- an invoice_number or a credit_note_number
+    recipients      VARCHAR NOT NULL,        -- the To: addresses the server accepted, comma separated
+    attachments     VARCHAR NOT NULL,        -- JSON list of {"name", "sha256"} of the files attached
+    sent_at         TIMESTAMPTZ NOT NULL,    -- wall clock when the server accepted it
+    resend          BOOLEAN NOT NULL         -- sent again by --resend
+);
+
+-- The tasks `issue --then` and `nightly --then` run after a committed batch (docs/production.md), one row per
+-- batch and task: pending until it succeeds, failed (with its message) until a later --then naming the same
+-- task retries it. Added after schema version 1; created on the first write to an older ledger.
+CREATE TABLE IF NOT EXISTS post_issue_tasks (
+    run_seq    INTEGER NOT NULL,             -- the batch whose documents the task handles
+    task       VARCHAR NOT NULL,             -- render:pdf, render:ubl, export:FORMAT, send
+    status     VARCHAR NOT NULL,             -- pending | done | failed
+    attempts   INTEGER NOT NULL,             -- runs of the task so far
+    updated_at TIMESTAMPTZ NOT NULL,         -- wall clock of the last change
+    detail     VARCHAR,                      -- done: what it wrote or sent; failed: why
+    PRIMARY KEY (run_seq, task)
+);

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from ..ingest import STATUSES
 from .data import RunData
 
 SHOWN = 50  # changed invoices listed, largest differences first
-COUNTS = ("read", "billed", "duplicate", "invalid", "unknown_customer", "no_active_contract", "unmetered",
-          "outside_window")
+COUNTS = ("read", *STATUSES)
 
 
 def _key(manifest: dict) -> str:

@@ -18,12 +18,13 @@ import pyarrow.parquet as pq
 
 from ...core.errors import OutputError
 from ...core.money import currency_digits, round_money
+from ..ingest import QUARANTINE_REASONS
 from ..types import Bill
 
 INVOICE_COLUMNS = ["invoice_id", "customer_id", "contract_id", "plan_id", "currency", "period_start", "period_end",
                    "subtotal", "discount_total", "tax_total", "total"]
 LINE_COLUMNS = ["currency", "line_type", "charge_id", "amount"]
-REASONS = ("invalid", "unknown_customer", "no_active_contract", "unmetered")
+REASONS = QUARANTINE_REASONS
 SAMPLE_ROWS = 5
 
 

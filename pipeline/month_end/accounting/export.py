@@ -111,13 +111,14 @@ def pending_out(workspace: Path, fmt: str, export_id: int) -> Path:
 
 
 def export_pending(workspace: Path, fmt: str, *, out: Path | None = None, ledger: Path | None = None,
-                   wait: float = 600) -> Exported | None:
+                   wait: float = 600, only: tuple[str, ...] | None = None) -> Exported | None:
     """Write every document not yet exported in format `fmt`, then record the export in the ledger.
 
     The whole export holds the ledger's exclusive lock, so two of them never write the same
     documents; the files are published first and recorded after, in one transaction (a process
     killed in between leaves the documents pending: the next --pending writes them again).
-    None when nothing is pending (nothing written, nothing recorded).
+    None when nothing is pending (nothing written, nothing recorded). `only`: of the pending documents,
+    just these numbers (a batch's, for `--then export:F`, pipeline/month_end/tasks.py).
     """
     ws = load_workspace(workspace)
     path = ledger_path(workspace, ledger)
@@ -125,6 +126,8 @@ def export_pending(workspace: Path, fmt: str, *, out: Path | None = None, ledger
         return None
     with open_ledger(path, write=True, wait=wait) as led:
         numbers = tuple(led.fetch("pending_documents", {"format": fmt}).column("number").to_pylist())
+        if only is not None:
+            numbers = tuple(n for n in numbers if n in set(only))
         if not numbers:
             return None
         docs = load_documents(led, ws, numbers=numbers)

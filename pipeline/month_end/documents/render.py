@@ -90,7 +90,9 @@ def default_folder(fmt: str, first: dt.date | None, stop: dt.date | None, number
 
 def render_documents(workspace: Path, fmt: str, *, numbers: tuple[str, ...] = (), first: dt.date | None = None,
                      stop: dt.date | None = None, out: Path | None = None, ledger: Path | None = None,
-                     wait: float = 600, workers: int | None = None) -> Rendered:
+                     wait: float = 600, workers: int | None = None, leave_out_inexpressible: bool = False) -> Rendered:
+    """leave_out_inexpressible: named documents that UBL cannot express are left out and listed, as in a
+    window render, instead of an error (a batch's documents, `--then render:ubl`)."""
     import time
 
     start = time.perf_counter()
@@ -99,7 +101,7 @@ def render_documents(workspace: Path, fmt: str, *, numbers: tuple[str, ...] = ()
         docs = load_documents(led, ws, first=first, stop=stop, numbers=numbers)
     skipped = []
     if fmt == "ubl":
-        docs, skipped = _ubl_expressible(docs, named=bool(numbers))
+        docs, skipped = _ubl_expressible(docs, named=bool(numbers) and not leave_out_inexpressible)
     suffix = ".pdf" if fmt == "pdf" else ".xml"
     names = file_names([d.number for d in docs], suffix)
     workers = workers or min(os.cpu_count() or 1, 8)
