@@ -142,6 +142,26 @@ def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  
         sys.exit(4)
 
 
+
+def _credits_applied(rows: list[dict]) -> dict[str, dict]:
+    """Per currency: invoices that drew prepaid credit at issue and the amount drawn (exact text)."""
+    from ..core.money import currency_digits, format_money
+
+    out: dict[str, dict] = {}
+    for r in rows:
+        s = out.setdefault(r["currency"], {"invoices": set(), "amount": 0})
+        s["invoices"].add(r["invoice_number"])
+        s["amount"] += r["amount"]
+    return {c: {"invoices": len(s["invoices"]), "amount": format_money(s["amount"], currency_digits(c) or 0)}
+            for c, s in sorted(out.items())}
+
+
+def _credits_line(rows: list[dict]) -> None:
+    for currency, s in _credits_applied(rows).items():
+        click.echo(f"  {currency}: prepaid credit applied {s['amount']} on {count(s['invoices'], 'invoice')} "
+                   "(usagebill credits)")
+
+
 def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
     """The batch's summary for --format json (nothing issued: ledger_run null, no documents)."""
     m = outcome.manifest
@@ -149,7 +169,8 @@ def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcom
             "out": None if outcome.out is None else str(outcome.out), "ledger": m.get("ledger"),
             "totals": m.get("totals", {}), "credit_note_totals": m.get("credit_note_totals", {}),
             "skipped": [s.as_dict() for s in outcome.skipped], "warnings": m.get("warnings", []),
-            "counts": m.get("counts")}
+            "counts": m.get("counts"), "credits_applied": _credits_applied(outcome.credits)}
+
 
 
 def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
@@ -166,6 +187,7 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
         click.echo(f"{what}: issued {text}; ledger run {outcome.run_seq}")
         for currency, t in outcome.manifest["totals"].items():
             click.echo(totals_line(currency, t["count"], t))
+        _credits_line(outcome.credits)
     if skipped:
         click.echo(f"  skipped, already issued{' (use --reissue to issue again)' if outcome.command == 'issue' else ''}:")
         for s in skipped[:20]:
@@ -244,6 +266,7 @@ def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
             click.echo(totals_line(currency, t["count"], t))
         for currency, t in outcome.manifest.get("credit_note_totals", {}).items():
             click.echo(totals_line(currency, t["count"], t).replace("invoices", "credit notes", 1))
+        _credits_line(outcome.credits)
     click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
 
 

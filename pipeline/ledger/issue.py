@@ -35,6 +35,7 @@ from ..core.io import staged_dir, write_bytes
 from ..core.money import currency_digits, format_money
 from .chains import chains, live_invoices
 from .closing import closed
+from .credits import draw_down, run_allocations
 from .documents import Batch, Numbering
 from .export import run_documents, write_documents
 from .store import Ledger, RunRecord, commit, ledger_path, open_ledger
@@ -68,6 +69,7 @@ class Outcome:
     skipped: list[Skipped] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
     out: Path | None = None
+    credits: list[dict] = field(default_factory=list)  # prepaid credit drawn at issue (ledger/credits.py)
 
 
 def period_keys(result: Bill) -> list[tuple[tuple[str, dt.date], dt.date]]:
@@ -167,8 +169,10 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
         ws = ws or load_workspace(workspace)  # the terms that priced each line, recorded with the batch
         recorded = {**tables, "invoice_line_terms": line_terms(ws, invoices, tables["invoice_lines"])}
         commit(ledger, recorded, batch.credited, batch.numbering.last, start,
-               RunRecord(batch.run_seq, outcome.run_id, outcome.command, text))
+               RunRecord(batch.run_seq, outcome.run_id, outcome.command, text),
+               then=lambda led: draw_down(led, batch.run_seq))  # prepaid credit, in the batch's transaction
         outcome.docs = run_documents(ledger, batch.run_seq)
+        outcome.credits = run_allocations(ledger, batch.run_seq)
     progress("emit")
     outcome.out = out or workspace / "out" / f"{outcome.command}-{outcome.run_id}"
     with staged_dir(outcome.out) as stage:
