@@ -74,7 +74,8 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
     tasks = parse_tasks(then)  # a bad --then stops before anything is issued
     with progress(quiet) as report:
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
-                        threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
+                        threads=threads, memory_limit=memory_limit, allow_open=allow_open, tasks=tasks,
+                        progress=report)
     _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"),
               workspace, tasks, ledger, wait)
 
@@ -119,7 +120,7 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
         outcome = run_nightly(workspace, instant, grace=parse_grace(grace, given), contracts=contracts,
                               customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
-                              events=events, progress=report)
+                              events=events, tasks=tasks, progress=report)
     _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"),
               workspace, tasks, ledger, wait)
 

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ..core.fields import parse_decimal
 from ..config.tables import bad_id_char
 from ..config.textfile import read_utf8
 from ..config.workspace import Workspace, load_workspace
 from ..core.errors import BillingError, ConfigError
+from ..core.fields import parse_decimal
 from ..core.money import currency_digits
 from .credits import check
 from .store import Ledger, ledger_path, open_ledger, run, transaction

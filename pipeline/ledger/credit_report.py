@@ -16,8 +16,8 @@ from pathlib import Path
 from ..config.workspace import load_workspace
 from ..core.errors import BillingError
 from ..core.money import currency_digits, format_money
-from .payments import customer_credit, ensure_tables
 from .credits import Due, credit_of, grants_left, plan
+from .payments import customer_credit, ensure_tables
 from .store import Ledger, ledger_path, open_ledger
 
 GRANT_COLUMNS = ("grant_id", "customer_id", "currency", "effective_date", "expiry_date", "priority", "granted", "used",

@@ -173,6 +173,16 @@ class RunRecord:
     manifest: str
 
 
+def add_tasks(ledger: Ledger, run_seq: int, tasks: tuple[str, ...]) -> None:
+    """Record a batch's post-issue tasks (--then) as pending, each once (sql/ledger/add_tasks.sql)."""
+    ledger.con.register("new_tasks_t", pa.table({"run_seq": pa.array([run_seq] * len(tasks), pa.int32()),
+                                                 "task": pa.array(list(tasks), pa.string())}))
+    try:
+        run(ledger.con, sql("ledger/add_tasks"), {"at": dt.datetime.now(dt.timezone.utc)})
+    finally:
+        ledger.con.unregister("new_tasks_t")
+
+
 def insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     """Append an Arrow table to the ledger table `name` (one of our own names), by column name."""
     con.register(f"new_{name}", table)
