@@ -76,6 +76,7 @@ def test_commitment_detail_names_what_it_compares():
 def test_discount_total(subtotal, percent, digits, total):
     got = discount(subtotal, percent, digits)
     assert got.amount == total and str(got.amount) == str(total)
+    assert got.terms is None and got.steps == ()  # a run asks for no detail, and gets none
 
 
 def test_discount_detail():
