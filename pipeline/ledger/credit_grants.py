@@ -14,9 +14,7 @@ there is none yet (a customer may buy credit before its first invoice).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,12 +22,12 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..config.tables import bad_id_char
-from ..config.textfile import read_utf8
 from ..config.workspace import Workspace, load_workspace
-from ..core.errors import BillingError, ConfigError
+from ..core.errors import BillingError
 from ..core.fields import parse_decimal
 from ..core.money import currency_digits
 from .credits import check
+from .import_file import Problems, rows
 from .store import Ledger, ledger_path, open_ledger, run, transaction
 
 REQUIRED = ("grant_id", "customer_id", "currency", "amount", "effective_date")
@@ -63,54 +61,14 @@ class Imported:
     import_seq: int | None = None
 
 
-class Problems:
-    """The first problem found, as one line, with the count of the others."""
-
-    def __init__(self, name: str):
-        self.name, self.items = name, []
-
-    def add(self, line: int, column: str | None, what: str) -> None:
-        self.items.append(f"{self.name} line {line}" + (f", {column}" if column else "") + f": {what}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            more = f" (and {len(self.items) - 1} more problems in this file)" if len(self.items) > 1 else ""
-            raise BillingError(self.items[0] + more + "; nothing was imported")
-
-
 def read_grants(path: Path) -> list[GrantRow]:
     """The file's rows as grants, every cell checked; lines naming one grant_id must agree."""
-    try:
-        text = read_utf8(path)
-    except ConfigError as exc:
-        raise BillingError(f"{exc}; nothing was imported") from None
     name = path.name
     problems = Problems(name)
-    try:
-        table = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise BillingError(f"{name}: not a CSV file ({exc}); nothing was imported") from None
-    if not table:
-        raise BillingError(f"{name}: empty; write a header `{','.join(COLUMNS)}` and one line per grant")
-    header = [h.strip() for h in table[0]]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if missing or unknown or twice:
-        what = "; ".join(x for x in (missing and f"missing column(s) {', '.join(missing)}",
-                                     unknown and f"unknown column(s) {', '.join(unknown)}",
-                                     twice and f"column(s) {', '.join(twice)} twice") if x)
-        raise BillingError(f"{name} line 1: {what}; the header is {','.join(REQUIRED)}"
-                           "[,expiry_date][,priority][,description]; nothing was imported")
     out: list[GrantRow] = []
     seen: dict[str, GrantRow] = {}
-    for n, cells in enumerate(table[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            problems.add(n, None, f"{len(cells)} cells for {len(header)} columns; quote cells that hold a comma")
-            continue
-        grant = _grant({h: c.strip() for h, c in zip(header, cells)}, n, problems)
+    for n, row in rows(path, COLUMNS, REQUIRED, "[,expiry_date][,priority][,description]", "grant", problems):
+        grant = _grant(row, n, problems)
         if grant is None:
             continue
         earlier = seen.get(grant.grant_id)

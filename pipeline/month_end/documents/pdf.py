@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from fpdf import FPDF
@@ -20,6 +21,8 @@ from fpdf import FPDF
 from ...config.workspace import Workspace
 from ...core.errors import BillingError
 from ...core.money import round_money, show_quantity
+from ...rate import graduated
+from ...rate.base import Usage
 from ...rate.graduated import Graduated
 from .model import Document, DocumentLine, Party
 
@@ -59,18 +62,14 @@ def tier_breakdown(ws: Workspace | None, doc: Document, line: DocumentLine) -> l
     charge = next((c for c in charges if c.id == line.charge_id), None)
     if charge is None or not isinstance(charge.params, Graduated):
         return []
-    q, total, out = line.quantity, Decimal(0), []
-    for k, tier in enumerate(charge.params.tiers):
-        if k > 0 and q <= tier.lower:
-            break
-        top = q if tier.up_to is None else min(q, tier.up_to)
-        units = max(top - tier.lower, Decimal(0))
-        amount = units * tier.unit_price + tier.flat_fee
-        total += amount
-        bound = f"{_num(tier.lower)} to {_num(tier.up_to)}" if tier.up_to is not None else f"above {_num(tier.lower)}"
-        fee = f" + flat fee {doc.money(tier.flat_fee)}" if tier.flat_fee else ""
-        out.append(f"Tier {k + 1} ({bound}): {_num(units)} x {_num(tier.unit_price)}{fee} = "
-                   f"{doc.money(round_money(amount, doc.digits))}")
+    priced = graduated.price(charge.params, Usage(line.quantity, Fraction(1)), detail=True)  # the rule's own terms
+    out = []
+    for t in priced.terms["tiers"]:
+        bound = f"{_num(t['from'])} to {_num(t['up_to'])}" if t["up_to"] is not None else f"above {_num(t['from'])}"
+        fee = f" + flat fee {doc.money(t['flat_fee'])}" if t["flat_fee"] else ""
+        out.append(f"Tier {t['tier']} ({bound}): {_num(t['units'])} x {_num(t['unit_price'])}{fee} = "
+                   f"{doc.money(round_money(t['amount'], doc.digits))}")
+    total = priced.amount
     return out if round_money(total, doc.digits) == line.amount else []
 
 

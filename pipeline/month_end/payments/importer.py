@@ -16,9 +16,7 @@ exclusive lock.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,11 +24,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from ...config.tables import bad_id_char
-from ...config.textfile import read_utf8
 from ...config.workspace import Workspace, load_workspace
-from ...core.errors import BillingError, CheckError, ConfigError
+from ...core.errors import BillingError, CheckError
 from ...core.fields import parse_decimal
 from ...core.money import currency_digits
+from ...ledger.import_file import Problems, rows
 from ...ledger.payments import balances, ensure_tables
 from ...ledger.store import Ledger, insert, ledger_path, open_ledger, transaction
 
@@ -64,54 +62,13 @@ class Imported:
     import_seq: int | None = None
 
 
-class _Problems:
-    """The first problem found, as one line, with the count of the others."""
-
-    def __init__(self, name: str):
-        self.name, self.items = name, []
-
-    def add(self, line: int, column: str | None, what: str) -> None:
-        self.items.append(f"{self.name} line {line}" + (f", {column}" if column else "") + f": {what}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            more = f" (and {len(self.items) - 1} more problems in this file)" if len(self.items) > 1 else ""
-            raise BillingError(self.items[0] + more + "; nothing was imported")
-
-
 def read_payments(path: Path) -> list[Payment]:
     """The file's rows as payments, every cell checked; duplicates of one payment_id must agree."""
-    try:
-        text = read_utf8(path)
-    except ConfigError as exc:
-        raise BillingError(f"{exc}; nothing was imported") from None
     name = path.name
-    problems = _Problems(name)
-    try:
-        table = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise BillingError(f"{name}: not a CSV file ({exc}); nothing was imported") from None
-    if not table:
-        raise BillingError(f"{name}: empty; write a header `{','.join(COLUMNS)}` and one line per payment")
-    header = [h.strip() for h in table[0]]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if missing or unknown or twice:
-        what = "; ".join(x for x in (missing and f"missing column(s) {', '.join(missing)}",
-                                     unknown and f"unknown column(s) {', '.join(unknown)}",
-                                     twice and f"column(s) {', '.join(twice)} twice") if x)
-        raise BillingError(f"{name} line 1: {what}; the header is {','.join(REQUIRED)}[,invoice_number]; "
-                           "nothing was imported")
+    problems = Problems(name)
     out: list[Payment] = []
     seen: dict[str, Payment] = {}
-    for n, cells in enumerate(table[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            problems.add(n, None, f"{len(cells)} cells for {len(header)} columns; quote cells that hold a comma")
-            continue
-        row = {h: c.strip() for h, c in zip(header, cells)}
+    for n, row in rows(path, COLUMNS, REQUIRED, "[,invoice_number]", "payment", problems):
         payment = _payment(row, n, problems)
         if payment is None:
             continue
@@ -126,7 +83,7 @@ def read_payments(path: Path) -> list[Payment]:
     return out
 
 
-def _payment(row: dict[str, str], n: int, problems: _Problems) -> Payment | None:
+def _payment(row: dict[str, str], n: int, problems: Problems) -> Payment | None:
     before = len(problems.items)
     pid, customer = row["payment_id"], row["customer_id"]
     for column, value in (("payment_id", pid), ("customer_id", customer)):
@@ -159,7 +116,7 @@ def _payment(row: dict[str, str], n: int, problems: _Problems) -> Payment | None
 
 def _check_against(payments: list[Payment], ws: Workspace, ledger: Ledger, name: str) -> None:
     """Customers known, currencies the customer is billed in, named invoices theirs and in that currency."""
-    problems = _Problems(name)
+    problems = Problems(name)
     invoices = {r["invoice_number"]: r for r in ledger.fetch("payments_invoices").to_pylist()}
     billed: dict[str, set[str]] = {}
     for r in invoices.values():
