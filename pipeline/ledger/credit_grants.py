@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from ..config.tables import bad_id_char
 from ..config.workspace import Workspace, load_workspace
+from ..core.db import sql
 from ..core.errors import BillingError
 from ..core.fields import parse_decimal
 from ..core.money import currency_digits
@@ -133,7 +134,7 @@ def _grant(row: dict[str, str], n: int, problems: Problems) -> GrantRow | None:
 def billed_currencies(ws: Workspace, ledger: Ledger) -> dict[str, set[str]]:
     """customer -> the currencies it is billed in: its contracts' plans, and its invoices in the ledger."""
     billed: dict[str, set[str]] = {}
-    for customer, currency in run(ledger.con, "SELECT DISTINCT customer_id, currency FROM invoices"):
+    for customer, currency in run(ledger.con, sql("ledger/billed_currencies")):
         billed.setdefault(customer, set()).add(currency)
     for k in ws.contracts.values():
         if k.plan_id in ws.pricebook.plans:
@@ -180,7 +181,7 @@ def import_grants(workspace: Path, file: Path, *, ledger: Path | None = None, wa
                                    f"{before['source_file']} line {before['source_line']}) with other values; a grant "
                                    "is imported once (give a new grant another id); nothing was imported")
         if done.grants:
-            done.import_seq = run(led.con, "SELECT coalesce(max(import_seq), 0) + 1 FROM credit_grants")[0][0]
+            done.import_seq = run(led.con, sql("ledger/credit_next_import"))[0][0]
             _insert(led, done, file.name)
             check(led)
     return done
@@ -198,4 +199,4 @@ def _insert(led: Ledger, done: Imported, source: str) -> None:
         "import_seq": pa.array([done.import_seq] * len(gs), pa.int32()),
         "imported_at": pa.array([dt.datetime.now(dt.timezone.utc)] * len(gs), pa.timestamp("us", tz="UTC"))})
     led.con.register("new_credit_grants", table)
-    run(led.con, "INSERT INTO credit_grants BY NAME SELECT * FROM new_credit_grants")
+    run(led.con, sql("ledger/credit_insert_grants"))

@@ -28,6 +28,7 @@ from typing import Callable
 import pyarrow as pa
 
 from ..config.workspace import load_workspace
+from ..core.db import sql
 from ..core.errors import BillingError, CheckError
 from ..core.money import currency_digits
 from .payments import balances, customer_credit, ensure_tables
@@ -140,21 +141,21 @@ def credit_of(ledger: Ledger) -> CreditOf:
 
 
 def _has_credit(ledger: Ledger) -> bool:
-    if run(ledger.con, "SELECT count(*) FROM credit_grants")[0][0]:
+    if run(ledger.con, sql("ledger/credit_grant_count"))[0][0]:
         return True
     return any(r["credit"] > 0 for r in customer_credit(ledger).to_pylist())
 
 
 def record(ledger: Ledger, drawn: list[Drawn], dates: dict[str, dt.date], kind: str, seq: int) -> None:
     """Insert the allocations (numbered on from the last one), then check every credit rule."""
-    first = run(ledger.con, "SELECT coalesce(max(allocation_id), 0) + 1 FROM credit_allocations")[0][0]
+    first = run(ledger.con, sql("ledger/credit_next_allocation"))[0][0]
     rows = [{"allocation_id": first + n, "invoice_number": d.invoice_number, "source": d.source,
              "grant_id": d.grant_id, "amount": d.amount, "applied_date": dates[d.invoice_number], "kind": kind,
              "run_seq": seq if kind == "issue" else None, "apply_seq": seq if kind == "apply" else None}
             for n, d in enumerate(drawn)]
     ledger.con.register("new_credit_allocations", pa.Table.from_pylist(rows, schema=ALLOCATIONS))
     try:
-        run(ledger.con, "INSERT INTO credit_allocations BY NAME SELECT * FROM new_credit_allocations")
+        run(ledger.con, sql("ledger/credit_insert_allocations"))
     finally:
         ledger.con.unregister("new_credit_allocations")
     check(ledger)
@@ -188,7 +189,7 @@ def draw_down(ledger: Ledger, run_seq: int) -> None:
     ensure_tables(ledger, write=False)  # payments tables (TEMP, empty) on a ledger that has none yet
     if not _has_credit(ledger):
         return
-    issued = {r[0] for r in run(ledger.con, "SELECT invoice_number FROM invoices WHERE run_seq = $s", {"s": run_seq})}
+    issued = {r[0] for r in run(ledger.con, sql("ledger/run_invoice_numbers"), {"s": run_seq})}
     rows = sorted((r for r in balances(ledger).to_pylist()
                    if r["invoice_number"] in issued and r["status"] == "issued" and r["balance"] > 0),
                   key=lambda r: (r["issue_date"], r["sequence"]))
@@ -241,7 +242,7 @@ def apply_credits(workspace: Path, on: dt.date, *, customers: tuple[str, ...] = 
         drawn = plan(dues, grants_left(led, {d.customer_id for d in dues}), credit_of(led), on)
         if not drawn:
             return Applied(None, [])
-        seq = run(led.con, "SELECT coalesce(max(apply_seq), 0) + 1 FROM credit_allocations")[0][0]
+        seq = run(led.con, sql("ledger/credit_next_apply"))[0][0]
         record(led, drawn, {d.invoice_number: on for d in dues}, "apply", seq)
         return Applied(seq, led.fetch("credit_allocations_of", {"run_seq": None, "apply_seq": seq}).to_pylist())
 
@@ -285,7 +286,7 @@ def refund(workspace: Path, r: Refund, *, ledger: Path | None = None, wait: floa
             raise BillingError(f"customer {r.customer_id!r} holds {available:.{digits}f} {r.currency} of credit "
                                f"(on {r.refund_date} and now); a refund is never more than the credit "
                                "(see usagebill credits WS --customer ID)")
-        run(led.con, "INSERT INTO credit_refunds VALUES ($ref, $c, $cur, $a, $d, $at)",
+        run(led.con, sql("ledger/credit_insert_refund"),
             {"ref": r.reference, "c": r.customer_id, "cur": r.currency, "a": r.amount, "d": r.refund_date,
              "at": dt.datetime.now(dt.timezone.utc)})
         check(led)

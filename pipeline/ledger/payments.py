@@ -17,8 +17,7 @@ TABLES = ("payments", "payment_allocations")
 
 
 def has_tables(ledger: Ledger) -> bool:
-    found = {r[0] for r in run(ledger.con, "SELECT table_name FROM information_schema.tables "
-                                           "WHERE table_schema = 'main'")}
+    found = {r[0] for r in run(ledger.con, sql("ledger/main_tables"))}
     return set(TABLES) <= found
 
 

@@ -56,10 +56,10 @@ class Ledger:
                 self.con.unregister(name)
 
     def sequences(self) -> dict[str, int]:
-        return dict(run(self.con, "SELECT series, last_value FROM number_sequences"))
+        return dict(run(self.con, sql("ledger/sequences")))
 
     def last_run_seq(self) -> int:
-        return run(self.con, "SELECT coalesce(max(run_seq), 0) FROM runs")[0][0]
+        return run(self.con, sql("ledger/last_run"))[0][0]
 
 
 def _connect(path: Path, *, read_only: bool, deadline: float, wait: float) -> duckdb.DuckDBPyConnection:
@@ -83,13 +83,13 @@ def _connect(path: Path, *, read_only: bool, deadline: float, wait: float) -> du
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in run(con, "SELECT table_name FROM information_schema.tables")}
+    return {r[0] for r in run(con, sql("ledger/tables"))}
 
 
 def _check_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     if "ledger_info" not in _tables(con):
         raise BillingError(f"{path}: is a DuckDB file but not a usagebill ledger; pass another --ledger")
-    row = (run(con, "SELECT value FROM ledger_info WHERE key = 'schema_version'") or [None])[0]
+    row = (run(con, sql("ledger/schema_version")) or [None])[0]
     if row is None or int(row[0]) > SCHEMA_VERSION:
         raise BillingError(f"{path}: ledger schema version {row and row[0]} is newer than this usagebill "
                            f"understands ({SCHEMA_VERSION}); upgrade usagebill")
@@ -111,7 +111,7 @@ def _create(path: Path) -> None:
         try:
             run(con, "BEGIN TRANSACTION")
             run(con, sql("ledger/schema"))
-            run(con, "INSERT INTO ledger_info VALUES ('schema_version', $v), ('created_by', $by)",
+            run(con, sql("ledger/ledger_info"),
                 {"v": str(SCHEMA_VERSION), "by": f"usagebill {__version__}"})
             run(con, "COMMIT")
             run(con, "CHECKPOINT")
@@ -187,7 +187,7 @@ def insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     """Append an Arrow table to the ledger table `name` (one of our own names), by column name."""
     con.register(f"new_{name}", table)
     try:
-        run(con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")
+        run(con, sql("ledger/insert_rows", table=name))
     finally:
         con.unregister(f"new_{name}")
 
@@ -232,13 +232,13 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
         for name in [*STORED, "invoice_line_terms"]:
             if name in tables and tables[name].num_rows:
                 con.register(f"new_{name}", tables[name])
-                run(con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")  # our own table names
+                run(con, sql("ledger/insert_rows", table=name))  # our own table names
         if credited:
             con.register("credited_t", pa.table({"invoice_number": pa.array(credited, pa.string())}))
             run(con, sql("ledger/mark_credited"))
         for series, value in numbers.items():
-            run(con, "UPDATE number_sequences SET last_value = $v WHERE series = $s", {"v": value, "s": series})
-        run(con, "INSERT INTO runs VALUES ($seq, $id, $command, $at, $invoices, $credit_notes, $manifest)",
+            run(con, sql("ledger/set_sequence"), {"v": value, "s": series})
+        run(con, sql("ledger/insert_run"),
             {"seq": record.run_seq, "id": record.run_id, "command": record.command,
              "at": dt.datetime.now(dt.timezone.utc), "invoices": tables["invoices"].num_rows,
              "credit_notes": tables["credit_notes"].num_rows, "manifest": record.manifest})

@@ -334,7 +334,7 @@ def send_documents(workspace: Path, *, first: dt.date | None = None, stop: dt.da
 
 
 def _has_sent(led: Ledger) -> bool:
-    return bool(run(led.con, "SELECT 1 FROM information_schema.tables WHERE table_name = 'sent_documents'"))
+    return bool(run(led.con, sql("ledger/has_sent_documents")))
 
 
 def _deliver(led: Ledger, target: Smtp, sender: str, messages: list[tuple[Message, str]], resend: bool,

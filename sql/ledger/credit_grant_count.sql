@@ -1,0 +1,2 @@
+-- How many grants the ledger holds.
+SELECT count(*) FROM credit_grants
