@@ -1,7 +1,8 @@
 """usagebill command line (click): one module per group of `usagebill --help`.
 
     common.py     every shared option (window, selection, limits, ledger, output), date parsing,
-                  the window check, progress, summaries' shared lines
+                  the window check, progress
+    summaries.py  everything the commands print: summaries, tables, warnings; --quiet and json
     billing.py    validate, run, preview
     ledger.py     issue, nightly, reconcile, invoices, credit-notes, check-ledger
     month_end.py  export, render, send, payments, credits, ar (and the --then task lines)

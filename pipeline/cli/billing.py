@@ -10,8 +10,9 @@ import click
 from ..core.errors import BillingError
 
 if TYPE_CHECKING:
-    from ..billing.types import Bill
-from .common import EVENTS, LEDGER, LIMITS, OUTPUT, WINDOW, options, parse_date, progress, run_args, say, totals_line
+    pass
+from .common import EVENTS, LEDGER, LIMITS, OUTPUT, WINDOW, options, parse_date, progress, run_args
+from .summaries import preview_table, run_summary, say
 
 ENGINE = [
     click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -70,23 +71,7 @@ def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple
         write_outputs(result, target, report=not no_report)
     doc = {"command": "run", "run_id": result.run_id, "out": str(target), "counts": result.counts,
            "totals": result.totals(), "warnings": result.warnings}
-    say(quiet, output_format, doc, lambda: _summary(result, target))
-
-
-def _summary(result: Bill, target: Path) -> None:
-    from ..billing.ingest import QUARANTINE_REASONS
-
-    c = result.counts
-    quarantined = sum(c[k] for k in QUARANTINE_REASONS)
-    click.echo(f"run {result.run_id}: {result.invoices.num_rows} invoices from {c['read']} events "
-               f"({c['billed']} billed, {c['duplicate']} duplicate, {quarantined} quarantined, "
-               f"{c['outside_window']} outside the window)")
-    for currency, t in result.totals().items():
-        click.echo(totals_line(currency, t["invoices"], t))
-    if quarantined:
-        reasons = ", ".join(f"{k} {c[k]}" for k in QUARANTINE_REASONS if c[k])
-        click.echo(f"  quarantine: {reasons} (see quarantine.parquet)")
-    click.echo(f"outputs: {target}")
+    say(quiet, output_format, doc, lambda: run_summary(result, target))
 
 
 @click.command()
@@ -142,39 +127,7 @@ def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str,
     if fmt == "json":
         click.echo(to_json(doc), nl=False)
         return
-    click.echo(_preview_table(doc, pv.invoice.digits))
-
-
-def _preview_table(doc: dict, digits: int) -> str:
-    inv, up_to, local = doc["invoice"], doc["usage_up_to"], doc["usage_up_to_local"]
-    money = lambda v: "" if v is None else f"{v:.{digits}f}"  # noqa: E731
-    out = [f"PREVIEW, draft (not issued): contract {inv['contract_id']}, period {inv['period_start']} to "
-           f"{inv['period_end']}, usage up to {local.isoformat()} "
-           f"({doc['timezone']}; {up_to.strftime('%Y-%m-%d %H:%M')} UTC)",
-           f"invoice {inv['invoice_id']}  customer {inv['customer_id']}  plan {inv['plan_id']}  {inv['currency']}  "
-           f"status {inv['status']}  issue date {inv['issue_date']}", ""]
-    rows = [("#", "type", "charge", "group", "quantity", "unit price", "amount")]
-    for x in doc["lines"]:
-        rows.append((str(x["line_number"]), x["line_type"], x["charge_id"] or "", x["group_key"],
-                     f"{x['quantity'].normalize():f}", "" if x["unit_price"] is None else f"{x['unit_price'].normalize():f}",
-                     money(x["amount"])))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {0, 4, 5, 6}
-    for r in rows:
-        out.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
-    tax = f"tax {inv['tax_percent'].normalize():f}%" + (f" {inv['tax_name']}" if inv["tax_name"] else "") + \
-        (f" ({inv['tax_note']})" if inv["tax_note"] else "")
-    out += ["", f"subtotal {money(inv['subtotal'])}  discount {money(inv['discount_total'])}  "
-                f"{tax} {money(inv['tax_total'])}  total {money(inv['total'])} {inv['currency']}",
-            f"events so far: {doc['counts']['billed']} billed, {doc['counts']['duplicate']} duplicate "
-            f"(of {doc['counts']['read']} read for this customer)"]
-    credit = doc["prepaid_credit"]
-    if credit["drawn"]:
-        sources = ", ".join(f"grant {c['grant_id']} {money(c['amount'])}" if c["source"] == "grant"
-                            else f"customer credit {money(c['amount'])}" for c in credit["drawn"])
-        out.append(f"prepaid credit it would draw if issued now: {money(credit['prepaid'])} ({sources}); "
-                   f"amount due {money(credit['amount_due'])} {inv['currency']}")
-    return "\n".join(out)
+    click.echo(preview_table(doc, pv.invoice.digits))
 
 
 COMMANDS = (validate, run, preview_command)

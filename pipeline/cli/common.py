@@ -5,7 +5,6 @@ Each option is defined once here; a command takes the groups it needs (`@options
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import time
 from contextlib import contextmanager
@@ -114,21 +113,3 @@ OUTPUT = [
 ]
 
 
-def say(quiet: bool, output_format: str, doc: dict, text: Callable[[], None]) -> None:
-    """The command's summary: `text()` lines, or `doc` as JSON, or nothing with --quiet."""
-    if quiet:
-        return
-    if output_format == "json":
-        click.echo(json.dumps(doc, indent=2, sort_keys=True, default=str))
-    else:
-        text()
-
-
-def totals_line(currency: str, count: int, t: dict) -> str:
-    """One currency's totals, adding up on screen: subtotal - discount + tax = total."""
-    return (f"  {currency}: {count:>6} invoices  subtotal {t['subtotal']:>14}  discount {t['discount_total']:>12}"
-            f"  tax {t['tax_total']:>12}  total {t['total']:>14}")
-
-
-def count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

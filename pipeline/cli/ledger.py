@@ -10,32 +10,8 @@ from pathlib import Path
 
 import click
 
-from .common import (
-    EVENTS,
-    LEDGER,
-    LIMITS,
-    OUTPUT,
-    SELECTION,
-    THEN,
-    WINDOW,
-    count,
-    options,
-    parse_date,
-    progress,
-    run_args,
-    say,
-    totals_line,
-)
-
-
-def _documents(ledger: dict) -> str:
-    """'3 invoices (HC-4 to HC-6), 1 credit note (HC-CN-1)' from a batch manifest's ledger section."""
-    parts = []
-    for key, word in (("invoices", "invoice"), ("credit_notes", "credit note")):
-        d = ledger[key]
-        span = "" if not d["count"] else f" ({d['first']})" if d["count"] == 1 else f" ({d['first']} to {d['last']})"
-        parts.append(count(d["count"], word) + span)
-    return ", ".join(parts)
+from .common import EVENTS, LEDGER, LIMITS, OUTPUT, SELECTION, THEN, WINDOW, options, parse_date, progress, run_args
+from .summaries import count, issued_doc, issued_summary, reconcile_summary, say
 
 issue_date_option = click.option(
     "--issue-date", callback=parse_date,
@@ -76,7 +52,7 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
                         threads=threads, memory_limit=memory_limit, allow_open=allow_open, tasks=tasks,
                         progress=report)
-    _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"),
+    _say_then(quiet, output_format, outcome, lambda: issued_summary(outcome, f"issue {first_day} to {stop_day}"),
               workspace, tasks, ledger, wait)
 
 
@@ -121,7 +97,7 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
                               customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
                               events=events, tasks=tasks, progress=report)
-    _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"),
+    _say_then(quiet, output_format, outcome, lambda: issued_summary(outcome, f"nightly as of {instant.isoformat()}"),
               workspace, tasks, ledger, wait)
 
 
@@ -131,7 +107,7 @@ def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  
     summary); exit status 4 when a task failed."""
     from .month_end import then_tasks
 
-    doc = _issued_doc(outcome)
+    doc = issued_doc(outcome)
     if output_format == "json" and tasks:
         done = then_tasks(workspace, tasks, outcome.run_seq, ledger, wait, quiet=True)
         doc["tasks"] = [r.as_dict() for r in done.runs]
@@ -141,62 +117,6 @@ def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  
         done = then_tasks(workspace, tasks, outcome.run_seq, ledger, wait, quiet=quiet) if tasks else None
     if done is not None and not done.ok:
         sys.exit(4)
-
-
-
-def _credits_applied(rows: list[dict]) -> dict[str, dict]:
-    """Per currency: invoices that drew prepaid credit at issue and the amount drawn (exact text)."""
-    from ..core.money import currency_digits, format_money
-
-    out: dict[str, dict] = {}
-    for r in rows:
-        s = out.setdefault(r["currency"], {"invoices": set(), "amount": 0})
-        s["invoices"].add(r["invoice_number"])
-        s["amount"] += r["amount"]
-    return {c: {"invoices": len(s["invoices"]), "amount": format_money(s["amount"], currency_digits(c) or 0)}
-            for c, s in sorted(out.items())}
-
-
-def _credits_line(rows: list[dict]) -> None:
-    for currency, s in _credits_applied(rows).items():
-        click.echo(f"  {currency}: prepaid credit applied {s['amount']} on {count(s['invoices'], 'invoice')} "
-                   "(usagebill credits)")
-
-
-def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
-    """The batch's summary for --format json (nothing issued: ledger_run null, no documents)."""
-    m = outcome.manifest
-    return {"command": outcome.command, "run_id": outcome.run_id, "ledger_run": outcome.run_seq,
-            "out": None if outcome.out is None else str(outcome.out), "ledger": m.get("ledger"),
-            "totals": m.get("totals", {}), "credit_note_totals": m.get("credit_note_totals", {}),
-            "skipped": [s.as_dict() for s in outcome.skipped], "warnings": m.get("warnings", []),
-            "counts": m.get("counts"), "credits_applied": _credits_applied(outcome.credits)}
-
-
-
-def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
-    skipped = outcome.skipped
-    if outcome.run_seq is None:
-        reason = (f"{count(len(skipped), 'period')} already issued skipped" if skipped
-                  else "every closed period is issued already" if outcome.command == "nightly"
-                  else "no billing period closes in this window")
-        click.echo(f"{what}: nothing issued; {reason}")
-    else:
-        text = _documents(outcome.manifest["ledger"])
-        if outcome.command == "issue":
-            text += f", {len(skipped)} skipped"
-        click.echo(f"{what}: issued {text}; ledger run {outcome.run_seq}")
-        for currency, t in outcome.manifest["totals"].items():
-            click.echo(totals_line(currency, t["count"], t))
-        _credits_line(outcome.credits)
-    if skipped:
-        click.echo(f"  skipped, already issued{' (use --reissue to issue again)' if outcome.command == 'issue' else ''}:")
-        for s in skipped[:20]:
-            click.echo(f"    {s.contract_id} {s.period_start} to {s.period_end}: {s.invoice_number}")
-        if len(skipped) > 20:
-            click.echo(f"    ... and {len(skipped) - 20} more")
-    if outcome.out is not None:
-        click.echo(f"outputs: {outcome.out}")
 
 
 @click.command("reconcile")
@@ -230,45 +150,11 @@ def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, co
                          wait=wait, threads=threads, memory_limit=memory_limit, progress=report)
     kinds = {k: sum(d.difference == k for d in done.differences) for k in ("changed", "not_issued", "not_billable")}
     doc = {"command": "reconcile", "periods_compared": done.compared, "differ": len(done.differences), **kinds,
-           "lines": done.table.num_rows, "adjusted": _issued_doc(done.outcome) if adjust else None,
+           "lines": done.table.num_rows, "adjusted": issued_doc(done.outcome) if adjust else None,
            "out": str(done.outcome.out), "warnings": done.outcome.manifest.get("warnings", [])}
-    say(quiet, output_format, doc, lambda: _reconcile_summary(done, f"reconcile {first_day} to {stop_day}"))
+    say(quiet, output_format, doc, lambda: reconcile_summary(done, f"reconcile {first_day} to {stop_day}"))
     if done.differs and not adjust:
         sys.exit(3)
-
-
-def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.reconcile.Reconciled
-    from ..core.money import currency_digits, format_money
-
-    kinds = {k: sum(d.difference == k for d in done.differences) for k in ("changed", "not_issued", "not_billable")}
-    click.echo(f"{what}: {count(done.compared, 'period')} compared, {len(done.differences)} differ "
-               f"({kinds['changed']} changed, {kinds['not_issued']} not issued, "
-               f"{kinds['not_billable']} no longer billable), {count(done.table.num_rows, 'line')}")
-    rows = done.table.to_pylist()
-    for r in rows[:30]:
-        digits = currency_digits(r["currency"]) or 0
-        money = {k: "-" if r[k] is None else format_money(r[k], digits)
-                 for k in ("issued_amount", "recomputed_amount")}
-        qty = {k: "-" if r[k] is None else f"{r[k].normalize():f}" for k in ("issued_quantity", "recomputed_quantity")}
-        line = r["line_type"] + (f" {r['charge_id']}" if r["charge_id"] else "") + \
-            (f" [{r['group_key']}]" if r["group_key"] else "")
-        change = f"amount {money['issued_amount']} -> {money['recomputed_amount']} " \
-                 f"({'+' if r['delta_amount'] >= 0 else ''}{format_money(r['delta_amount'], digits)} {r['currency']})"
-        if r["line_type"] != "tax":
-            change = f"quantity {qty['issued_quantity']} -> {qty['recomputed_quantity']}, " + change
-        click.echo(f"  {r['invoice_number'] or '(not issued)'} {r['contract_id']} {r['period_start']} "
-                   f"{r['difference']}: {line}: {change}")
-    if len(rows) > 30:
-        click.echo(f"  ... and {len(rows) - 30} more lines")
-    outcome = done.outcome
-    if outcome.run_seq is not None:
-        click.echo(f"adjusted: issued {_documents(outcome.manifest['ledger'])}; ledger run {outcome.run_seq}")
-        for currency, t in outcome.manifest["totals"].items():
-            click.echo(totals_line(currency, t["count"], t))
-        for currency, t in outcome.manifest.get("credit_note_totals", {}).items():
-            click.echo(totals_line(currency, t["count"], t).replace("invoices", "credit notes", 1))
-        _credits_line(outcome.credits)
-    click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
 
 
 LISTING = [
@@ -276,7 +162,6 @@ LISTING = [
     click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable)."),
     click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True),
 ]
-
 
 
 @click.command()

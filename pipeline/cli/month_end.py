@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from .common import LEDGER, OUTPUT, check_window, count, options, parse_date, say
+from .common import LEDGER, OUTPUT, check_window, options, parse_date
+from .summaries import allocation_lines, count, export_summary, money_text, say, send_summary, send_warnings
 
 
 @click.command()
@@ -92,11 +93,11 @@ def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.
         if done is None:
             click.echo(f"export {fmt} --pending: nothing to export (every document is already in an export of {fmt})")
             return
-        _export_summary(done, f"export {fmt} {done.manifest['export_id']}")
+        export_summary(done, f"export {fmt} {done.manifest['export_id']}")
         return
     if export_id is not None:
         done, record, differ = export_again(workspace, export_id, out=out, ledger=ledger, wait=wait)
-        _export_summary(done, f"export {record['format']} {export_id} again")
+        export_summary(done, f"export {record['format']} {export_id} again")
         if differ:
             click.echo(f"warning: {', '.join(differ)} differ from export {export_id}'s recorded sha256 "
                        "(the workspace's customers, company or accounting.yaml changed since?)", err=True)
@@ -105,18 +106,7 @@ def export(workspace: Path, run_seq: int | None, fmt: str | None, first_day: dt.
         return
     check_window(first_day, stop_day)
     done = export_documents(workspace, fmt, first=first_day, stop=stop_day, out=out, ledger=ledger, wait=wait)
-    _export_summary(done, f"export {fmt}")
-
-
-def _export_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.month_end.accounting.export.Exported
-    counts = done.manifest["documents"]
-    click.echo(f"{what}: {count(counts['invoices'], 'invoice')}, {count(counts['credit_notes'], 'credit note')} "
-               f"in {count(len(done.files), 'file')}")
-    for currency, by_type in done.manifest["totals"].items():
-        for kind, t in by_type.items():
-            click.echo(f"  {currency} {kind.replace('_', ' ')}s: {t['count']:>6}  subtotal {t['subtotal']:>14}  "
-                       f"tax {t['tax_total']:>12}  total {t['total']:>14}")
-    click.echo(f"outputs: {done.out}")
+    export_summary(done, f"export {fmt}")
 
 
 def _list_exports(workspace: Path, ledger: Path | None, wait: float) -> None:
@@ -251,12 +241,6 @@ def credits() -> None:
     """
 
 
-def _money(value: Decimal, currency: str) -> str:
-    from ..core.money import currency_digits, format_money
-
-    return f"{format_money(value, currency_digits(currency) or 0)} {currency}"
-
-
 @credits.command("show")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @click.option("--customer", "customers", multiple=True, help="Only this customer (repeatable).")
@@ -298,7 +282,7 @@ def import_command(workspace: Path, file: Path, ledger: Path | None, wait: float
                "imported" + (f"; import {done.import_seq}" if done.import_seq else ""))
     for g in done.grants:
         until = f" to {g.expiry_date - dt.timedelta(days=1)}" if g.expiry_date else ", no expiry"
-        click.echo(f"  {g.grant_id}: {g.customer_id} {_money(g.amount, g.currency)} from {g.effective_date}{until}, "
+        click.echo(f"  {g.grant_id}: {g.customer_id} {money_text(g.amount, g.currency)} from {g.effective_date}{until}, "
                    f"priority {g.priority}")
 
 
@@ -325,13 +309,7 @@ def apply_command(workspace: Path, customers: tuple[str, ...], on: dt.date | Non
         click.echo(f"credits apply {day}: nothing to apply (no open invoice with credit in effect for it)")
         return
     click.echo(f"credits apply {day}: {count(len(done.allocations), 'allocation')}; apply {done.apply_seq}")
-    _allocations(done.allocations)
-
-
-def _allocations(rows: list[dict]) -> None:
-    for a in rows:
-        source = f"grant {a['grant_id']}" if a["source"] == "grant" else "customer credit"
-        click.echo(f"  {source} -> {a['invoice_number']}: {_money(a['amount'], a['currency'])}")
+    allocation_lines(done.allocations)
 
 
 def _amount(ctx, param, value):  # noqa: ANN001 - click callback
@@ -359,32 +337,10 @@ def refund_command(workspace: Path, customer: str, amount: Decimal, currency: st
 
     r = Refund(reference, customer, currency.upper(), amount, on or dt.date.today())
     if refund(workspace, r, ledger=ledger, wait=wait):
-        click.echo(f"credits refund {reference}: {_money(amount, r.currency)} paid back to {customer} "
+        click.echo(f"credits refund {reference}: {money_text(amount, r.currency)} paid back to {customer} "
                    f"on {r.refund_date}")
     else:
         click.echo(f"credits refund {reference}: already recorded (same values); nothing written")
-
-
-def report(done, what: str) -> None:  # noqa: ANN001 - pipeline.month_end.send.SendResult
-    """The summary lines of a send (the command's, and the `send` task's)."""
-    click.echo(f"{what}: {count(len(done.sent), 'document')} sent, {len(done.already)} already sent, "
-               f"{len(done.no_email)} without email, {len(done.failed) + len(done.unsent)} not sent")
-    for s in done.sent:
-        click.echo(f"  {s.number} -> {', '.join(s.to)}: {', '.join(s.attachments)}")
-    warn(done)
-
-
-def warn(done) -> None:  # noqa: ANN001 - pipeline.month_end.send.SendResult
-    """What was not sent and why, on stderr (never silently)."""
-    for number, customer_id in done.no_email:
-        click.echo(f"warning: [no_email] {number}: customer {customer_id} has no email in customers; "
-                   "not sent (add its billing address, then send again)", err=True)
-    for note in done.notes:
-        click.echo(f"warning: {note}", err=True)
-    for number, reason in done.failed:
-        click.echo(f"not sent: {number}: {reason}", err=True)
-    if done.unsent:
-        click.echo(f"not sent: {', '.join(done.unsent)} (not tried after the failure)", err=True)
 
 
 @click.command("send")
@@ -430,11 +386,11 @@ def send_command(workspace: Path, first_day: dt.date | None, stop_day: dt.date |
                 click.echo(f"  {m.number} -> {', '.join(m.to)}: {m.subject!r} ({files})")
         say(quiet, output_format, doc, text)
         if quiet or output_format == "json":
-            warn(done)
+            send_warnings(done)
         return
-    say(quiet, output_format, {"command": "send", **done.summary()}, lambda: report(done, "send"))
+    say(quiet, output_format, {"command": "send", **done.summary()}, lambda: send_summary(done, "send"))
     if quiet or output_format == "json":
-        warn(done)
+        send_warnings(done)
     if not done.ok:
         click.secho(f"error: {done.failure or 'some documents were not sent'}", fg="red", err=True)
         sys.exit(1)
@@ -453,10 +409,10 @@ def then_tasks(workspace: Path, tasks: tuple[str, ...], run_seq: int | None, led
             if not quiet:
                 click.echo(f"then {r.task} (ledger run {r.run_seq}{again}): {r.detail}")
             if r.task == "send" and r.result is not None:
-                warn(r.result)
+                send_warnings(r.result)
         else:
             if r.task == "send" and r.result is not None:
-                warn(r.result)
+                send_warnings(r.result)
             click.secho(f"error: then {r.task} (ledger run {r.run_seq}{again}) failed: {r.detail}; it is retried by "
                         f"the next --then {r.task}", fg="red", err=True)
     return done
