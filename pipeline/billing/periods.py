@@ -45,6 +45,7 @@ class Period:
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # a pure function of two values many contracts share (their days and zones)
 def instant(day: dt.date, timezone: str) -> dt.datetime:
     """Local midnight of `day` in `timezone`, as a UTC instant (the first instant of that local day)."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)

@@ -109,7 +109,8 @@ def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
 def billed_metrics(ws: Workspace, scope: Scope) -> list:
     """The metrics that the charges in force of the billed periods use (a metric named by a charge
     that prices none of this run's periods cannot bill anyone wrongly)."""
-    ids = set().union(*(b.terms.metric_ids() for b in scope.periods))
+    lists = {id(b.terms.charges): b.terms for b in scope.periods}  # periods share their plan's charge list
+    ids = set().union(*(t.metric_ids() for t in lists.values()))
     return [ws.pricebook.metrics[m] for m in sorted(ids) if m in ws.pricebook.metrics]
 
 
@@ -140,7 +141,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
         hashing = ThreadPoolExecutor(max_workers=1).submit(fingerprints, ws, events)  # overlaps the queries
-    used = sorted(set().union(*(ws.metric_ids_ever(k) for k in whole.contracts)))
+    used = sorted(ws.metric_ids_of(whole.contracts))
     ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
     con = connect(threads, memory_limit)
     for name, table in lookup_tables(scope, used).items():
