@@ -21,6 +21,7 @@ from ..config.workspace import Workspace, load_workspace
 from ..core import storage
 from ..core.db import connect
 from ..core.errors import InputDataError
+from ..core.gcpause import paused_gc
 from ..core.io import fingerprint, staged_dir, write_bytes
 from ..core.money import EXACT
 from . import daily, emit, ingest, meter, preflight
@@ -126,6 +127,15 @@ def run_warnings(ws: Workspace, scope: Scope, usage: pa.Table, quarantine: pa.Ta
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
          progress: Callable[[str], None] | None = None, shard: Shard | None = None,
          periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
+    """_bill() with the cyclic garbage collector paused (pipeline/core/gcpause.py)."""
+    with paused_gc():
+        return _bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress, shard=shard,
+                     periods_of=periods_of, until=until)
+
+
+def _bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
+          progress: Callable[[str], None] | None = None, shard: Shard | None = None,
+          periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
     """Rate the window [first_day, stop_day) of a workspace: every stage, in memory.
 
     periods_of(contract, first_day, stop_day) picks the periods billed (default: those closing in
@@ -216,7 +226,7 @@ def finished(part: Bill, ws: Workspace, scope: Scope, hashing: Future, watch: St
 def write_outputs(result: Bill, out: Path, *, report: bool = True) -> Path:
     """Publish every output file atomically into `out` (with report.html unless report=False)."""
     start = time.perf_counter()
-    with staged_dir(out) as stage:
+    with paused_gc(), staged_dir(out) as stage:
         for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
             emit.write_parquet(table, stage / f"{name}.parquet")
             emit.write_csv(table, stage / f"{name}.csv", result.digits)
