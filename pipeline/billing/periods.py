@@ -51,6 +51,7 @@ def instant(day: dt.date, timezone: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
+@lru_cache(maxsize=1 << 16)  # pure: every contract of an anchor day asks the same months
 def _anchor(month_index: int, anchor_day: int) -> dt.date:
     year, month0 = divmod(month_index, 12)
     return dt.date(year, month0 + 1, min(anchor_day, calendar.monthrange(year, month0 + 1)[1]))
