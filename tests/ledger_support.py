@@ -18,7 +18,8 @@ from pipeline.ledger.store import open_ledger
 CLI = [str(Path(sys.executable).with_name("usagebill"))]
 EXAMPLE = SCENARIOS / "example" / "ws"
 TABLES = {"invoices": "sequence", "invoice_lines": "invoice_number, line_number", "credit_notes": "sequence",
-          "credit_note_lines": "credit_note_number, line_number", "number_sequences": "series"}
+          "credit_note_lines": "credit_note_number, line_number", "number_sequences": "series",
+          "credit_grants": "grant_id", "credit_allocations": "allocation_id"}
 
 
 def usagebill(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:

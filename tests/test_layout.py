@@ -79,3 +79,70 @@ def test_the_checker_sees_upward_imports(tmp_path):
         "pipeline/billing/z.py:1: billing imports pipeline.ledger (ledger is above)",
         "pipeline/core/x.py:1: core imports pipeline.ledger.store (ledger is above)",
     ]
+
+
+def test_each_package_docstring_names_its_modules():
+    """Every package's __init__ says what it holds: each module and sub-folder is named in its docstring."""
+    unnamed = []
+    for init in sorted(ROOT.rglob("__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        for child in sorted(init.parent.iterdir()):
+            if child.name.startswith(("_", ".")) or child.name == "sql":
+                continue
+            name = child.name if child.suffix else child.name + "/"
+            if (child.suffix in (".py", ".j2") or (child / "__init__.py").exists()) and name not in doc \
+                    and not (init.parent == ROOT and child.name in doc):
+                unnamed.append(f"{init.relative_to(ROOT.parent)}: {name}")
+    assert unnamed == [], unnamed
+
+
+def _graph(root: Path) -> dict[str, set[str]]:
+    """module -> the package modules it imports (a name imported from a package counts as the package)."""
+    modules = {"pipeline." + ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in root.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for _, target in _imports(path, root):
+            while target not in modules and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target in modules and target != name and target != "pipeline":
+                targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def test_no_import_circles():
+    """No module reaches itself through its imports, lazy ones included (the one-way rule inside an area).
+    A package's __init__ importing its own modules is not a circle back from them."""
+    assert circles(_graph(ROOT)) == []
+
+
+def test_the_circle_check_finds_a_lazy_circle(tmp_path):
+    fake = tmp_path / "pipeline"
+    (fake / "billing").mkdir(parents=True)
+    (fake / "billing" / "__init__.py").write_text("")
+    (fake / "billing" / "scope.py").write_text("from .shards import Shard\n")
+    (fake / "billing" / "shards.py").write_text("def f():\n    from .scope import Scope\n")
+    (fake / "billing" / "ok.py").write_text("from .scope import x\n")
+    assert circles(_graph(fake)) == ["pipeline.billing.scope -> pipeline.billing.shards -> pipeline.billing.scope"]
+
+
+def circles(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+
+    def visit(node: str, path: list[str]) -> None:
+        for nxt in sorted(graph[node]):
+            if nxt in path:
+                cycle = path[path.index(nxt):] + [nxt]
+                if not any(a.startswith(b + ".") or b.startswith(a + ".") for a, b in zip(cycle, cycle[1:])):
+                    found.append(" -> ".join(cycle))
+            elif nxt not in done:
+                visit(nxt, path + [nxt])
+        done.add(node)
+
+    done: set[str] = set()
+    for start in sorted(graph):
+        if start not in done:
+            visit(start, [start])
+    return found

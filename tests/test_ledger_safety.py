@@ -1,8 +1,9 @@
 """The ledger with real processes: kill -9 at random moments, and two batches started together.
 
 A killed batch leaves the ledger exactly as before it or as after it (same rows, numbers gapless,
-every invoice whole), and its output folder only exists when the ledger is in the after state.
-Two batches on one ledger take turns: nothing is issued twice and no number is used twice.
+every invoice whole, prepaid credit drawn in full or not at all), and its output folder only exists
+when the ledger is in the after state. Two batches on one ledger take turns: nothing is issued
+twice, no number is used twice, no credit is drawn twice.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ledger_support import CLI, ledger_problems, rows, snapshot
+from ledger_support import CLI, ledger_problems, rows, snapshot, usagebill
 from tools.generate import main as generate
 
 from pipeline.ledger.lock import POLL_SECONDS, ledger_lock, lock_path
@@ -103,6 +104,7 @@ def scenarios(big, tmp_path_factory) -> list[Scenario]:
     september = root / "september"
     ref = Batch(["nightly", "{ws}", "--as-of", "2026-10-01T12:00:00Z"], big, place(None, september), root / "o-sep")
     assert ref.wait() == 0, ref.stderr
+    with_credit(big, september / "ledger.duckdb", root)
     out = [Scenario("first nightly", None, NIGHTLY), Scenario("catch-up nightly", september, NIGHTLY)]
     for s in out:
         folder = root / s.name.replace(" ", "-")
@@ -120,7 +122,28 @@ def scenarios(big, tmp_path_factory) -> list[Scenario]:
     reissue.end = state(reissue.end_ledger)
     reissue.before = out[1].end
     assert len(reissue.end["credit_notes"]) > 100 and len(out[1].end["invoices"]) > 800
+    for s in out[1:] + [reissue]:  # the catch-up and the reissue draw prepaid credit
+        assert len(s.end["credit_allocations"]) > len(s.before["credit_allocations"]), s.name
+    assert {r[2] for r in out[1].end["credit_allocations"]} == {"grant", "customer_credit"}  # r[2]: source
     return out + [reissue]
+
+
+def with_credit(ws: Path, ledger: Path, root: Path) -> None:
+    """Grants (some expiring before October's invoices, several per customer) and overpayments in a ledger."""
+    billed = rows(ledger, "SELECT customer_id, min(currency) AS currency FROM invoices GROUP BY ALL ORDER BY ALL")
+    assert len(billed) >= 30
+    grants = ["grant_id,customer_id,currency,amount,effective_date,expiry_date,priority"]
+    for i, c in enumerate(billed[:24]):
+        expiry = ("2026-11-01", "", "2027-01-01", "2026-12-01")[i % 4]
+        grants.append(f"G{i},{c['customer_id']},{c['currency']},50,2026-10-01,{expiry},{100 + i % 3}")
+        if i % 3 == 0:
+            grants.append(f"H{i},{c['customer_id']},{c['currency']},20,2026-09-01,,1")
+    payments = ["payment_id,customer_id,received_date,amount,currency"]
+    payments += [f"P{i},{c['customer_id']},2026-10-05,100000,{c['currency']}" for i, c in enumerate(billed[24:30])]
+    for command, name, lines in (("credits", "grants.csv", grants), ("payments", "bank.csv", payments)):
+        (root / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        p = usagebill(command, "import", ws, root / name, "--ledger", ledger)
+        assert p.returncode == 0, p.stderr
 
 
 def test_kill_9_at_any_moment_leaves_the_ledger_before_or_after_the_whole_batch(big, scenarios, tmp_path):
@@ -181,6 +204,58 @@ def test_issue_and_nightly_at_once_never_issue_a_period_twice(big, scenarios, tm
     assert ledger_problems(ledger) == []  # gapless, whole invoices, one live invoice per period
     query = "SELECT contract_id, period_start FROM invoices WHERE status = 'issued' ORDER BY ALL"
     assert rows(ledger, query) == rows(scenarios[1].end_ledger, query)
+
+
+APPLY = ["credits", "apply", "{ws}", "--date", "2026-11-01"]
+
+
+def apply_process(ws: Path, ledger: Path) -> subprocess.Popen:
+    return subprocess.Popen(CLI + [a.format(ws=ws) for a in APPLY] + ["--ledger", str(ledger)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_credits_apply_and_nightly_at_once_draw_every_credit_once(big, scenarios, tmp_path):
+    """Either order, run alone, gives a ledger; run together they give one of those two, never a mix."""
+    september = scenarios[1].start
+    refs = []
+    for name in ("apply-first", "nightly-first"):
+        ledger = place(september, tmp_path / name)
+        steps = ["apply", "nightly"] if name == "apply-first" else ["nightly", "apply"]
+        for step in steps:
+            if step == "apply":
+                proc = apply_process(big, ledger)
+                assert proc.wait(timeout=120) == 0, proc.stderr.read()
+            else:
+                assert Batch(NIGHTLY, big, ledger, tmp_path / f"out-{name}").wait() == 0
+        refs.append(state(ledger))
+    assert refs[0] != refs[1]  # the order matters: the test can tell which one happened
+    assert len(refs[0]["credit_allocations"]) > len(state(september / "ledger.duckdb")["credit_allocations"])
+    ledger = place(september, tmp_path / "together")
+    a = apply_process(big, ledger)
+    b = Batch(NIGHTLY, big, ledger, tmp_path / "out-b")
+    assert (a.wait(timeout=120), b.wait()) == (0, 0), a.stderr.read() + "".join(b.stderr)
+    assert ledger_problems(ledger) == []  # no grant overdrawn, no invoice given more than it asks
+    assert state(ledger) in refs
+
+
+def test_kill_9_during_credits_apply_leaves_the_credit_before_or_after(big, scenarios, tmp_path):
+    september = scenarios[1].start
+    done = place(september, tmp_path / "reference")
+    started = time.monotonic()
+    assert apply_process(big, done).wait(timeout=120) == 0
+    seconds = time.monotonic() - started
+    before, after = state(september / "ledger.duckdb"), state(done)
+    assert before != after
+    seed = int(os.environ.get("USAGEBILL_KILL_SEED", time.time_ns() % 1_000_000))
+    rng = random.Random(seed)
+    for i in range(max(3, KILLS // 3)):
+        ledger = place(september, tmp_path / f"kill-{i}")
+        proc = apply_process(big, ledger)
+        time.sleep(rng.uniform(seconds * 0.3, seconds * 1.05))  # its start-up is the first third or so
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert ledger_problems(ledger) == [], f"seed {seed}, kill {i}"
+        assert state(ledger) in (before, after), f"seed {seed}, kill {i}"
 
 
 def test_a_held_ledger_fails_fast_with_a_clear_message_or_is_waited_for(big, tmp_path):

@@ -177,9 +177,9 @@ def test_invoices_shows_payment_status_paid_and_balance(tmp_path):
     assert got["HC-2"] == ("issued", "open", "0.00", "44.10")
     assert got["HC-8"] == ("credited", "credited", "0.00", "0.00")  # replaced by HC-12: nothing owed on it
     table = ok("invoices", ws, "--contract", "acme-1").stdout.splitlines()
-    assert table[0].split()[14:17] == ["payment_status", "paid", "balance"]
-    assert [line.split()[0] + " " + " ".join(line.split()[14:17]) for line in table[1:]] == [
-        "HC-3 open 0.00 60.67", "HC-6 credited 0.00 0.00", "HC-10 partially_paid 100.00 62.99"]
+    assert table[0].split()[14:18] == ["payment_status", "credits_applied", "paid", "balance"]
+    assert [line.split()[0] + " " + " ".join(line.split()[14:18]) for line in table[1:]] == [
+        "HC-3 open 0.00 0.00 60.67", "HC-6 credited 0.00 0.00 0.00", "HC-10 partially_paid 0.00 100.00 62.99"]
 
 
 def test_the_month_end_flow_runs_exactly_as_the_docs_print_it(tmp_path):

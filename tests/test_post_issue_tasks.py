@@ -135,3 +135,23 @@ def test_json_output_carries_the_tasks(ws):
                                  "detail": "8 sent, 0 already sent, 0 without email"}]
     finally:
         server.stop()
+
+
+def test_a_batch_killed_right_after_its_commit_still_has_its_tasks(ws):
+    """The pending rows commit with the batch: killed before any task ran, the next night sends everything."""
+    crash = [sys.executable, str(Path(__file__).with_name("crash_at.py")), "pipeline.ledger.issue:run_documents", "1",
+             "before", "--"]
+    killed = subprocess.run(crash + ["nightly", str(ws), *NIGHT, "--then", "send"], capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == -9, killed.stderr  # SIGKILL just after the commit
+    assert ledger_rows(ws, "SELECT count(*) FROM invoices") == [(8,)]
+    assert ledger_rows(ws, "SELECT run_seq, task, status, attempts FROM post_issue_tasks") == [(1, "send", "pending", 0)]
+    server = start_smtp()
+    try:
+        again = usagebill({"USAGEBILL_SMTP_URL": server.url}, "nightly", ws, *NIGHT, "--then", "send")
+        assert again.returncode == 0, again.stderr
+        assert "nothing issued" in again.stdout  # not issued again, and still sent
+        assert "then send (ledger run 1): 8 sent, 0 already sent, 0 without email" in again.stdout
+        assert len(server.handler.received) == 8
+    finally:
+        server.stop()

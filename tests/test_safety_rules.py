@@ -152,6 +152,16 @@ def check_cells(name: str, text: str) -> set[str]:
 def formula_ledger(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("formulas")
     ws = formula_ws(root / "ws")
+    grants = root / "grants.csv"  # prepaid credit drawn at issue: credit_allocations.csv and NetSuite's file
+    with open(grants, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["grant_id", "customer_id", "currency", "amount", "effective_date", "description"])
+        for i, r in enumerate(csv.DictReader(open(ws / "customers.csv", newline=""))):
+            c = FORMULA_CHARS[i]
+            w.writerow([f"{c}g{i}" if c.strip() else f"g{i}", r["customer_id"], "USD", "5.00", "2026-10-01",
+                        f"{c}prepaid {i}"])
+    p = usagebill("credits", "import", ws, grants)
+    assert p.returncode == 0, p.stderr
     p = usagebill("issue", ws, *WINDOW, "--out", root / "issue")
     assert p.returncode == 0, p.stderr
     late = [ev(f"l{i}", "2026-10-06T10:00", "compute", customer_id=r["customer_id"], hours=2.0,
@@ -180,8 +190,9 @@ def test_every_csv_writer_neutralizes_formula_cells(formula_ledger, tmp_path):
         out = tmp_path / f"x-{fmt}"
         p = usagebill("export", ws, "--format", fmt, "--out", out)
         assert p.returncode == 0, p.stderr
-        found[f"export {fmt}"] = set().union(*(check_cells(f.name, f.read_bytes().decode("utf-8"))
-                                              for f in out.glob("*.csv")))
+        for f in out.glob("*.csv"):
+            found[f"export {fmt}/{f.name}"] = check_cells(f.name, f.read_bytes().decode("utf-8"))
+        found[f"export {fmt}"] = set().union(*(v for k, v in found.items() if k.startswith(f"export {fmt}/")))
     for n in (1, 2, 3):
         out = tmp_path / f"run-{n}"
         p = usagebill("export", ws, "--run", str(n), "--out", out)
@@ -203,7 +214,8 @@ def test_every_csv_writer_neutralizes_formula_cells(formula_ledger, tmp_path):
         "run/invoices.csv", "issue/invoices.csv", "adjust/invoices.csv", "reissue/invoices.csv",
         "reissue/credit_notes.csv", "export xero", "export quickbooks", "export netsuite",
         "ar --as-of 2026-12-31 --format csv", "ar --as-of 2026-12-31 --format csv --invoices",
-        "invoices --format csv", "credit-notes --format csv")}
+        "invoices --format csv", "credit-notes --format csv", "export netsuite/netsuite-credit-applications.csv")}
+    required["export csv/credit_allocations.csv"] = ids  # grant ids and descriptions (a leading tab/CR is stripped)
     required["adjust/invoice_lines.csv"] = every - {"="}  # an adjustment has no flat-fee line
     missing = {name: sorted(want - found.get(name, set())) for name, want in required.items()
                if not want <= found.get(name, set())}

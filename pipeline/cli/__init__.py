@@ -1,8 +1,17 @@
-"""usagebill command line (click): one module per area of `usagebill --help`.
+"""usagebill command line (click): one module per group of `usagebill --help`.
 
-Errors a user can act on (`BillingError`) print as one red line and exit 1;
-`--debug` shows the traceback. Progress goes to stderr: a spinner on a terminal,
-plain timestamped lines in logs. Imports run one way: this package -> the areas -> the rules.
+    common.py     every shared option (window, selection, limits, ledger, output), date parsing,
+                  the window check, progress, summaries' shared lines
+    billing.py    validate, run, preview
+    ledger.py     issue, nightly, reconcile, invoices, credit-notes, check-ledger
+    month_end.py  export, render, send, payments, credits, ar (and the --then task lines)
+    analysis.py   report, explain, terms
+    scale_out.py  repartition (the Dask engine is `run --engine dask`)
+    help.py       `usagebill --help` as a tour: the groups, an example under each command
+
+Errors a user can act on (`BillingError`) print as one red line and exit 1; `--debug` shows the
+traceback. Progress goes to stderr: a spinner on a terminal, plain timestamped lines in logs.
+Nothing else in the package imports this one.
 """
 from __future__ import annotations
 

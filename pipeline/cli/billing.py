@@ -11,7 +11,7 @@ from ..core.errors import BillingError
 
 if TYPE_CHECKING:
     from ..billing.types import Bill
-from .common import EVENTS, LIMITS, OUTPUT, WINDOW, options, parse_date, progress, run_args, say, totals_line
+from .common import EVENTS, LEDGER, LIMITS, OUTPUT, WINDOW, options, parse_date, progress, run_args, say, totals_line
 
 ENGINE = [
     click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
@@ -119,23 +119,26 @@ def validate(workspace: Path, events: str | None) -> None:
 @click.option("--as-of", "as_of", required=True, callback=parse_date,
               help="Bill the period holding this local day, with the events before its local midnight.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@options(LIMITS, EVENTS)
+@options(LIMITS, EVENTS, LEDGER)
 def preview_command(workspace: Path, contract_id: str, as_of: dt.date, fmt: str, threads: int | None,
-                    memory_limit: str | None, events: str | None) -> None:
+                    memory_limit: str | None, events: str | None, ledger: Path | None, wait: float) -> None:
     """Show the open period's invoice so far, as a draft (the upcoming invoice); writes nothing.
 
     Usage up to the end of the day before --as-of counts (local midnight in the customer's time
     zone). Once the period closes, `run` gives the same lines and amounts when no later events arrive.
+    The prepaid credit it would draw if issued now is read from the ledger (only read).
 
     Example: usagebill preview ws/ --contract k-42 --as-of 2026-10-15
     """
     from ..analysis.explain_text import to_json
     from ..billing.preview import as_dict, preview
+    from ..ledger.credit_report import preview_credit
 
     with progress() as report:
         pv = preview(workspace, contract_id, as_of, threads=threads, memory_limit=memory_limit, progress=report,
                      events=events)
     doc = as_dict(pv)
+    doc["prepaid_credit"] = preview_credit(workspace, doc["invoice"], pv.invoice.digits, ledger=ledger, wait=wait)
     if fmt == "json":
         click.echo(to_json(doc), nl=False)
         return
@@ -165,6 +168,12 @@ def _preview_table(doc: dict, digits: int) -> str:
                 f"{tax} {money(inv['tax_total'])}  total {money(inv['total'])} {inv['currency']}",
             f"events so far: {doc['counts']['billed']} billed, {doc['counts']['duplicate']} duplicate "
             f"(of {doc['counts']['read']} read for this customer)"]
+    credit = doc["prepaid_credit"]
+    if credit["drawn"]:
+        sources = ", ".join(f"grant {c['grant_id']} {money(c['amount'])}" if c["source"] == "grant"
+                            else f"customer credit {money(c['amount'])}" for c in credit["drawn"])
+        out.append(f"prepaid credit it would draw if issued now: {money(credit['prepaid'])} ({sources}); "
+                   f"amount due {money(credit['amount_due'])} {inv['currency']}")
     return "\n".join(out)
 
 

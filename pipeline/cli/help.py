@@ -10,7 +10,7 @@ import click
 GROUPS = (
     ("Billing", ("validate", "run", "preview")),
     ("Ledger", ("issue", "nightly", "reconcile", "invoices", "credit-notes", "check-ledger")),
-    ("Month end", ("export", "render", "send", "payments", "ar")),
+    ("Month end", ("export", "render", "send", "payments", "credits", "ar")),
     ("Analysis", ("report", "explain", "terms")),
     ("Scale out", ("repartition",)),
 )

@@ -74,7 +74,8 @@ def issue_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contra
     tasks = parse_tasks(then)  # a bad --then stops before anything is issued
     with progress(quiet) as report:
         outcome = issue(workspace, args, ledger=ledger, reissue=reissue, issue_date=issue_date, out=out, wait=wait,
-                        threads=threads, memory_limit=memory_limit, allow_open=allow_open, progress=report)
+                        threads=threads, memory_limit=memory_limit, allow_open=allow_open, tasks=tasks,
+                        progress=report)
     _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"issue {first_day} to {stop_day}"),
               workspace, tasks, ledger, wait)
 
@@ -119,7 +120,7 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
         outcome = run_nightly(workspace, instant, grace=parse_grace(grace, given), contracts=contracts,
                               customers=customers, ledger=ledger, out=out, wait=wait,
                               dedup_window_days=dedup_window_days, threads=threads, memory_limit=memory_limit,
-                              events=events, progress=report)
+                              events=events, tasks=tasks, progress=report)
     _say_then(quiet, output_format, outcome, lambda: _issued_summary(outcome, f"nightly as of {instant.isoformat()}"),
               workspace, tasks, ledger, wait)
 
@@ -142,6 +143,26 @@ def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  
         sys.exit(4)
 
 
+
+def _credits_applied(rows: list[dict]) -> dict[str, dict]:
+    """Per currency: invoices that drew prepaid credit at issue and the amount drawn (exact text)."""
+    from ..core.money import currency_digits, format_money
+
+    out: dict[str, dict] = {}
+    for r in rows:
+        s = out.setdefault(r["currency"], {"invoices": set(), "amount": 0})
+        s["invoices"].add(r["invoice_number"])
+        s["amount"] += r["amount"]
+    return {c: {"invoices": len(s["invoices"]), "amount": format_money(s["amount"], currency_digits(c) or 0)}
+            for c, s in sorted(out.items())}
+
+
+def _credits_line(rows: list[dict]) -> None:
+    for currency, s in _credits_applied(rows).items():
+        click.echo(f"  {currency}: prepaid credit applied {s['amount']} on {count(s['invoices'], 'invoice')} "
+                   "(usagebill credits)")
+
+
 def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
     """The batch's summary for --format json (nothing issued: ledger_run null, no documents)."""
     m = outcome.manifest
@@ -149,7 +170,8 @@ def _issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcom
             "out": None if outcome.out is None else str(outcome.out), "ledger": m.get("ledger"),
             "totals": m.get("totals", {}), "credit_note_totals": m.get("credit_note_totals", {}),
             "skipped": [s.as_dict() for s in outcome.skipped], "warnings": m.get("warnings", []),
-            "counts": m.get("counts")}
+            "counts": m.get("counts"), "credits_applied": _credits_applied(outcome.credits)}
+
 
 
 def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
@@ -166,6 +188,7 @@ def _issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
         click.echo(f"{what}: issued {text}; ledger run {outcome.run_seq}")
         for currency, t in outcome.manifest["totals"].items():
             click.echo(totals_line(currency, t["count"], t))
+        _credits_line(outcome.credits)
     if skipped:
         click.echo(f"  skipped, already issued{' (use --reissue to issue again)' if outcome.command == 'issue' else ''}:")
         for s in skipped[:20]:
@@ -244,6 +267,7 @@ def _reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledg
             click.echo(totals_line(currency, t["count"], t))
         for currency, t in outcome.manifest.get("credit_note_totals", {}).items():
             click.echo(totals_line(currency, t["count"], t).replace("invoices", "credit notes", 1))
+        _credits_line(outcome.credits)
     click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
 
 

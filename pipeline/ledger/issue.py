@@ -35,9 +35,10 @@ from ..core.io import staged_dir, write_bytes
 from ..core.money import currency_digits, format_money
 from .chains import chains, live_invoices
 from .closing import closed
+from .credits import draw_down, run_allocations
 from .documents import Batch, Numbering
 from .export import run_documents, write_documents
-from .store import Ledger, RunRecord, commit, ledger_path, open_ledger
+from .store import Ledger, RunRecord, add_tasks, commit, ledger_path, open_ledger
 from .tables import LINE_TERMS
 
 DEFAULT_WAIT = 600.0  # seconds a batch waits for another one holding the ledger
@@ -68,6 +69,7 @@ class Outcome:
     skipped: list[Skipped] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
     out: Path | None = None
+    credits: list[dict] = field(default_factory=list)  # prepaid credit drawn at issue (ledger/credits.py)
 
 
 def period_keys(result: Bill) -> list[tuple[tuple[str, dt.date], dt.date]]:
@@ -130,11 +132,12 @@ def batch_run_id(command: str, arguments: dict, inputs: dict[str, str], batch: B
 def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome, arguments: dict,
            workspace: Path, out: Path | None, progress: Callable[[str], None],
            extra: dict[str, pa.Table] | None = None, extra_manifest: dict | None = None,
-           ws: Workspace | None = None) -> Outcome:
+           ws: Workspace | None = None, tasks: tuple[str, ...] = ()) -> Outcome:
     """Commit the batch, then publish its output folder from the ledger.
 
     An issue or nightly without documents changes nothing and writes nothing; `extra` tables
-    (a reconciliation) are written in any case.
+    (a reconciliation) are written in any case. `tasks` (--then) are recorded pending in the batch's
+    own transaction, so a batch is never committed without them (pipeline/month_end/tasks.py runs them).
     """
     result = outcome.bill
     outcome.skipped.sort(key=lambda s: (s.period_end, s.contract_id, s.period_start))
@@ -167,8 +170,10 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
         ws = ws or load_workspace(workspace)  # the terms that priced each line, recorded with the batch
         recorded = {**tables, "invoice_line_terms": line_terms(ws, invoices, tables["invoice_lines"])}
         commit(ledger, recorded, batch.credited, batch.numbering.last, start,
-               RunRecord(batch.run_seq, outcome.run_id, outcome.command, text))
+               RunRecord(batch.run_seq, outcome.run_id, outcome.command, text),
+               then=lambda led: _in_batch(led, batch.run_seq, tasks))
         outcome.docs = run_documents(ledger, batch.run_seq)
+        outcome.credits = run_allocations(ledger, batch.run_seq)
     progress("emit")
     outcome.out = out or workspace / "out" / f"{outcome.command}-{outcome.run_id}"
     with staged_dir(outcome.out) as stage:
@@ -187,9 +192,11 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
 def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue: bool = False,
           issue_date: dt.date | None = None, out: Path | None = None, wait: float = DEFAULT_WAIT,
           threads: int | None = None, memory_limit: str | None = None, allow_open: bool = False,
-          now: dt.datetime | None = None, progress: Callable[[str], None] = lambda _s: None) -> Outcome:
+          now: dt.datetime | None = None, tasks: tuple[str, ...] = (),
+          progress: Callable[[str], None] = lambda _s: None) -> Outcome:
     """Issue the invoices of the periods closing in [args.first_day, args.stop_day); a period that has
-    not ended yet (its end instant after now) is refused unless allow_open."""
+    not ended yet (its end instant after now) is refused unless allow_open. tasks: --then, recorded
+    pending with the batch."""
     ws = load_workspace(workspace)  # configuration errors before the ledger is touched
     if not allow_open:
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
@@ -215,7 +222,14 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
         arguments = {**args.as_dict(), "reissue": reissue}
         if reissue:
             arguments["issue_date"] = issue_date.isoformat()
-        return finish(led, batch, start, outcome, arguments, workspace, out, progress, ws=ws)
+        return finish(led, batch, start, outcome, arguments, workspace, out, progress, ws=ws, tasks=tasks)
+
+
+def _in_batch(led: Ledger, run_seq: int, tasks: tuple[str, ...]) -> None:
+    """What commits with the batch's documents: the draw-down of prepaid credit, the pending --then tasks."""
+    draw_down(led, run_seq)
+    if tasks:
+        add_tasks(led, run_seq, tasks)
 
 
 def uninvoiced(ws: Workspace, live: dict, as_of: dt.datetime, grace: dt.timedelta = dt.timedelta(0),
@@ -251,7 +265,7 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
             contracts: tuple[str, ...] = (), customers: tuple[str, ...] = (), ledger: Path | None = None,
             out: Path | None = None, wait: float = DEFAULT_WAIT, dedup_window_days: int | None = None,
             threads: int | None = None, memory_limit: str | None = None, events: str | None = None,
-            progress: Callable[[str], None] = lambda _s: None) -> Outcome:
+            tasks: tuple[str, ...] = (), progress: Callable[[str], None] = lambda _s: None) -> Outcome:
     """Issue every closed (end instant + grace <= as_of) and not yet issued period of every contract
     (or of the selected contracts and customers), oldest first.
 
@@ -291,4 +305,4 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
                      "dedup_window_days": args.dedup_window_days}
         if events is not None:
             arguments["events"] = events
-        return finish(led, batch, start, outcome, arguments, workspace, out, progress, ws=ws)
+        return finish(led, batch, start, outcome, arguments, workspace, out, progress, ws=ws, tasks=tasks)

@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -25,6 +25,7 @@ from .lock import POLL_SECONDS, LedgerBusy, busy_message, ledger_lock
 from .tables import STORED
 
 SCHEMA_VERSION = 1
+CREDIT_TABLES = {"credit_grants", "credit_allocations", "credit_refunds"}  # sql/ledger/credit_schema.sql
 LEDGER_NAME = "ledger.duckdb"
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "threads": 2}
 
@@ -142,6 +143,7 @@ def open_ledger(path: Path, *, write: bool, wait: float) -> Iterator[Ledger]:
     if not write and not path.exists():
         con = duckdb.connect(config=CONFIG)
         run(con, sql("ledger/schema"))
+        run(con, sql("ledger/credit_schema", temp=""))
         try:
             yield Ledger(path, con)
         finally:
@@ -155,6 +157,9 @@ def open_ledger(path: Path, *, write: bool, wait: float) -> Iterator[Ledger]:
             _check_schema(con, path)
             if write:  # tables added since schema version 1 (CREATE TABLE IF NOT EXISTS): an older ledger gets them
                 run(con, sql("ledger/schema"))
+                run(con, sql("ledger/credit_schema", temp=""))
+            elif not CREDIT_TABLES <= _tables(con):  # a ledger not written since credits came: empty TEMP tables
+                run(con, sql("ledger/credit_schema", temp="TEMP"))
             yield Ledger(path, con)
         finally:
             con.close()
@@ -166,6 +171,25 @@ class RunRecord:
     run_id: str
     command: str
     manifest: str
+
+
+def add_tasks(ledger: Ledger, run_seq: int, tasks: tuple[str, ...]) -> None:
+    """Record a batch's post-issue tasks (--then) as pending, each once (sql/ledger/add_tasks.sql)."""
+    ledger.con.register("new_tasks_t", pa.table({"run_seq": pa.array([run_seq] * len(tasks), pa.int32()),
+                                                 "task": pa.array(list(tasks), pa.string())}))
+    try:
+        run(ledger.con, sql("ledger/add_tasks"), {"at": dt.datetime.now(dt.timezone.utc)})
+    finally:
+        ledger.con.unregister("new_tasks_t")
+
+
+def insert(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """Append an Arrow table to the ledger table `name` (one of our own names), by column name."""
+    con.register(f"new_{name}", table)
+    try:
+        run(con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")
+    finally:
+        con.unregister(f"new_{name}")
 
 
 @contextmanager
@@ -191,13 +215,15 @@ def transaction(con: duckdb.DuckDBPyConnection, registered: list[str]) -> Iterat
 
 
 def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], numbers: dict[str, int],
-           expected: dict[str, int], record: RunRecord) -> None:
+           expected: dict[str, int], record: RunRecord,
+           then: Callable[[Ledger], None] | None = None) -> None:
     """Write one batch atomically: its documents, the invoices it credits, the sequences and its run row.
 
     `expected` are the sequences the numbers were assigned from; they cannot have moved (the batch
     holds the exclusive lock), and are checked again inside the transaction all the same. Before
     COMMIT the ledger's integrity rules (sql/ledger/check.sql) are checked on the result; any
-    failure rolls the whole batch back.
+    failure rolls the whole batch back. `then` runs in the same transaction once the documents, statuses
+    and run row are in (the draw-down of prepaid credit, pipeline/ledger/credits.py).
     """
     con = ledger.con
     with transaction(con, [*(f"new_{n}" for n in STORED), "new_invoice_line_terms", "credited_t"]):
@@ -216,6 +242,8 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
             {"seq": record.run_seq, "id": record.run_id, "command": record.command,
              "at": dt.datetime.now(dt.timezone.utc), "invoices": tables["invoices"].num_rows,
              "credit_notes": tables["credit_notes"].num_rows, "manifest": record.manifest})
+        if then is not None:
+            then(ledger)
         broken = run(con, sql("ledger/check"))
         if broken:  # a bug, never the user's input: nothing of the batch is kept
             raise CheckError(f"{ledger.path}: the ledger would break its rules with this batch, so nothing was "

@@ -11,10 +11,9 @@
 Each (batch, task) is a row of the ledger's post_issue_tasks, recorded as pending right after the batch
 commits, then done or failed with what it wrote or why it failed. A `--then` also runs every earlier
 batch's task of the same name that is not done: a task that failed (SMTP down, a full disk) is retried by
-the next night without issuing anything again. The tasks run outside the batch's transaction: the
-invoices are issued whatever a task does. (A process killed between the commit and the recording of the
-pending rows leaves that batch without them: run the task's own command for the batch's documents then,
-e.g. `usagebill send WS --from D --to D`.)
+the next night without issuing anything again. The pending rows commit in the batch's own transaction
+(pipeline/ledger/issue.py), so a batch killed after its commit still has them; the tasks themselves run
+after it, outside it: the invoices are issued whatever a task does.
 """
 from __future__ import annotations
 
@@ -22,11 +21,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-
 from ..core.db import sql
 from ..core.errors import BillingError
-from ..ledger.store import ledger_path, open_ledger, run, transaction
+from ..ledger.store import add_tasks, ledger_path, open_ledger, run, transaction
 
 EXPORT_FORMATS = ("csv", "xero", "quickbooks", "netsuite")
 TASKS = ("render:pdf", "render:ubl", *(f"export:{f}" for f in EXPORT_FORMATS), "send")
@@ -80,11 +77,9 @@ def run_after(workspace: Path, tasks: tuple[str, ...], run_seq: int | None, *, l
     if not tasks or not path.exists():
         return done
     with open_ledger(path, write=True, wait=wait) as led:
-        if run_seq is not None:
-            with transaction(led.con, ["new_tasks_t"]):
-                led.con.register("new_tasks_t", pa.table({"run_seq": pa.array([run_seq] * len(tasks), pa.int32()),
-                                                          "task": pa.array(list(tasks), pa.string())}))
-                run(led.con, sql("ledger/add_tasks"), {"at": dt.datetime.now(dt.timezone.utc)})
+        if run_seq is not None:  # recorded with the batch already (a batch of an older usagebill: now)
+            with transaction(led.con, []):
+                add_tasks(led, run_seq, tasks)
         due = led.fetch("due_tasks", {"tasks": list(tasks)}).to_pylist()
         numbers = {r["run_seq"]: tuple(led.fetch("run_document_numbers", {"run_seq": r["run_seq"]})
                                        .column("number").to_pylist()) for r in due}

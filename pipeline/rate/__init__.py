@@ -1,8 +1,15 @@
-"""rate: usage quantities -> exact amounts, one small module per charge model.
+"""rate: the pricing rules, one small module each; usage quantities -> exact amounts.
 
-Adding a model touches its module, this registry, and its tests. The rules around the models are
-small modules too: floors.py (min_amount, minimum_commitment), discount.py, one_time.py. Each rule
-is one function; `detail=True` asks the same function how it got its amount (explain uses that).
+    base.py        Usage (what a line is priced from) and Priced (amount, unit price, steps, terms)
+    tiers.py       tier tables shared by graduated and volume
+    flat.py, per_unit.py, graduated.py, volume.py, package.py, percentage.py   the charge models
+    floors.py      a charge's min_amount and a contract's minimum_commitment
+    discount.py    a contract's discount_percent of the subtotal
+    one_time.py    a dated one-time charge, quantity x unit_price
+
+Each rule is one function; asked with `detail=True` the same function also says how it got its
+amount (steps, terms), which explain and the PDF's tier breakdown read. Adding a model touches its
+module, this registry, and its tests.
 """
 from __future__ import annotations
 

@@ -1,2 +1,7 @@
-"""Scale out: the Dask engine (engine.py: shards by customer, merge.py: the same bytes as one
-process) and the bucket layout (repartition.py writes it, layout.py reads it)."""
+"""Scale out: the same run over a Dask cluster, the same bytes out.
+
+    engine.py       --engine dask: the run cut into shards by customer, one task each
+    merge.py        the shards' parts joined into the whole run's tables
+    repartition.py  usagebill repartition: events rewritten bucketed by customer and day
+    layout.py       the bucket layout read back: which files each shard reads
+"""

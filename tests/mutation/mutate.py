@@ -41,6 +41,9 @@ MODULES: dict[str, list[str]] = {
     "pipeline/rate/percentage.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/tiers.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/volume.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
+    "pipeline/rate/floors.py": ["tests/test_pricing_rules.py", "tests/test_scenarios.py"],
+    "pipeline/rate/discount.py": ["tests/test_pricing_rules.py", "tests/test_scenarios.py"],
+    "pipeline/rate/one_time.py": ["tests/test_pricing_rules.py", "tests/test_terms.py"],
     "pipeline/billing/invoice.py": ["tests/test_money_tax.py", "tests/test_scenarios.py", "tests/test_aggregations.py",
                             "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_form"],
     "pipeline/core/io.py": ["tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"

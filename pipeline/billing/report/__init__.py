@@ -6,6 +6,11 @@ window. Written by every `run` (unless --no-report) into its output folder; `usa
 OUT_DIR` renders it again from the files there. Same data, same bytes: nothing on the page comes
 from the clock (the manifest's timings are left out). Every value is escaped (Jinja2 autoescape;
 chart text by the XML serializer).
+
+    data.py         the run's files read back and summed (Arrow)
+    charts.py       pygal charts as inline SVG
+    compare.py      what changed since an earlier run of the same window
+    report.html.j2  the page's template
 """
 from __future__ import annotations
 

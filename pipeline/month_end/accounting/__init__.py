@@ -7,5 +7,6 @@
     xero.py        `xero`: Xero's sales invoice import template
     quickbooks.py  `quickbooks`: QuickBooks Online's invoice import
     netsuite.py    `netsuite`: NetSuite CSV import of Invoice and Credit Memo transactions
+    allocations.py prepaid credit applied at issue: credit_allocations.csv, NetSuite's credit applications
     export.py      `usagebill export --format F`: the ledger's documents of a window, into one folder
 """

@@ -13,7 +13,8 @@ level, then the default.
     max_documents_per_file: 500  # split into several files (Xero: 500 at most)
     xero: {branding_theme: Standard, tax_codes: {"20": "20% (VAT on Income)"}}
     quickbooks: {location: Berlin}
-    netsuite: {subsidiary: "Heldout GmbH", ar_account: "11000 Accounts Receivable"}
+    netsuite: {subsidiary: "Heldout GmbH", ar_account: "11000 Accounts Receivable",
+               prepaid_account: "2400 Customer Deposits"}   # where prepaid credit is held (docs/credits.md)
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ FILE_NAME = "accounting.yaml"
 SYSTEMS = ("xero", "quickbooks", "netsuite")
 DATE_FORMATS = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y", "YYYY-MM-DD": "%Y-%m-%d"}
 COMMON_KEYS = {"date_format", "account_code", "accounts", "item_codes", "tax_codes", "max_documents_per_file"}
-SYSTEM_KEYS = {"xero": {"branding_theme"}, "quickbooks": {"location"}, "netsuite": {"subsidiary", "ar_account"}}
+SYSTEM_KEYS = {"xero": {"branding_theme"}, "quickbooks": {"location"}, "netsuite": {"subsidiary", "ar_account", "prepaid_account"}}
 MAPPINGS = ("accounts", "item_codes", "tax_codes")
 # Documented per-file limits of the systems' importers (Xero: "at most 500 invoices per file").
 FILE_LIMITS = {"xero": 500}
@@ -47,7 +48,7 @@ class SystemConfig:
     item_codes: dict[str, str] = field(default_factory=dict)
     tax_codes: dict[str, str] = field(default_factory=dict)  # reverse_charge, exempt, or a normalized percent
     max_documents_per_file: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)  # branding_theme, location, subsidiary, ar_account
+    extra: dict[str, str] = field(default_factory=dict)  # branding_theme, location, subsidiary, ar_account, ...
 
     def date(self, day) -> str:  # noqa: ANN001 - datetime.date
         return day.strftime(self.strftime)

@@ -48,6 +48,19 @@ def totals(docs: list[Document]) -> dict[str, dict]:
                 for t, s in sorted(by_type.items())} for c, by_type in sorted(out.items())}
 
 
+def prepaid_totals(docs: list[Document]) -> dict[str, dict]:
+    """Per currency: invoices that drew prepaid credit at issue, the credit and the amount they ask."""
+    out: dict[str, dict] = {}
+    for d in docs:
+        if d.credits:
+            s = out.setdefault(d.currency, {"invoices": 0, "prepaid": Decimal(0), "amount_due": Decimal(0)})
+            s["invoices"] += 1
+            s["prepaid"] += d.prepaid
+            s["amount_due"] += d.amount_due
+    return {c: {k: v if k == "invoices" else format_money(v, docs_digits(docs, c)) for k, v in s.items()}
+            for c, s in sorted(out.items())}
+
+
 def docs_digits(docs: list[Document], currency: str) -> int:
     return next(d.digits for d in docs if d.currency == currency)
 
@@ -81,6 +94,9 @@ def _write(ws: Workspace, fmt: str, docs: list[Document], target: Path, manifest
         "files": [{"name": f.name, "documents": f.documents, "rows": len(f.rows),
                    "sha256": hashlib.sha256(texts[f.name]).hexdigest()} for f in files],
     }
+    prepaid = prepaid_totals(docs)
+    if prepaid:  # only when some invoice drew credit at issue: exports without credit are as before
+        manifest["prepaid_credit"] = prepaid
     with staged_dir(target) as stage:
         for name, data in texts.items():
             write_bytes(stage / name, data)

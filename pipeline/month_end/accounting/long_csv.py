@@ -3,11 +3,13 @@
 Invoices (kinds invoice and adjustment, any status) and credit notes in one file, told apart by
 document_type; amounts exactly as in the ledger (credit notes: what is credited, positive). A
 document without lines is one row with empty line columns, so that every document is there.
-Dates are ISO, money has exactly its currency's digits.
+Dates are ISO, money has exactly its currency's digits. Prepaid credit the invoices drew at issue
+goes to credit_allocations.csv beside it (accounting/allocations.py), when there is any.
 """
 from __future__ import annotations
 
 from ..documents.model import Document
+from .allocations import csv_file
 from .files import ExportFile
 
 HEADER = (
@@ -49,4 +51,4 @@ def rows_of(doc: Document) -> list[dict[str, str]]:
 
 def files(docs: list[Document], cfg: object = None) -> list[ExportFile]:
     rows = [r for d in docs for r in rows_of(d)]
-    return [ExportFile("documents.csv", HEADER, NUMERIC, rows, len(docs), newline="\n")]
+    return [ExportFile("documents.csv", HEADER, NUMERIC, rows, len(docs), newline="\n")] + csv_file(docs)

@@ -11,11 +11,14 @@ Invoice and Credit Memo records' body fields and Items sublist (NetSuite Help, "
 - Tax Amount spreads the document's tax over its lines, adding up to it exactly;
 - Date and Due Date in the account's date preference (accounting.yaml date_format);
 - credit notes are Credit Memo records: a second file, positive amounts, Created From naming the
-  invoice's External ID.
+  invoice's External ID;
+- prepaid credit drawn at issue: netsuite-credit-applications.csv, Customer Payments applying it
+  to the invoices (accounting/allocations.py).
 """
 from __future__ import annotations
 
 from ..documents.model import Document
+from .allocations import netsuite_file
 from .config import SystemConfig
 from .files import ExportFile, chunked
 from .lines import export_lines, reference_text
@@ -55,4 +58,5 @@ def files(docs: list[Document], cfg: SystemConfig) -> list[ExportFile]:
     notes = [rows_of(d, cfg) for d in docs if d.is_credit_note]
     limit = cfg.max_documents_per_file
     return (chunked("netsuite-invoices", INVOICE_HEADER, NUMERIC, invoices, limit)
-            + (chunked("netsuite-credit-memos", CREDIT_MEMO_HEADER, NUMERIC, notes, limit) if notes else []))
+            + (chunked("netsuite-credit-memos", CREDIT_MEMO_HEADER, NUMERIC, notes, limit) if notes else [])
+            + netsuite_file(docs, cfg))

@@ -53,6 +53,16 @@ class DocumentLine:
     service_end: dt.date
 
 
+@dataclass(frozen=True)
+class CreditApplied:
+    """Prepaid credit an invoice drew when it was issued (pipeline/ledger/credits.py)."""
+
+    source: str  # grant | customer_credit
+    grant_id: str | None
+    description: str  # the grant's description ('' when none)
+    amount: Decimal
+
+
 @dataclass
 class Document:
     document_type: str  # invoice | credit_note
@@ -80,6 +90,17 @@ class Document:
     buyer: Party
     payment_terms_days: int
     lines: list[DocumentLine] = field(default_factory=list)
+    credits: list[CreditApplied] = field(default_factory=list)  # drawn at issue; empty for credit notes
+
+    @property
+    def prepaid(self) -> Decimal:
+        """Prepaid credit applied when it was issued (EN 16931 BT-113, paid amount)."""
+        return sum((c.amount for c in self.credits), Decimal(0))
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What the document asks to be paid: total - prepaid credit (BT-115)."""
+        return self.total - self.prepaid
 
     @property
     def digits(self) -> int:
@@ -145,4 +166,6 @@ def load_documents(ledger: Ledger, ws: Workspace, *, first: dt.date | None = Non
                              "number": pa.array([d.number for d in docs], pa.string())})
         for r in ledger.fetch("document_lines", selected=selected).to_pylist():
             docs[r.pop("position")].lines.append(DocumentLine(**{k: v for k, v in r.items() if k != "number"}))
+        for r in ledger.fetch("credit_document_allocations", selected=selected).to_pylist():
+            docs[r.pop("position")].credits.append(CreditApplied(**r))
     return docs

@@ -2,7 +2,8 @@
 
 Seller and buyer blocks (name, address, tax ids), number, issue and due dates, service period,
 the lines (a graduated charge's tiers and a stub's proration under its line), subtotal,
-discount, tax with its note (reverse-charge wording), total, payment terms. The creation date in
+discount, tax with its note (reverse-charge wording), total, the prepaid credit it drew at issue
+and the amount due (only when it drew some), payment terms. The creation date in
 the metadata is the document's issue date, so the same ledger gives the same bytes. Text in
 the core font's Latin-1 uses Helvetica (fast, nothing embedded); other scripts need a Unicode
 TrueType font (DejaVu Sans where installed, or USAGEBILL_PDF_FONT).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from fpdf import FPDF
@@ -19,6 +21,8 @@ from fpdf import FPDF
 from ...config.workspace import Workspace
 from ...core.errors import BillingError
 from ...core.money import round_money, show_quantity
+from ...rate import graduated
+from ...rate.base import Usage
 from ...rate.graduated import Graduated
 from .model import Document, DocumentLine, Party
 
@@ -41,7 +45,7 @@ def _unicode_font() -> str:
 def _latin1(doc: Document) -> bool:
     texts = [doc.seller.name, doc.buyer.name, *doc.seller.address_lines, *doc.buyer.address_lines,
              doc.buyer.email or "", doc.seller.email or "", doc.tax_name, doc.number, doc.reference or "",
-             *(x.description for x in doc.lines)]
+             *(x.description for x in doc.lines), *(f"{c.grant_id or ''}{c.description}" for c in doc.credits)]
     try:
         "".join(texts).encode("latin-1")
     except UnicodeEncodeError:
@@ -58,18 +62,14 @@ def tier_breakdown(ws: Workspace | None, doc: Document, line: DocumentLine) -> l
     charge = next((c for c in charges if c.id == line.charge_id), None)
     if charge is None or not isinstance(charge.params, Graduated):
         return []
-    q, total, out = line.quantity, Decimal(0), []
-    for k, tier in enumerate(charge.params.tiers):
-        if k > 0 and q <= tier.lower:
-            break
-        top = q if tier.up_to is None else min(q, tier.up_to)
-        units = max(top - tier.lower, Decimal(0))
-        amount = units * tier.unit_price + tier.flat_fee
-        total += amount
-        bound = f"{_num(tier.lower)} to {_num(tier.up_to)}" if tier.up_to is not None else f"above {_num(tier.lower)}"
-        fee = f" + flat fee {doc.money(tier.flat_fee)}" if tier.flat_fee else ""
-        out.append(f"Tier {k + 1} ({bound}): {_num(units)} x {_num(tier.unit_price)}{fee} = "
-                   f"{doc.money(round_money(amount, doc.digits))}")
+    priced = graduated.price(charge.params, Usage(line.quantity, Fraction(1)), detail=True)  # the rule's own terms
+    out = []
+    for t in priced.terms["tiers"]:
+        bound = f"{_num(t['from'])} to {_num(t['up_to'])}" if t["up_to"] is not None else f"above {_num(t['from'])}"
+        fee = f" + flat fee {doc.money(t['flat_fee'])}" if t["flat_fee"] else ""
+        out.append(f"Tier {t['tier']} ({bound}): {_num(t['units'])} x {_num(t['unit_price'])}{fee} = "
+                   f"{doc.money(round_money(t['amount'], doc.digits))}")
+    total = priced.amount
     return out if round_money(total, doc.digits) == line.amount else []
 
 
@@ -222,9 +222,11 @@ def render_pdf(doc: Document, ws: Workspace | None = None) -> bytes:
         pdf.cell(amount_w, 5.2, doc.money(value), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(x)
     pdf.set_font(f, "B", 11)
-    total_label = "Total credited" if doc.is_credit_note else "Total due"
+    total_label = "Total credited" if doc.is_credit_note else "Total" if doc.credits else "Total due"
     pdf.cell(label_w, 7.5, f"{total_label} ({doc.currency})", align="R", border="T")
     pdf.cell(amount_w, 7.5, doc.money(doc.total), align="R", border="T", new_x="LMARGIN", new_y="NEXT")
+    if doc.credits:
+        _prepaid(pdf, doc, x, label_w, amount_w)
     pdf.ln(6)
 
     # Notes and payment terms.
@@ -237,8 +239,10 @@ def render_pdf(doc: Document, ws: Workspace | None = None) -> bytes:
     if doc.is_credit_note:
         notes.append(f"This credit note credits invoice {doc.reference} ({doc.reason}); the amount is deducted "
                      "from what you owe or refunded.")
+    elif doc.due_date and doc.credits and doc.amount_due <= 0:
+        notes.append("Nothing to pay: prepaid credit covers this invoice in full.")
     elif doc.due_date:
-        pay = f"Payment terms: {doc.payment_terms_days} days. Please pay {doc.money(doc.total)} {doc.currency} " \
+        pay = f"Payment terms: {doc.payment_terms_days} days. Please pay {doc.money(doc.amount_due)} {doc.currency} " \
               f"by {doc.due_date.isoformat()}, quoting {doc.number}."
         iban = dict(doc.seller.extra).get("iban")
         if iban:
@@ -249,6 +253,27 @@ def render_pdf(doc: Document, ws: Workspace | None = None) -> bytes:
         _wrap(pdf, width, 4.4, text, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     return bytes(pdf.output())
+
+
+def _prepaid(pdf: FPDF, doc: Document, x: float, label_w: float, amount_w: float) -> None:
+    """Under the total: the prepaid credit the invoice drew at issue, where it came from, and the amount due."""
+    f = pdf.body_font
+    pdf.set_font(f, size=9)
+    pdf.set_x(x)
+    pdf.cell(label_w, 5.2, "Prepaid credit applied", align="R")
+    pdf.cell(amount_w, 5.2, doc.money(-doc.prepaid), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(f, size=7.5)
+    pdf.set_text_color(*GREY)
+    for c in doc.credits:
+        source = f"grant {c.grant_id}" + (f" ({c.description})" if c.description else "") if c.source == "grant" \
+            else "your account credit"
+        pdf.set_x(x - 40)
+        _wrap(pdf, label_w + 40, 4, f"from {source}: {doc.money(c.amount)}", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+    pdf.set_x(x)
+    pdf.set_font(f, "B", 11)
+    pdf.cell(label_w, 7.5, f"Amount due ({doc.currency})", align="R", border="T")
+    pdf.cell(amount_w, 7.5, doc.money(doc.amount_due), align="R", border="T", new_x="LMARGIN", new_y="NEXT")
 
 
 def _party_lines(p: Party) -> list[str]:

@@ -11,6 +11,8 @@ One XML per document, from the ledger's figures only (nothing recomputed):
   E exempt, Z zero rated (0 % without a note, seller VAT-registered) or O (0 %, no seller VAT id);
 - a line goes as quantity x price when their product is its amount exactly, else as 1 (or -1)
   x its amount (EN 16931: the price is never negative); the quantity stays in the item name;
+- prepaid credit the invoice drew at issue is the paid amount (PrepaidAmount, BT-113), and the
+  amount due for payment (PayableAmount, BT-115) is the total less it;
 - amounts carry the currency's digits: EN 16931 allows at most 2 (BR-DEC-*), so a KWD document
   fails validation, by rule and number.
 """
@@ -180,7 +182,9 @@ def build(doc: Document) -> bytes:
         _c(totals, "AllowanceTotalAmount", doc.money(discount), currencyID=cur)
     elif discount < 0:
         _c(totals, "ChargeTotalAmount", doc.money(-discount), currencyID=cur)
-    _c(totals, "PayableAmount", doc.money(doc.total), currencyID=cur)
+    if doc.credits:  # prepaid credit drawn at issue: BT-113, and BT-115 = BT-112 - BT-113 (BR-CO-16)
+        _c(totals, "PrepaidAmount", doc.money(doc.prepaid), currencyID=cur)
+    _c(totals, "PayableAmount", doc.money(doc.amount_due), currencyID=cur)
     charged = [x for x in doc.lines if x.line_type != "discount"]
     for position, line in enumerate(charged, start=1):
         _line(root, doc, line, position, credit)

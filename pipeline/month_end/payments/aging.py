@@ -2,9 +2,11 @@
 
 Per customer and currency (amounts in different currencies are never added): the open balance
 of every invoice document issued by D, in the bucket of its days past due at D (D - due_date):
-current (not yet due), 1-30, 31-60, 61-90, 90+; then the customer's credit (unallocated
-payments) and the balance net of it. Payments count from their received_date, credit notes
-from their issue_date; invoices credited in full count as not open (their present status).
+current (not yet due), 1-30, 31-60, 61-90, 90+ (an invoice paid in full, or credited, is in no
+bucket); then the customer's credit (unallocated payments, less credit applied and refunded) and
+the balance net of it. Balances are net of prepaid credit applied (docs/credits.md). Payments
+count from their received_date, credit notes from their issue_date, credit applied from its
+applied_date; invoices credited in full count as not open (their present status).
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from ...ledger.store import ledger_path, open_ledger
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 COLUMNS = ("customer_id", "name", "currency", *BUCKETS, "open", "credit", "balance")
-INVOICE_COLUMNS = ("invoice_number", "customer_id", "currency", "issue_date", "due_date", "total", "credited", "paid",
-                   "balance", "payment_status", "days_past_due", "bucket")
+INVOICE_COLUMNS = ("invoice_number", "customer_id", "currency", "issue_date", "due_date", "total", "credited",
+                   "credits_applied", "paid", "balance", "payment_status", "days_past_due", "bucket")
 
 
 def bucket(days_past_due: int) -> str:
@@ -46,14 +48,15 @@ def aging(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # noqa:
         if customers and r["customer_id"] not in customers:
             continue
         days = (as_of - r["due_date"]).days
-        r["days_past_due"], r["bucket"] = days, bucket(days)
+        owed = r["status"] != "credited" and r["balance"] > 0
+        r["days_past_due"], r["bucket"] = (days, bucket(days)) if owed else (None, "")  # paid: in no bucket
         invoices.append(r)
-        if r["status"] == "credited" or r["balance"] <= 0:
+        if not owed:
             continue
         s = summary.setdefault((r["customer_id"], r["currency"]), {b: Decimal(0) for b in BUCKETS})
         s[r["bucket"]] += r["balance"]
     credits = {(c["customer_id"], c["currency"]): c["credit"] for c in credit
-               if not customers or c["customer_id"] in customers}
+               if c["credit"] and (not customers or c["customer_id"] in customers)}
     for key in credits:
         summary.setdefault(key, {b: Decimal(0) for b in BUCKETS})
     rows = []

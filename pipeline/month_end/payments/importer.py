@@ -16,9 +16,7 @@ exclusive lock.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -26,13 +24,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from ...config.tables import bad_id_char
-from ...config.textfile import read_utf8
 from ...config.workspace import Workspace, load_workspace
-from ...core.errors import BillingError, CheckError, ConfigError
+from ...core.errors import BillingError, CheckError
 from ...core.fields import parse_decimal
 from ...core.money import currency_digits
+from ...ledger.import_file import Problems, rows
 from ...ledger.payments import balances, ensure_tables
-from ...ledger.store import Ledger, ledger_path, open_ledger, run
+from ...ledger.store import Ledger, insert, ledger_path, open_ledger, transaction
 
 REQUIRED = ("payment_id", "customer_id", "received_date", "amount", "currency")
 OPTIONAL = ("invoice_number",)
@@ -64,54 +62,13 @@ class Imported:
     import_seq: int | None = None
 
 
-class _Problems:
-    """The first problem found, as one line, with the count of the others."""
-
-    def __init__(self, name: str):
-        self.name, self.items = name, []
-
-    def add(self, line: int, column: str | None, what: str) -> None:
-        self.items.append(f"{self.name} line {line}" + (f", {column}" if column else "") + f": {what}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            more = f" (and {len(self.items) - 1} more problems in this file)" if len(self.items) > 1 else ""
-            raise BillingError(self.items[0] + more + "; nothing was imported")
-
-
 def read_payments(path: Path) -> list[Payment]:
     """The file's rows as payments, every cell checked; duplicates of one payment_id must agree."""
-    try:
-        text = read_utf8(path)
-    except ConfigError as exc:
-        raise BillingError(f"{exc}; nothing was imported") from None
     name = path.name
-    problems = _Problems(name)
-    try:
-        table = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error as exc:
-        raise BillingError(f"{name}: not a CSV file ({exc}); nothing was imported") from None
-    if not table:
-        raise BillingError(f"{name}: empty; write a header `{','.join(COLUMNS)}` and one line per payment")
-    header = [h.strip() for h in table[0]]
-    missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    twice = sorted({c for c in header if header.count(c) > 1})
-    if missing or unknown or twice:
-        what = "; ".join(x for x in (missing and f"missing column(s) {', '.join(missing)}",
-                                     unknown and f"unknown column(s) {', '.join(unknown)}",
-                                     twice and f"column(s) {', '.join(twice)} twice") if x)
-        raise BillingError(f"{name} line 1: {what}; the header is {','.join(REQUIRED)}[,invoice_number]; "
-                           "nothing was imported")
+    problems = Problems(name)
     out: list[Payment] = []
     seen: dict[str, Payment] = {}
-    for n, cells in enumerate(table[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            problems.add(n, None, f"{len(cells)} cells for {len(header)} columns; quote cells that hold a comma")
-            continue
-        row = {h: c.strip() for h, c in zip(header, cells)}
+    for n, row in rows(path, COLUMNS, REQUIRED, "[,invoice_number]", "payment", problems):
         payment = _payment(row, n, problems)
         if payment is None:
             continue
@@ -126,7 +83,7 @@ def read_payments(path: Path) -> list[Payment]:
     return out
 
 
-def _payment(row: dict[str, str], n: int, problems: _Problems) -> Payment | None:
+def _payment(row: dict[str, str], n: int, problems: Problems) -> Payment | None:
     before = len(problems.items)
     pid, customer = row["payment_id"], row["customer_id"]
     for column, value in (("payment_id", pid), ("customer_id", customer)):
@@ -159,9 +116,8 @@ def _payment(row: dict[str, str], n: int, problems: _Problems) -> Payment | None
 
 def _check_against(payments: list[Payment], ws: Workspace, ledger: Ledger, name: str) -> None:
     """Customers known, currencies the customer is billed in, named invoices theirs and in that currency."""
-    problems = _Problems(name)
-    invoices = {r["invoice_number"]: r for r in run_rows(ledger, "SELECT invoice_number, customer_id, currency, "
-                                                                 "status FROM invoices")}
+    problems = Problems(name)
+    invoices = {r["invoice_number"]: r for r in ledger.fetch("payments_invoices").to_pylist()}
     billed: dict[str, set[str]] = {}
     for r in invoices.values():
         billed.setdefault(r["customer_id"], set()).add(r["currency"])
@@ -189,10 +145,6 @@ def _check_against(payments: list[Payment], ws: Workspace, ledger: Ledger, name:
                 problems.add(p.line, "currency", f"invoice {p.invoice_number} is in {inv['currency']}, the payment "
                                                  f"in {p.currency}")
     problems.raise_if_any()
-
-
-def run_rows(ledger: Ledger, query: str, params: dict | None = None) -> list[dict]:
-    return ledger.con.sql(query, params=params).to_arrow_table().to_pylist()
 
 
 def allocate(payments: list[Payment], open_invoices: list[dict]) -> Imported:
@@ -231,38 +183,31 @@ def import_payments(workspace: Path, file: Path, *, ledger: Path | None = None, 
     if not path.exists():
         raise BillingError(f"{path}: no ledger yet, so no invoice to pay; issue invoices first "
                            "(usagebill nightly or issue), or pass --ledger")
-    with open_ledger(path, write=True, wait=wait) as led:
-        con = led.con
-        run(con, "BEGIN TRANSACTION")
-        try:
-            ensure_tables(led, write=True)
-            _check_against(payments, ws, led, file.name)
-            stored = {r["payment_id"]: r for r in run_rows(led, "SELECT * FROM payments")}
-            new, skipped = [], []
-            for p in payments:
-                before = stored.get(p.payment_id)
-                if before is None:
-                    new.append(p)
-                elif p.same_as(before):
-                    skipped.append(p)
-                else:
-                    raise BillingError(f"{file.name} line {p.line}, payment_id: {p.payment_id!r} was imported "
-                                       f"before (from {before['source_file']} line {before['source_line']}) with other "
-                                       "values; a payment is imported once; nothing was imported")
-            open_now = [r for r in balances(led).to_pylist() if r["status"] == "issued" and r["balance"] > 0]
-            done = allocate(new, open_now)
-            done.skipped = skipped
-            if new:
-                done.import_seq = run(con, "SELECT coalesce(max(import_seq), 0) + 1 FROM payments")[0][0]
-                _insert(led, done, file.name)
-                broken = run_rows(led, _CHECK)
-                if broken:
-                    raise CheckError(f"{path}: payments would break the ledger's rules ({broken[0]}); nothing was "
-                                     "imported (a bug in usagebill, or a ledger edited by hand)")
-            run(con, "COMMIT")
-        except BaseException:
-            run(con, "ROLLBACK")
-            raise
+    with open_ledger(path, write=True, wait=wait) as led, transaction(led.con, []):
+        ensure_tables(led, write=True)
+        _check_against(payments, ws, led, file.name)
+        stored = {r["payment_id"]: r for r in led.fetch("payments_stored").to_pylist()}
+        new, skipped = [], []
+        for p in payments:
+            before = stored.get(p.payment_id)
+            if before is None:
+                new.append(p)
+            elif p.same_as(before):
+                skipped.append(p)
+            else:
+                raise BillingError(f"{file.name} line {p.line}, payment_id: {p.payment_id!r} was imported "
+                                   f"before (from {before['source_file']} line {before['source_line']}) with other "
+                                   "values; a payment is imported once; nothing was imported")
+        open_now = [r for r in balances(led).to_pylist() if r["status"] == "issued" and r["balance"] > 0]
+        done = allocate(new, open_now)
+        done.skipped = skipped
+        if new:
+            done.import_seq = led.fetch("payments_next_import").column(0)[0].as_py()
+            _insert(led, done, file.name)
+            broken = led.fetch("payments_check").to_pylist()
+            if broken:
+                raise CheckError(f"{path}: payments would break the ledger's rules ({broken[0]}); nothing was "
+                                 "imported (a bug in usagebill, or a ledger edited by hand)")
     return done
 
 
@@ -280,25 +225,6 @@ def _insert(led: Ledger, done: Imported, source: str) -> None:
     allocations = pa.table({"payment_id": pa.array([a[0] for a in done.allocations], pa.string()),
                             "invoice_number": pa.array([a[1] for a in done.allocations], pa.string()),
                             "amount": pa.array([a[2] for a in done.allocations], pa.decimal128(38, 4))})
-    for name, t in (("payments", payments), ("payment_allocations", allocations)):
-        led.con.register(f"new_{name}", t)
-        try:
-            run(led.con, f"INSERT INTO {name} BY NAME SELECT * FROM new_{name}")  # our own table names
-        finally:
-            led.con.unregister(f"new_{name}")
+    insert(led.con, "payments", payments)
+    insert(led.con, "payment_allocations", allocations)
 
-
-# Rules every committed state keeps: allocations positive, within their payment, within their invoice's due.
-_CHECK = """
-SELECT 'allocation not positive' AS rule, payment_id AS detail FROM payment_allocations WHERE amount <= 0
-UNION ALL
-SELECT 'payment over-allocated', p.payment_id FROM payments p JOIN payment_allocations a USING (payment_id)
-GROUP BY p.payment_id, p.amount HAVING sum(a.amount) > p.amount
-UNION ALL
-SELECT 'allocation to an unknown invoice', a.invoice_number FROM payment_allocations a
-LEFT JOIN invoices i USING (invoice_number) WHERE i.invoice_number IS NULL
-UNION ALL
-SELECT 'allocation in another currency', a.payment_id FROM payment_allocations a
-JOIN payments p ON p.payment_id = a.payment_id JOIN invoices i ON i.invoice_number = a.invoice_number
-WHERE i.currency <> p.currency OR i.customer_id <> p.customer_id
-"""
