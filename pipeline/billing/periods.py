@@ -45,11 +45,13 @@ class Period:
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=1 << 16)  # a pure function of two values many contracts share (their days and zones)
 def instant(day: dt.date, timezone: str) -> dt.datetime:
     """Local midnight of `day` in `timezone`, as a UTC instant (the first instant of that local day)."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
+@lru_cache(maxsize=1 << 16)  # pure: every contract of an anchor day asks the same months
 def _anchor(month_index: int, anchor_day: int) -> dt.date:
     year, month0 = divmod(month_index, 12)
     return dt.date(year, month0 + 1, min(anchor_day, calendar.monthrange(year, month0 + 1)[1]))

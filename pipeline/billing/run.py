@@ -21,6 +21,7 @@ from ..config.workspace import Workspace, load_workspace
 from ..core import storage
 from ..core.db import connect
 from ..core.errors import InputDataError
+from ..core.gcpause import paused_gc
 from ..core.io import fingerprint, staged_dir, write_bytes
 from ..core.money import EXACT
 from . import daily, emit, ingest, meter, preflight
@@ -109,7 +110,8 @@ def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
 def billed_metrics(ws: Workspace, scope: Scope) -> list:
     """The metrics that the charges in force of the billed periods use (a metric named by a charge
     that prices none of this run's periods cannot bill anyone wrongly)."""
-    ids = set().union(*(b.terms.metric_ids() for b in scope.periods))
+    lists = {id(b.terms.charges): b.terms for b in scope.periods}  # periods share their plan's charge list
+    ids = set().union(*(t.metric_ids() for t in lists.values()))
     return [ws.pricebook.metrics[m] for m in sorted(ids) if m in ws.pricebook.metrics]
 
 
@@ -125,6 +127,15 @@ def run_warnings(ws: Workspace, scope: Scope, usage: pa.Table, quarantine: pa.Ta
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
          progress: Callable[[str], None] | None = None, shard: Shard | None = None,
          periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
+    """_bill() with the cyclic garbage collector paused (pipeline/core/gcpause.py)."""
+    with paused_gc():
+        return _bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress, shard=shard,
+                     periods_of=periods_of, until=until)
+
+
+def _bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
+          progress: Callable[[str], None] | None = None, shard: Shard | None = None,
+          periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
     """Rate the window [first_day, stop_day) of a workspace: every stage, in memory.
 
     periods_of(contract, first_day, stop_day) picks the periods billed (default: those closing in
@@ -140,7 +151,7 @@ def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_l
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
         hashing = ThreadPoolExecutor(max_workers=1).submit(fingerprints, ws, events)  # overlaps the queries
-    used = sorted(set().union(*(ws.metric_ids_ever(k) for k in whole.contracts)))
+    used = sorted(ws.metric_ids_of(whole.contracts))
     ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
     con = connect(threads, memory_limit)
     for name, table in lookup_tables(scope, used).items():
@@ -215,7 +226,7 @@ def finished(part: Bill, ws: Workspace, scope: Scope, hashing: Future, watch: St
 def write_outputs(result: Bill, out: Path, *, report: bool = True) -> Path:
     """Publish every output file atomically into `out` (with report.html unless report=False)."""
     start = time.perf_counter()
-    with staged_dir(out) as stage:
+    with paused_gc(), staged_dir(out) as stage:
         for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
             emit.write_parquet(table, stage / f"{name}.parquet")
             emit.write_csv(table, stage / f"{name}.csv", result.digits)

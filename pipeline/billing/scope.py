@@ -177,11 +177,18 @@ def _coverage(ws: Workspace, contracts: list[Contract], metric_ids: list[str],
     """coverage_t: which contract meters an event type when, with a flag m<k> per metric: one row
     per contract and event type over its whole active range, flagged with every metric its terms
     ever use (weighted_sum history); segmented, one row per piece of terms (the classification).
-    Also its columns as Python lists."""
+    Also its columns as Python lists.
+
+    The event types and flags of a set of metrics are worked out once per distinct set (contracts
+    of a plan share it) and taken for every contract's rows by index, in Arrow."""
     metrics = ws.pricebook.metrics
     coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
                                  "active_to": []}
-    flags: list[list[bool]] = [[] for _ in metric_ids]
+    shapes: dict[frozenset[str], tuple[list[str], list[int]]] = {}  # metrics -> (event types, template rows)
+    template_types: list[str] = []
+    template_flags: list[list[bool]] = [[] for _ in metric_ids]
+    take: list[int] = []
+    customer, event_type, contract, active_from, active_to = coverage.values()
     for k in contracts:
         if segmented:
             pieces = _segments(ws, k)
@@ -189,15 +196,31 @@ def _coverage(ws: Workspace, contracts: list[Contract], metric_ids: list[str],
             lo, hi = _active_range(ws, k)
             pieces = [(lo, hi, ws.metric_ids_ever(k))]
         for lo, hi, used in pieces:
-            metered = {m for m in used if m in metrics}
-            for event_type in sorted({metrics[m].event_type for m in metered}):
-                for col, value in zip(coverage, (k.customer_id, event_type, k.contract_id, lo, hi)):
-                    coverage[col].append(value)
-                for i, m in enumerate(metric_ids):
-                    flags[i].append(m in metered and metrics[m].event_type == event_type)
-    table = pa.table({**coverage, **{f"m{i}": pa.array(f, pa.bool_()) for i, f in enumerate(flags)}})
-    table = table.cast(pa.schema([pa.field(n, TS if n.startswith("active") else t)
-                                  for n, t in zip(table.column_names, table.schema.types)]))
+            key = frozenset(used)
+            shape = shapes.get(key)
+            if shape is None:
+                metered = {m for m in used if m in metrics}
+                types = sorted({metrics[m].event_type for m in metered})
+                rows = []
+                for et in types:
+                    rows.append(len(template_types))
+                    template_types.append(et)
+                    for f, m in zip(template_flags, metric_ids):
+                        f.append(m in metered and metrics[m].event_type == et)
+                shape = shapes[key] = (types, rows)
+            types, rows = shape
+            n = len(types)
+            customer.extend([k.customer_id] * n)
+            event_type.extend(types)
+            contract.extend([k.contract_id] * n)
+            active_from.extend([lo] * n)
+            active_to.extend([hi] * n)
+            take.extend(rows)
+    index = pa.array(take, pa.int64())
+    flags = {f"m{i}": pa.array(f, pa.bool_()).take(index) for i, f in enumerate(template_flags)}
+    table = pa.table({"customer_id": pa.array(customer, pa.string()), "event_type": pa.array(event_type, pa.string()),
+                      "contract_id": pa.array(contract, pa.string()), "active_from": pa.array(active_from, TS),
+                      "active_to": pa.array(active_to, TS), **flags})
     return table, coverage
 
 

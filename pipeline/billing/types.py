@@ -11,10 +11,10 @@ import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import __version__
 from ..core.money import format_money
@@ -60,17 +60,22 @@ class Bill:
     invoice_objects: list[Invoice] = field(default_factory=list)
     daily_usage: pa.Table | None = None  # billed events per UTC day and metric (pipeline/billing/daily.py)
     warnings: list[dict] = field(default_factory=list)  # {code, message}, sorted (pipeline/billing/preflight.py)
+    _totals: tuple | None = field(default=None, init=False, repr=False, compare=False)  # (invoices, totals)
 
     def totals(self) -> dict[str, dict[str, str | int]]:
-        out: dict[str, dict] = {}
-        for row in self.invoices.to_pylist():
-            t = out.setdefault(row["currency"], {"invoices": 0, "subtotal": Decimal(0), "discount_total": Decimal(0),
-                                                 "tax_total": Decimal(0), "total": Decimal(0)})
-            t["invoices"] += 1
-            for k in ("subtotal", "discount_total", "tax_total", "total"):
-                t[k] += row[k]
-        return {c: {k: (v if isinstance(v, int) else format_money(v, self.digits[c])) for k, v in t.items()}
-                for c, t in sorted(out.items())}
+        """Invoices and money sums per currency: one Arrow aggregate (exact: the sums are taken in
+        DECIMAL(76, 4), so no sum overflows), kept while the invoices table is the same object."""
+        if self._totals is not None and self._totals[0] is self.invoices:
+            return self._totals[1]
+        money = ("subtotal", "discount_total", "tax_total", "total")
+        wide = pa.table({"currency": self.invoices["currency"],
+                         **{k: pc.cast(self.invoices[k], pa.decimal256(76, 4)) for k in money}})
+        sums = wide.group_by("currency").aggregate([([], "count_all"), *((k, "sum") for k in money)]).to_pylist()
+        out = {r["currency"]: {"invoices": r["count_all"], **{k: format_money(r[f"{k}_sum"], self.digits[r["currency"]])
+                                                              for k in money}}
+               for r in sorted(sums, key=lambda r: r["currency"])}
+        self._totals = (self.invoices, out)
+        return out
 
     def manifest(self) -> dict:
         return {"run_id": self.run_id, "usagebill_version": __version__, "arguments": self.args.as_dict(),

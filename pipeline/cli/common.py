@@ -71,7 +71,7 @@ def run_args(first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...], 
 
 LIMITS = [
     click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores)."),
-    click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: 80% of RAM)."),
+    click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: a sixth of RAM, 4 GB on 24 GB; it spills beyond)."),
 ]
 EVENTS = [
     click.option("--events", "events", metavar="URI",

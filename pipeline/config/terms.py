@@ -73,7 +73,8 @@ class TermsBook:
 
     # -- which changes apply -------------------------------------------------------------
     def _entry_dates(self, contract) -> list[dt.date]:  # noqa: ANN001 - config.workspace.Contract
-        return [e.effective_from or contract.start_date for e in self.entries.get(contract.contract_id, ())]
+        entries = self.entries.get(contract.contract_id)
+        return [e.effective_from or contract.start_date for e in entries] if entries else []
 
     def change_dates(self, contract) -> list[dt.date]:  # noqa: ANN001
         """Every date at which a change to this contract's terms is dated (plan versions, entries)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 from ..core.errors import ConfigError, ProblemList
 from ..core.tax import TaxRule, tax_id_is_valid, tax_rule
@@ -81,6 +82,18 @@ class Workspace:
     def metric_ids_ever(self, contract: Contract) -> set[str]:
         """The metrics any charge list of the contract's life uses."""
         return set().union(*(t.metric_ids() for t in self.all_terms(contract)))
+
+    def metric_ids_of(self, contracts: Iterable[Contract]) -> set[str]:
+        """The metrics any charge list of these contracts' lives uses, each charge list looked at once
+        (contracts of a plan share its lists)."""
+        seen: set[int] = set()
+        out: set[str] = set()
+        for k in contracts:
+            for t in self.all_terms(k):
+                if id(t.charges) not in seen:  # the lists live in self.terms' cache: ids stay theirs
+                    seen.add(id(t.charges))
+                    out |= t.metric_ids()
+        return out
 
     def tax_of(self, customer: Customer) -> TaxRule:
         return tax_rule(customer_country=customer.country, customer_tax_id=customer.tax_id,

@@ -7,4 +7,5 @@
     db.py       DuckDB connections (threads, memory limit) and the queries of sql/, one per file
     io.py       fingerprints, atomic output folders, fsync, the system's words for an OS error
     storage.py  events in S3-compatible object storage (s3fs on DuckDB; ETag and size fingerprints)
+    gcpause.py  the cyclic garbage collector paused while a run builds its many small objects
 """

@@ -20,8 +20,21 @@ SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
 
 
+def default_memory_limit() -> str:
+    """The query engine's memory limit when --memory-limit is not given: a sixth of physical RAM
+    (4 GB on 24 GB), at least 1 GB. DuckDB's own default (80% of RAM) let a 100M-event run reach
+    10.6 GB; beyond the limit it spills to a temporary folder, so a bigger machine gets a bigger
+    limit and the same run stays bounded (BENCHMARKS.md)."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # a platform without these: DuckDB's own default
+        return ""
+    return f"{max(1024, ram // 6 // 2**20)}MB"
+
+
 def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory DuckDB, offline, quiet, UTC, with bounded threads and memory."""
+    """A fresh in-memory DuckDB, offline, quiet, UTC, with bounded threads and memory (default:
+    default_memory_limit())."""
     config = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
@@ -30,6 +43,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     threads = threads or int(os.environ.get("USAGEBILL_THREADS", "0")) or None
     if threads:
         config["threads"] = threads
+    memory_limit = memory_limit or os.environ.get("USAGEBILL_MEMORY_LIMIT") or default_memory_limit()
     if memory_limit:
         config["memory_limit"] = memory_limit
     config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"usagebill-spill-{os.getpid()}")

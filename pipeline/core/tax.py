@@ -1,6 +1,8 @@
 """Tax rules: tax_id checksums, exempt customers, EU reverse charge, rates by country or '*'."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +21,7 @@ class TaxRule:
     name: str
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function; every invoice of a customer asks it again (tax_rule)
 def tax_id_is_valid(country: str, tax_id: str) -> bool | None:
     """Checksum check by the country's rules: True/False, or None when no rules are known for the country."""
     compact = tax_id.replace(" ", "").replace("-", "").replace(".", "").upper()
