@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 COMPANY = {"name": "Test Seller GmbH", "country": "DE", "tax_id": "DE136695976", "invoice_prefix": "TS"}
 
 

@@ -24,7 +24,7 @@ def main() -> None:
     original = getattr(target, name)
     calls = 0
 
-    def crashing(*args, **kwargs):  # noqa: ANN002, ANN003 - any signature
+    def crashing(*args, **kwargs):
         nonlocal calls
         calls += 1
         if calls == nth and when == "before":

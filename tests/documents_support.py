@@ -14,7 +14,8 @@ from pipeline.ledger.issue import issue, nightly
 
 GOLDEN = Path(__file__).parent / "golden"
 
-CUSTOMERS = """customer_id,name,country,timezone,tax_id,email,address_line1,address_line2,city,postal_code,payment_terms_days
+CUSTOMERS = """\
+customer_id,name,country,timezone,tax_id,email,address_line1,address_line2,city,postal_code,payment_terms_days
 acme,Acme Corporation,US,America/Chicago,,ap@acme.example,1 Road Runner Way,Suite 200,Phoenix,85001,30
 globex,Globex GmbH,DE,,DE136695976,rechnung@globex.example,Hauptstrasse 5,,Berlin,10115,14
 initech,Initech SARL,FR,Europe/Paris,FR40303265045,compta@initech.example,12 rue de la Paix,,Paris,75002,30

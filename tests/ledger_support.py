@@ -38,7 +38,7 @@ def day(text: str) -> dt.date:
 def noon(text: str) -> dt.datetime:
     """12:00 UTC of a day: a nightly as of that day's morning in every zone of the examples (Chicago's
     October ends at 05:00 UTC on Nov 1)."""
-    return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(12), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(12), tzinfo=dt.UTC)
 
 
 def window(first: str, stop: str, **kw) -> RunArgs:

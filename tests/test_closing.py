@@ -66,7 +66,7 @@ def test_a_date_as_of_is_its_midnight_utc(tmp_path):
 
 def test_a_future_as_of_is_refused_unless_allowed(tmp_path):
     ws = make(tmp_path)
-    future = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=90)).date().isoformat()
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=90)).date().isoformat()
     p = usagebill("nightly", str(ws), "--as-of", future)
     assert p.returncode == 1 and "is after the clock" in p.stderr and "--allow-future" in p.stderr
     assert not (ws / "ledger.duckdb").exists()
@@ -76,7 +76,7 @@ def test_a_future_as_of_is_refused_unless_allowed(tmp_path):
 
 def test_issue_refuses_a_period_that_has_not_ended(tmp_path):
     ws = make(tmp_path)
-    today = dt.datetime.now(dt.timezone.utc).date()
+    today = dt.datetime.now(dt.UTC).date()
     first = today.replace(day=1)
     stop = (first + dt.timedelta(days=32)).replace(day=1)
     p = usagebill("issue", str(ws), "--from", first.isoformat(), "--to", stop.isoformat())
@@ -119,8 +119,8 @@ def test_grace_durations(text, seconds):
 def test_grace_defaults_and_as_of_forms():
     assert parse_grace(None, given_as_of=False) == GRACE_DEFAULT == dt.timedelta(hours=1)
     assert parse_grace(None, given_as_of=True) == dt.timedelta(0)
-    assert parse_as_of("2026-11-01") == (dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc), True)
-    assert parse_as_of("2026-11-01T03:15:00+01:00")[0] == dt.datetime(2026, 11, 1, 2, 15, tzinfo=dt.timezone.utc)
+    assert parse_as_of("2026-11-01") == (dt.datetime(2026, 11, 1, tzinfo=dt.UTC), True)
+    assert parse_as_of("2026-11-01T03:15:00+01:00")[0] == dt.datetime(2026, 11, 1, 2, 15, tzinfo=dt.UTC)
     with pytest.raises(BillingError, match="needs its zone"):
         parse_as_of("2026-11-01T02:15:00")
     with pytest.raises(BillingError, match="not a duration"):

@@ -234,7 +234,8 @@ def test_malformed_company_tax_id(ws):
 
 
 def test_duplicate_customer_ids(ws):
-    edit_csv(ws, "customers.csv", lambda rows: rows.append(dict(customer_id="acme", name="Acme again", country="US")))
+    edit_csv(ws, "customers.csv", lambda rows: rows.append({"customer_id": "acme", "name": "Acme again",
+                                                            "country": "US"}))
     exc = config_error(ws)
     assert_problem(exc, "customers.csv line 6", "duplicate customer_id 'acme'")
 
@@ -325,8 +326,9 @@ def test_overlap_by_one_day(ws):
 
 def test_later_contract_listed_first_still_overlaps(ws):
     def edit(rows):
-        rows.insert(0, dict(contract_id="acme-0", customer_id="acme", plan_id="growth_usd", start_date="2026-08-01",
-                            end_date="2026-09-02"))
+        rows.insert(0, {"contract_id": "acme-0", "customer_id": "acme", "plan_id": "growth_usd",
+                        "start_date": "2026-08-01",
+                            "end_date": "2026-09-02"})
     edit_csv(ws, "contracts.csv", edit)
     assert_problem(config_error(ws), "contracts acme-0 and acme-1")
 

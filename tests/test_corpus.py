@@ -24,10 +24,10 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,7 +39,7 @@ from builders import workspace as build_workspace
 from pipeline.billing.emit import FORMULA_STARTS
 from pipeline.cli import main
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WINDOW = ("--from", "2026-10-01", "--to", "2026-11-01")
 USAGEBILL = str(Path(sys.executable).with_name("usagebill"))
 
@@ -185,7 +185,8 @@ case("yaml nested too deeply", lambda r: pricebook(r, "company: " + "[" * 5000 +
 case("yaml not utf-8", lambda r: (base(r), (r / "pricebook.yaml").write_bytes(
     (r / "pricebook.yaml").read_bytes().replace(b"Test Seller", b"Test Sell\xe9r"))),
      Refused(("pricebook.yaml line 2", "not UTF-8", "save the file as UTF-8")))
-case("yaml not a mapping", lambda r: pricebook(r, "- just\n- a list\n"), Refused(("pricebook.yaml", "must be a mapping")))
+case("yaml not a mapping", lambda r: pricebook(r, "- just\n- a list\n"), Refused(("pricebook.yaml",
+                                                                                  "must be a mapping")))
 case("yaml with bom", lambda r: (base(r), (r / "pricebook.yaml").write_bytes(
     b"\xef\xbb\xbf" + (r / "pricebook.yaml").read_bytes())), Billed({"billed": 1}))
 case("unknown currency", lambda r: pricebook(r, pricebook_text(currency="XYZ")),
@@ -205,7 +206,8 @@ case("decreasing tiers", change("up_to", 5, charge=1, tier=1),
      Refused(("charges[hours].tiers[1]", "not above the previous bound 10")))
 case("unknown aggregation", lambda r: base(r, metrics=[{**METRICS[0], "aggregation": "median"}, METRICS[1]]),
      Refused(("pricebook.yaml: metrics[calls]", "unknown aggregation 'median'", "use one of")))
-case("unknown key (typo)", change("unitprice", "1"), Refused(("charges[calls]", "unknown key 'unitprice'", "use one of")))
+case("unknown key (typo)", change("unitprice", "1"), Refused(("charges[calls]", "unknown key 'unitprice'",
+                                                              "use one of")))
 case("plan id with newline", lambda r: pricebook(r, pricebook_text(id="p\nq")),
      Refused(("pricebook.yaml: plans[0]", "control character", "one line")))
 
@@ -214,18 +216,21 @@ case("plan id with newline", lambda r: pricebook(r, pricebook_text(id="p\nq")),
 CUSTOMERS = "customer_id,name,country\nc1,One,US\n"
 CONTRACTS = "contract_id,customer_id,plan_id,start_date,end_date,billing_anchor_day\nk1,c1,p,2026-10-01,,\n"
 
-case("customers not utf-8", lambda r: table(r, "customers.csv", CUSTOMERS.encode() + "c2,M\xfcller,DE\n".encode("latin-1")),
+case("customers not utf-8", lambda r: table(r, "customers.csv",
+                                            CUSTOMERS.encode() + "c2,M\xfcller,DE\n".encode("latin-1")),
      Refused(("customers.csv line 3", "not UTF-8", "save the file as UTF-8")))
 case("customers utf-16", lambda r: table(r, "customers.csv", CUSTOMERS.encode("utf-16")),
      Refused(("customers.csv line 1", "UTF-16", "save the file as UTF-8")))
-case("customers with bom and crlf", lambda r: table(r, "customers.csv", b"\xef\xbb\xbf" + CUSTOMERS.replace("\n", "\r\n").encode()),
+case("customers with bom and crlf", lambda r: table(r, "customers.csv",
+                                                    b"\xef\xbb\xbf" + CUSTOMERS.replace("\n", "\r\n").encode()),
      Billed({"billed": 1}), "the BOM is dropped, so the first column is customer_id")
 case("contracts with bom", lambda r: table(r, "contracts.csv", "\ufeff" + CONTRACTS), Billed({"billed": 1}))
 case("customers file is a folder", lambda r: (base(r), (r / "customers.csv").unlink(), (r / "customers.csv").mkdir()),
      Refused(("customers.csv", "is a folder", "replace it")))
 case("customers missing", lambda r: (base(r), (r / "customers.csv").unlink()),
      Refused(("customers.csv", "not found", "create it")))
-case("customers csv and parquet", lambda r: (base(r), pq.write_table(pa.table({"customer_id": ["c1"]}), r / "customers.parquet")),
+case("customers csv and parquet", lambda r: (base(r), pq.write_table(pa.table({"customer_id": ["c1"]}),
+                                                                     r / "customers.parquet")),
      Refused(("customers", "both customers.csv and customers.parquet", "keep one")))
 case("customers parquet corrupt", lambda r: (base(r), (r / "customers.csv").unlink(),
                                              (r / "customers.parquet").write_bytes(b"PAR1 not really")),
@@ -244,11 +249,13 @@ case("duplicate customer id", lambda r: table(r, "customers.csv", CUSTOMERS + "c
      Refused(("customers.csv line 3", "duplicate customer_id 'c1'", "unique")))
 case("customer id with newline", lambda r: table(r, "customers.csv", CUSTOMERS + 'c2,"Two",US\n"c\n3",Three,US\n'),
      Refused(("customers.csv line 5", "control character '\\n'", "one line of printable text")))
-case("unknown timezone", lambda r: table(r, "customers.csv", "customer_id,name,country,timezone\nc1,One,US,Mars/Base\n"),
+case("unknown timezone", lambda r: table(r, "customers.csv",
+                                         "customer_id,name,country,timezone\nc1,One,US,Mars/Base\n"),
      Refused(("customers.csv line 2", "'Mars/Base' is not an IANA time zone", "Europe/Berlin")))
 case("unknown country", lambda r: table(r, "customers.csv", "customer_id,name,country\nc1,One,XX\n"),
      Refused(("customers.csv line 2", "'XX' is not an ISO 3166-1", "use a code")))
-case("payment terms not a number", lambda r: table(r, "customers.csv", "customer_id,name,country,payment_terms_days\nc1,One,US,1e99\n"),
+case("payment terms not a number", lambda r: table(r, "customers.csv",
+                                                   "customer_id,name,country,payment_terms_days\nc1,One,US,1e99\n"),
      Refused(("customers.csv line 2", "payment_terms_days '1e99' is too large", "below 10^26")))
 case("duplicate contract id", lambda r: table(r, "contracts.csv", CONTRACTS + "k1,c1,p,2027-01-01,,\n"),
      Refused(("contracts.csv line 3", "duplicate contract_id 'k1'", "unique")))
@@ -256,20 +263,25 @@ case("contract of unknown customer", lambda r: table(r, "contracts.csv", CONTRAC
      Refused(("contracts.csv line 3", "unknown customer_id 'c9'", "add the customer")))
 case("contract of unknown plan", lambda r: table(r, "contracts.csv", CONTRACTS.replace(",p,", ",gold,")),
      Refused(("contracts.csv line 2", "unknown plan_id 'gold'", "use a plan of pricebook.yaml: p")))
-case("end_date before start_date", lambda r: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01,,", "2026-10-01,2026-09-01,")),
+case("end_date before start_date", lambda r: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01,,",
+                                                                                         "2026-10-01,2026-09-01,")),
      Refused(("contracts.csv line 2", "end_date 2026-09-01 is not after start_date 2026-10-01", "exclusive")))
 for _day in ("0", "32"):
-    case(f"anchor day {_day}", lambda r, d=_day: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01,,", f"2026-10-01,,{d}")),
+    case(f"anchor day {_day}", lambda r, d=_day: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01,,",
+                                                                                             f"2026-10-01,,{d}")),
          Refused(("contracts.csv line 2", f"billing_anchor_day '{_day}'", "between 1 and 31")))
 case("start_date in year 1", lambda r: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01", "0001-01-01")),
      Refused(("contracts.csv line 2", "start_date 0001-01-01 is outside the billing calendar", "from 1900-01-01")))
 case("start_date in year 9999", lambda r: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01", "9999-12-31")),
-     Refused(("contracts.csv line 2", "outside the billing calendar", "to 9000-12-31")), "its periods would end after 9999")
-case("end_date 9999-12-31 means no end", lambda r: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01,,", "2026-10-01,9999-12-31,")),
+     Refused(("contracts.csv line 2", "outside the billing calendar", "to 9000-12-31")),
+     "its periods would end after 9999")
+case("end_date 9999-12-31 means no end", lambda r: table(r, "contracts.csv",
+                                                         CONTRACTS.replace("2026-10-01,,", "2026-10-01,9999-12-31,")),
      Billed({"billed": 1}))
 case("start_date not a date", lambda r: table(r, "contracts.csv", CONTRACTS.replace("2026-10-01", "01/10/2026")),
      Refused(("contracts.csv line 2", "start_date '01/10/2026' is not a date", "YYYY-MM-DD")))
-case("commitment too large", lambda r: table(r, "contracts.csv", "contract_id,customer_id,plan_id,start_date,minimum_commitment\n"
+case("commitment too large", lambda r: table(r, "contracts.csv",
+                                             "contract_id,customer_id,plan_id,start_date,minimum_commitment\n"
                                                                   "k1,c1,p,2026-10-01,1e999999999\n"),
      Refused(("contracts.csv line 2", "minimum_commitment '1e999999999' is too large", "below 10^26")),
      "used to hang: rounding a number with a billion digits")
@@ -279,7 +291,8 @@ case("tax percent not a number", lambda r: table(r, "tax_rates.csv", "country,pe
      Refused(("tax_rates.csv line 2", "percent 'twenty' is not a number", "write a number")))
 case("no tax rate for a country", lambda r: table(r, "tax_rates.csv", "country,percent\nDE,19\n"),
      Refused(("tax_rates", "no rate for country US", "add a row")))
-case("several problems at once", lambda r: (table(r, "customers.csv", "customer_id,name,country,timezone\nc1,One,XX,Mars/Base\n"),
+case("several problems at once", lambda r: (table(r, "customers.csv",
+                                                  "customer_id,name,country,timezone\nc1,One,XX,Mars/Base\n"),
                                             edit(r / "pricebook.yaml", "currency: USD", "currency: XYZ")),
      Refused(("3 configuration problems", "'XX'", "Mars/Base", "XYZ")))
 
@@ -304,10 +317,12 @@ def _corrupt_pages(root: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-case("events truncated parquet", _truncated, Refused(("events/part-0.parquet", "cannot be read as Parquet", "replace or remove")))
+case("events truncated parquet", _truncated, Refused(("events/part-0.parquet", "cannot be read as Parquet",
+                                                      "replace or remove")))
 case("events empty file", lambda r: (base(r, events=[]), (r / "events" / "x.parquet").write_bytes(b"")),
      Refused(("events/x.parquet", "cannot be read as Parquet", "0 bytes")))
-case("events csv named parquet", lambda r: (base(r, events=[]), (r / "events" / "x.parquet").write_text("event_id\n1\n")),
+case("events csv named parquet", lambda r: (base(r, events=[]),
+                                            (r / "events" / "x.parquet").write_text("event_id\n1\n")),
      Refused(("events/x.parquet", "cannot be read as Parquet", "replace or remove")))
 case("events corrupt pages", _corrupt_pages,  # the footer is fine: validate cannot see it, the run stops
      Refused(("day=05/part-0.parquet", "reading failed", "check or remove the file"), validate=False))
@@ -320,23 +335,28 @@ case("events folder missing", lambda r: (base(r, events=[]), (r / "events").rmdi
 case("events folder is a file", lambda r: (base(r, events=[]), (r / "events").rmdir(), (r / "events").write_text("")),
      Refused(("events folder not found", "create it")))
 case("timestamp as epoch integers", lambda r: events_file(r, "int.parquet", [{"event_id": "e1", "customer_id": "c1",
-                                                                              "event_type": "call", "timestamp": 1791280800}],
+                                                                              "event_type": "call",
+                                                                              "timestamp": 1791280800}],
                                                            schema(timestamp=pa.int64())),
      Refused(("events/int.parquet", "column timestamp is int64, not a timestamp", "Parquet TIMESTAMP")),
      "seconds, milliseconds or microseconds? ambiguous, so refused")
-case("timestamp as text", lambda r: events_file(r, "s.parquet", [{"event_id": "e1", "customer_id": "c1", "event_type": "call",
+case("timestamp as text", lambda r: events_file(r, "s.parquet", [{"event_id": "e1", "customer_id": "c1",
+                                                                  "event_type": "call",
                                                                    "timestamp": "2026-10-05T10:00:00Z"}],
                                                 schema(timestamp=pa.string())),
      Refused(("events/s.parquet", "column timestamp is string", "Parquet TIMESTAMP")))
-case("timestamp as date", lambda r: events_file(r, "d.parquet", [{"event_id": "e1", "customer_id": "c1", "event_type": "call",
+case("timestamp as date", lambda r: events_file(r, "d.parquet", [{"event_id": "e1", "customer_id": "c1",
+                                                                  "event_type": "call",
                                                                    "timestamp": dt.date(2026, 10, 5)}],
                                                 schema(timestamp=pa.date32())),
      Refused(("events/d.parquet", "column timestamp is date32", "Parquet TIMESTAMP")))
-case("event_id as float", lambda r: events_file(r, "f.parquet", [{"event_id": 1.5, "customer_id": "c1", "event_type": "call",
+case("event_id as float", lambda r: events_file(r, "f.parquet", [{"event_id": 1.5, "customer_id": "c1",
+                                                                  "event_type": "call",
                                                                    "timestamp": at("2026-10-05T10:00")}],
                                                 schema(event_id=pa.float64())),
      Refused(("events/f.parquet", "column event_id is double", "write it as a string")))
-case("column nested in one file", lambda r: (events_file(r, "a.parquet", [ev("e1", "2026-10-05T10:00", "compute", hours=1.5)]),
+case("column nested in one file", lambda r: (events_file(r, "a.parquet", [ev("e1", "2026-10-05T10:00", "compute",
+                                                                             hours=1.5)]),
                                              write_events(r / "events" / "b.parquet",
                                                           [ev("e2", "2026-10-05T10:00", "compute", hours=[1, 2])],
                                                           schema(hours=pa.list_(pa.int64())))),
@@ -344,20 +364,24 @@ case("column nested in one file", lambda r: (events_file(r, "a.parquet", [ev("e1
 case("column named ts", lambda r: events_file(r, "a.parquet", [ev("e1", "2026-10-05T10:00", ts="2020-01-01")]),
      Billed({"read": 1, "billed": 1}),
      "an ordinary column: the event query filters on the converted timestamp, never on a file column named ts")
-case("column named file_row_number", lambda r: events_file(r, "a.parquet", [ev("e1", "2026-10-05T10:00", file_row_number=3.0)]),
+case("column named file_row_number", lambda r: events_file(r, "a.parquet", [ev("e1", "2026-10-05T10:00",
+                                                                               file_row_number=3.0)]),
      Refused(("events/a.parquet", "'file_row_number' is reserved", "rename the column")))
 case("column twice in one file", lambda r: (base(r, events=[]), pq.write_table(pa.Table.from_arrays(
     [pa.array(["e1"]), pa.array(["c1"]), pa.array(["call"]), pa.array([at("2026-10-05T10:00")], STD["timestamp"]),
      pa.array([1.0]), pa.array([2.0])], names=["event_id", "customer_id", "event_type", "timestamp", "hours", "Hours"]),
     r / "events" / "a.parquet")),
      Refused(("events/a.parquet", "columns 'hours' and 'Hours' have the same name", "keep one")))
-case("quantity overflows decimal(38, 9)", lambda r: base(r, events=[ev(f"e{i}", "2026-10-05T10:00", "compute", hours=9e28,
+case("quantity overflows decimal(38, 9)", lambda r: base(r, events=[ev(f"e{i}", "2026-10-05T10:00", "compute",
+                                                                       hours=9e28,
                                                                      region="eu") for i in range(3)]),
      Refused(("metered quantity overflows DECIMAL(38, 9)", "hours", "remove those events"), validate=False),
      "each value fits, their sum does not")
 case("amount overflows decimal(38, 4)", lambda r: base(r, charges=[CHARGES[0], {"id": "hours", "metric": "hours",
-                                                                                "model": "per_unit", "unit_price": "9e24"}],
-                                                        events=[ev("e1", "2026-10-05T10:00", "compute", hours=9e27, region="eu")]),
+                                                                                "model": "per_unit",
+                                                                                "unit_price": "9e24"}],
+                                                        events=[ev("e1", "2026-10-05T10:00", "compute", hours=9e27,
+                                                                   region="eu")]),
      Refused(("contract_id k1", "does not fit the outputs' DECIMAL(38, 4)", "check the events' values and the prices"),
              validate=False))
 
@@ -381,10 +405,11 @@ def _only_inside(out: Path) -> None:
 
 
 case("events folder empty", lambda r: base(r, events=[]), Billed({"read": 0}))
-case("events file with no rows", lambda r: events_file(r, "a.parquet", [], pa.schema(list(STD.items()))), Billed({"read": 0}))
+case("events file with no rows", lambda r: events_file(r, "a.parquet", [], pa.schema(list(STD.items()))),
+     Billed({"read": 0}))
 case("events in nested hive folders", lambda r: (base(r, events=[]),
-                                                 write_events(r / "events" / "year=2026" / "month=10" / "day=05" / "x.parquet",
-                                                              [ev("e1", "2026-10-05T10:00")]),
+                                                 write_events(r / "events" / "year=2026" / "month=10" / "day=05"
+                                                              / "x.parquet", [ev("e1", "2026-10-05T10:00")]),
                                                  (r / "events" / "spark.parquet").mkdir(),
                                                  write_events(r / "events" / "spark.parquet" / "part-0.parquet",
                                                               [ev("e2", "2026-10-06T10:00")])),
@@ -407,7 +432,8 @@ case("nan, infinity and huge numbers", lambda r: events_file(r, "a.parquet", [
      "a count needs no number: the call with a NaN field is billed")
 case("decimal too large for decimal(38, 9)", lambda r: events_file(r, "a.parquet", [
     ev("big", "2026-10-05T10:00", "compute", hours=Decimal(10) ** 37, region="eu"),
-    ev("ok", "2026-10-05T10:00", "compute", hours=Decimal(5), region="eu")], schema(hours=pa.decimal128(38, 0), region=pa.string())),
+    ev("ok", "2026-10-05T10:00", "compute", hours=Decimal(5), region="eu")], schema(hours=pa.decimal128(38, 0),
+                                                                                    region=pa.string())),
      Billed({"billed": 1, "invalid": 1}, check=lambda out: _usage(out)["region=eu"] == 5 or pytest.fail()),
      "quarantined as invalid, never 0")
 case("number column typed differently per file", lambda r: (
@@ -417,7 +443,8 @@ case("number column typed differently per file", lambda r: (
                  schema(hours=pa.string(), region=pa.string()))),
      Billed({"billed": 2, "invalid": 1}, check=lambda out: _usage(out)["region=eu"] == 4 or pytest.fail()))
 case("event_id integer in one file, text in another", lambda r: (
-    events_file(r, "a.parquet", [{"event_id": 1, "customer_id": "c1", "event_type": "call", "timestamp": at("2026-10-05T10:00")}],
+    events_file(r, "a.parquet", [{"event_id": 1, "customer_id": "c1", "event_type": "call",
+                                  "timestamp": at("2026-10-05T10:00")}],
                 schema(event_id=pa.int64())),
     write_events(r / "events" / "b.parquet", [ev("1", "2026-10-05T11:00")])),
      Billed({"read": 2, "billed": 1, "duplicate": 1}), "ids are compared as text: 1 and '1' are one event")
@@ -425,7 +452,8 @@ case("timestamps naive, with offsets, any unit", lambda r: (
     events_file(r, "naive.parquet", [{"event_id": "n1", "customer_id": "c1", "event_type": "call",
                                       "timestamp": dt.datetime(2026, 10, 31, 23, 30)},
                                      {"event_id": "n2", "customer_id": "c1", "event_type": "call",
-                                      "timestamp": dt.datetime(2026, 11, 1, 0, 30)}], schema(timestamp=pa.timestamp("us"))),
+                                      "timestamp": dt.datetime(2026, 11, 1, 0, 30)}],
+                                      schema(timestamp=pa.timestamp("us"))),
     write_events(r / "events" / "offset.parquet", [
         {"event_id": "o1", "customer_id": "c1", "event_type": "call",
          "timestamp": at("2026-11-01T01:30", dt.timezone(dt.timedelta(hours=2)))},
@@ -453,12 +481,15 @@ case("unknown customer and unmetered type", lambda r: events_file(r, "a.parquet"
      "'c1 ' with a trailing space is not c1: ids are compared exactly")
 case("events before the contract starts", lambda r: events_file(r, "a.parquet", [
     ev("a", "2026-10-03T10:00"), ev("b", "2026-10-25T10:00"), ev("c", "2026-10-03T10:00", customer_id="c2")],
-    customers=[{"customer_id": "c1", "name": "One", "country": "US"}, {"customer_id": "c2", "name": "Two", "country": "US"}],
-    contracts=[{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-10-20", "billing_anchor_day": 1},
+    customers=[{"customer_id": "c1", "name": "One", "country": "US"}, {"customer_id": "c2", "name": "Two",
+                                                                       "country": "US"}],
+    contracts=[{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-10-20",
+                "billing_anchor_day": 1},
                {"contract_id": "k2", "customer_id": "c2", "plan_id": "p", "start_date": "2026-10-01"}]),
      Billed({"read": 3, "billed": 2, "no_active_contract": 1}))
 case("exact duplicate rows and files", lambda r: (
-    events_file(r, "a.parquet", [ev("a", "2026-10-05T10:00"), ev("a", "2026-10-05T10:00"), ev("b", "2026-10-06T10:00")]),
+    events_file(r, "a.parquet", [ev("a", "2026-10-05T10:00"), ev("a", "2026-10-05T10:00"), ev("b",
+                                                                                              "2026-10-06T10:00")]),
     write_events(r / "events" / "copy" / "a.parquet", [ev("a", "2026-10-05T10:00"), ev("b", "2026-10-06T10:00")])),
      Billed({"read": 5, "billed": 2, "duplicate": 3}))
 case("ids with newlines, quotes, commas and ../ in events", lambda r: events_file(r, "a.parquet", [
@@ -468,7 +499,8 @@ case("ids with newlines, quotes, commas and ../ in events", lambda r: events_fil
          _only_inside(out),
          sorted(_quarantine(out).column("customer_id").to_pylist()) == ["../c1", "c1\n"] or pytest.fail())))
 case("metric field not in any file", lambda r: base(r, metrics=[METRICS[0], {**METRICS[1], "field": "hourz"}],
-                                                   events=[ev("e1", "2026-10-05T10:00", "compute", hours=1.0, region="eu")]),
+                                                   events=[ev("e1", "2026-10-05T10:00", "compute", hours=1.0,
+                                                              region="eu")]),
      Refused(("pricebook.yaml: metrics[hours]: field 'hourz' is in no events file holding `compute` events",
               "have: customer_id, event_id, event_type, hours, region, timestamp", "correct the column name")),
      "v2: refused (it used to be read as null, so every compute event was quarantined and compute billed 0)")
@@ -498,7 +530,8 @@ def _sql_check(out: Path) -> None:
                      f"{SQL_COLUMN} g=a,who={SQL_VALUE}": 8}, usage
 
 
-case("sql in field names and filter values", _sql_names, Billed({"read": 4, "billed": 2, "unmetered": 2}, check=_sql_check),
+case("sql in field names and filter values", _sql_names, Billed({"read": 4, "billed": 2, "unmetered": 2},
+                                                                check=_sql_check),
      "identifiers are quoted after a schema check, values are parameters: text is only ever data")
 case("filter and group columns missing", lambda r: base(r, metrics=[
     {"id": "calls", "event_type": "call", "aggregation": "count", "filters": {"nope'); --": ["a"]}},
@@ -510,7 +543,8 @@ case("filter and group columns missing", lambda r: base(r, metrics=[
      "names are only ever data in the message")
 case("filter column null in some events", lambda r: base(r, metrics=[{**METRICS[0], "filters": {"region": ["eu"]}}],
                                                         charges=[CHARGES[0]], events=[
-    ev("a", "2026-10-05T10:00", region="eu"), ev("b", "2026-10-05T10:00", region=None), ev("c", "2026-10-05T10:00", region="us")]),
+    ev("a", "2026-10-05T10:00", region="eu"), ev("b", "2026-10-05T10:00", region=None), ev("c", "2026-10-05T10:00",
+                                                                                           region="us")]),
      Billed({"read": 3, "billed": 1, "unmetered": 2}, check=lambda out: _usage(out) == {"calls": 1} or pytest.fail()))
 
 
@@ -520,7 +554,8 @@ FORMULAS = ["=HYPERLINK(\"http://evil\",\"x\")", "+cmd|' /C calc'!A0", "-2+3", "
 
 
 def _formula_workspace(root: Path) -> None:
-    metrics = [{"id": "@m", "event_type": "compute", "aggregation": "sum", "field": "hours", "group_by": ["=g", "region"]}]
+    metrics = [{"id": "@m", "event_type": "compute", "aggregation": "sum", "field": "hours", "group_by": ["=g",
+                                                                                                          "region"]}]
     charges = [{"id": "=fee", "model": "flat", "amount": 10}, {"id": "+use", "metric": "@m", "model": "per_unit",
                                                                "unit_price": 1, "min_amount": 100}]
     plans = [{"id": "-plan", "currency": "USD", "charges": charges}]
@@ -578,9 +613,11 @@ def _check_many_groups(out: Path) -> None:
     assert invoice["subtotal"] == Decimal("1000.00")  # 100,000 groups, each 0.011 rounded once to 0.01
 
 
-case("100,000 distinct group values", _many_groups, Billed({"read": 100_000, "billed": 100_000}, check=_check_many_groups),
+case("100,000 distinct group values", _many_groups, Billed({"read": 100_000, "billed": 100_000},
+                                                           check=_check_many_groups),
      "one invoice line per group, priced per group")
-case("grouped charges only and no usage", lambda r: base(r, metrics=[{**METRICS[0], "group_by": ["g"]}], charges=[CHARGES[0]],
+case("grouped charges only and no usage", lambda r: base(r, metrics=[{**METRICS[0], "group_by": ["g"]}],
+                                                         charges=[CHARGES[0]],
                                                          events=[]),
      Billed({"read": 0}, check=lambda out: (pq.read_metadata(out / "invoices.parquet").num_rows == 1
                                             and pq.read_metadata(out / "invoice_lines.parquet").num_rows == 0)
@@ -598,7 +635,7 @@ class Result:
     raw_stderr: str = field(repr=False, default="")
 
 
-def invoke_inprocess(args: list[str], capsys, monkeypatch) -> Result:  # noqa: ANN001 - pytest fixtures
+def invoke_inprocess(args: list[str], capsys, monkeypatch) -> Result:
     monkeypatch.setattr(sys, "argv", ["usagebill", *args])
     try:
         main()
@@ -611,7 +648,8 @@ def invoke_inprocess(args: list[str], capsys, monkeypatch) -> Result:  # noqa: A
 
 def invoke_subprocess(args: list[str]) -> Result:
     p = subprocess.run([USAGEBILL, *args], capture_output=True, text=True, timeout=120)
-    return Result(p.returncode, p.stdout, "\n".join(x for x in p.stderr.splitlines() if not x.startswith("usagebill: [")),
+    return Result(p.returncode, p.stdout,
+                  "\n".join(x for x in p.stderr.splitlines() if not x.startswith("usagebill: [")),
                   p.stderr)
 
 
@@ -699,17 +737,17 @@ def test_corpus_covers_the_issue():
 class _Recorder:
     """A DuckDB connection that records every query text it is given."""
 
-    def __init__(self, con, seen: list[str]):  # noqa: ANN001
+    def __init__(self, con, seen: list[str]):
         self._con, self._seen = con, seen
 
-    def __getattr__(self, name):  # noqa: ANN001, ANN204
+    def __getattr__(self, name):
         return getattr(self._con, name)
 
-    def execute(self, query, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+    def execute(self, query, *args, **kwargs):
         self._seen.append(query)
         return self._con.execute(query, *args, **kwargs)
 
-    def sql(self, query, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+    def sql(self, query, *args, **kwargs):
         self._seen.append(query)
         return self._con.sql(query, *args, **kwargs)
 

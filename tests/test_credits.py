@@ -21,15 +21,15 @@ from documents_support import printable
 from ledger_support import add_late_events, copy_example, day, ledger_problems, noon, rows, usagebill, window
 from pypdf import PdfReader
 
-from pipeline.month_end.documents.validate import schematron_problems, xsd_problems
 from pipeline.core.errors import BillingError
-from pipeline.ledger.issue import issue, nightly
 from pipeline.ledger.credit_grants import import_grants
 from pipeline.ledger.credits import Due, Grant, apply_credits, plan
+from pipeline.ledger.issue import issue, nightly
 from pipeline.ledger.reconcile import reconcile
+from pipeline.month_end.documents.validate import schematron_problems, xsd_problems
 
 HEADER = "grant_id,customer_id,currency,amount,effective_date,expiry_date,priority,description\n"
-MIDNIGHT = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+MIDNIGHT = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 def ok(*args) -> str:

@@ -273,7 +273,7 @@ def test_a_worker_killed_mid_run_loses_nothing(processes, tmp_path_factory, tmp_
         try:
             box["result"] = bill_with(Engine("dask", str(processes.file), 8), ws, run, progress=messages.append,
                                       report=box.setdefault("report", {}))
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=rate)

@@ -34,7 +34,7 @@ USAGEBILL = str(Path(sys.executable).with_name("usagebill"))
 CASES = sorted(p.name for p in SCENARIOS.iterdir() if (p / "expected.json").exists())
 
 
-def check_line(x: dict, line, inv) -> None:  # noqa: ANN001 - pipeline.billing.invoice.Line, Invoice
+def check_line(x: dict, line, inv) -> None:
     p, digits = x["pricing"], inv.digits
     assert x["quantity"] == line.quantity and x["amount"] == line.amount and x["exact_amount"] == line.exact_amount
     assert half_away(x["exact_amount"], digits) == x["amount"] == x["rounding"]["amount"]
@@ -58,7 +58,8 @@ def check_line(x: dict, line, inv) -> None:  # noqa: ANN001 - pipeline.billing.i
     elif model == "flat":
         factor = Fraction(p["proration_factor"])
         assert factor == inv.billed.period.factor
-        assert p["exact"] == (to_decimal(factor * Fraction(p["amount"])) if p["prorate"] and factor != 1 else p["amount"])
+        prorated = p["prorate"] and factor != 1
+        assert p["exact"] == (to_decimal(factor * Fraction(p["amount"])) if prorated else p["amount"])
     elif model == "percentage":
         events = p["events"]
         assert len(events) == min(5, line.events)

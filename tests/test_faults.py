@@ -145,7 +145,8 @@ def test_kill_at_a_chosen_point(example_outputs, crashed, point):
 def generated(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("generated")
     ws = root / "ws"
-    subprocess.run([PYTHON, str(Path(__file__).resolve().parent / "tools" / "generate.py"), str(ws), "--customers", "300", "--events", "200000",
+    subprocess.run([PYTHON, str(Path(__file__).resolve().parent / "tools" / "generate.py"), str(ws), "--customers",
+                    "300", "--events", "200000",
                     "--seed", "1"], check=True, capture_output=True, timeout=120)
     versions = {}
     for name, window in (("old", OLD), ("new", NEW)):  # the second run times a whole run, and its writing
@@ -309,7 +310,8 @@ def test_read_only_workspace(generated, tmp_path):
     codes = [x for x in p.stdout.splitlines() if re.fullmatch(r"[a-z]+=\d+", x)]
     assert codes == ["validate=0", "default=1", "inside=1", "elsewhere=0"], (p.stdout, p.stderr)
     errors = [x for x in p.stderr.splitlines() if x.startswith("error: ")]
-    assert len(errors) == 2 and all("Read-only file system" in e and "choose another --out" in e for e in errors), errors
+    assert len(errors) == 2, errors
+    assert all("Read-only file system" in e and "choose another --out" in e for e in errors), errors
     assert "Traceback" not in p.stderr and "internal error" not in p.stderr
     assert data_of(writable) == generated["versions"]["new"]
     assert not (ws / "out").exists() and not (ws / "reports").exists()
@@ -330,7 +332,7 @@ def test_read_only_output_folder_keeps_the_earlier_output(generated, tmp_path):
 
 # the same faults injected, in-process: everywhere, and on any system ---------------------------------------
 
-def _no_space(*args, **kwargs):  # noqa: ANN002, ANN003
+def _no_space(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
@@ -343,14 +345,14 @@ class _FullDuckDB:
     def __init__(self):
         self.con = _CONNECT()
 
-    def __getattr__(self, name):  # noqa: ANN001, ANN204
+    def __getattr__(self, name):
         return getattr(self.con, name)
 
-    def execute(self, query, params=None):  # noqa: ANN001
+    def execute(self, query, params=None):
         if query.startswith("COPY"):
-            raise duckdb.IOException('IO Error: Async write failed for range [offset=2, size=1000999]: {"exception_type":'
-                                     '"IO","exception_message":"Could not write file \\"x.csv\\": No space left on '
-                                     'device","errno":"28"}')  # DuckDB 2.0's words
+            raise duckdb.IOException('IO Error: Async write failed for range [offset=2, size=1000999]: '
+                                     '{"exception_type":"IO","exception_message":"Could not write file \\"x.csv\\": '
+                                     'No space left on device","errno":"28"}')  # DuckDB 2.0's words
         return self.con.execute(query, params)
 
 
@@ -387,7 +389,7 @@ def test_injected_no_space(example_bill, example_outputs, tmp_path, monkeypatch,
 
 @pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
 def test_injected_unwritable_output_folder(example_bill, tmp_path, monkeypatch, code):
-    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003
+    def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(io.Path, "mkdir", refuse)

@@ -73,7 +73,7 @@ def test_nightly_issues_nothing_before_a_contract_starts_and_from_its_start_afte
 
 
 def test_issue_fills_numbers_and_status_into_the_outputs_of_run(ws, tmp_path):
-    issued = issue(ws, window("2026-10-01", "2026-11-01"), out=tmp_path / "issued")
+    issue(ws, window("2026-10-01", "2026-11-01"), out=tmp_path / "issued")
     drafts = write_outputs(run_bill(ws), tmp_path / "drafts")
     inv = pq.read_table(tmp_path / "issued" / "invoices.parquet")
     assert inv.column_names[:18] == pq.read_table(drafts / "invoices.parquet").column_names

@@ -290,7 +290,8 @@ def wait_for_open(pid: int, path: Path) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == os.path.realpath(path) for fd in os.listdir(f"/proc/{pid}/fd")):
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == os.path.realpath(path) for fd in fds):
                 return
         except (FileNotFoundError, ProcessLookupError):
             pass

@@ -142,27 +142,27 @@ def rule(customer_country, tax_id=None, exempt=False, company="DE", rates=RATES)
     "kwargs, expected",
     [
         # exempt wins over everything
-        (dict(customer_country="FR", tax_id="FR40303265045", exempt=True), TaxRule(D(0), "exempt", "")),
-        (dict(customer_country="DE", exempt=True), TaxRule(D(0), "exempt", "")),
+        ({"customer_country": "FR", "tax_id": "FR40303265045", "exempt": True}, TaxRule(D(0), "exempt", "")),
+        ({"customer_country": "DE", "exempt": True}, TaxRule(D(0), "exempt", "")),
         # reverse charge: two different EU member states and a valid tax_id
-        (dict(customer_country="FR", tax_id="FR40303265045"), TaxRule(D(0), "reverse_charge", "")),
-        (dict(customer_country="FR", tax_id="40303265045"), TaxRule(D(0), "reverse_charge", "")),
-        (dict(customer_country="GR", tax_id="EL094259216"), TaxRule(D(0), "reverse_charge", "")),
+        ({"customer_country": "FR", "tax_id": "FR40303265045"}, TaxRule(D(0), "reverse_charge", "")),
+        ({"customer_country": "FR", "tax_id": "40303265045"}, TaxRule(D(0), "reverse_charge", "")),
+        ({"customer_country": "GR", "tax_id": "EL094259216"}, TaxRule(D(0), "reverse_charge", "")),
         # invalid checksum or no tax_id: the customer's country rate
-        (dict(customer_country="FR", tax_id="FR40303265046"), TaxRule(D(20), "", "TVA 20%")),
-        (dict(customer_country="FR", tax_id=None), TaxRule(D(20), "", "TVA 20%")),
-        (dict(customer_country="FR", tax_id=""), TaxRule(D(20), "", "TVA 20%")),
+        ({"customer_country": "FR", "tax_id": "FR40303265046"}, TaxRule(D(20), "", "TVA 20%")),
+        ({"customer_country": "FR", "tax_id": None}, TaxRule(D(20), "", "TVA 20%")),
+        ({"customer_country": "FR", "tax_id": ""}, TaxRule(D(20), "", "TVA 20%")),
         # same country: domestic rate even with a valid id
-        (dict(customer_country="DE", tax_id="DE136695976"), TaxRule(D(19), "", "MwSt 19%")),
+        ({"customer_country": "DE", "tax_id": "DE136695976"}, TaxRule(D(19), "", "MwSt 19%")),
         # non-EU customer: its country rate, or '*'
-        (dict(customer_country="GB", tax_id="GB980780684"), TaxRule(D(20), "", "VAT 20%")),
-        (dict(customer_country="US", tax_id="12-3456789"), TaxRule(D(0), "", "")),
-        (dict(customer_country="JP"), TaxRule(D(0), "", "")),
+        ({"customer_country": "GB", "tax_id": "GB980780684"}, TaxRule(D(20), "", "VAT 20%")),
+        ({"customer_country": "US", "tax_id": "12-3456789"}, TaxRule(D(0), "", "")),
+        ({"customer_country": "JP"}, TaxRule(D(0), "", "")),
         # non-EU seller: no reverse charge within the EU
-        (dict(customer_country="DE", tax_id="DE136695976", company="GB"), TaxRule(D(19), "", "MwSt 19%")),
-        (dict(customer_country="FR", tax_id="FR40303265045", company="US"), TaxRule(D(20), "", "TVA 20%")),
+        ({"customer_country": "DE", "tax_id": "DE136695976", "company": "GB"}, TaxRule(D(19), "", "MwSt 19%")),
+        ({"customer_country": "FR", "tax_id": "FR40303265045", "company": "US"}, TaxRule(D(20), "", "TVA 20%")),
         # EU member state without its own row falls back to '*'
-        (dict(customer_country="NL"), TaxRule(D(0), "", "")),
+        ({"customer_country": "NL"}, TaxRule(D(0), "", "")),
     ],
 )
 def test_tax_rule(kwargs, expected):

@@ -108,7 +108,7 @@ def test_settings_yaml_names_the_bucket_and_the_ledger_commands_read_it(s3, aws,
 def _events_file(rows: int, groups: int) -> bytes:
     """One object of `rows` api_call events of customer acme, one every 3 minutes from 2026-09-01, in
     `groups` row groups (ordered by time, as an event pipeline writes them)."""
-    start = dt.datetime(2026, 9, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
     t = pa.table({"event_id": [f"e{i}" for i in range(rows)], "customer_id": ["acme"] * rows,
                   "event_type": ["api_call"] * rows,
                   "request": [hashlib.sha1(str(i).encode()).hexdigest() for i in range(rows)],  # a payload
@@ -136,7 +136,7 @@ def test_footer_statistics_prune_row_groups_in_object_storage(s3, aws, tmp_path,
     fetched = []
     real = s3fs.core.S3File._fetch_range
 
-    def counting(self, start, end):  # noqa: ANN001, ANN202 - observes the ranged GETs, changes nothing
+    def counting(self, start, end):
         fetched.append(end - start)
         return real(self, start, end)
 

@@ -17,7 +17,7 @@ from pipeline.billing.periods import closing_periods, instant, period, period_co
 from pipeline.config.workspace import Contract
 
 d = dt.date
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def contract(start: dt.date, billing_period: str = "monthly", anchor: int | None = None,

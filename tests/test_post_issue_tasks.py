@@ -145,7 +145,8 @@ def test_a_batch_killed_right_after_its_commit_still_has_its_tasks(ws):
                             timeout=300)
     assert killed.returncode == -9, killed.stderr  # SIGKILL just after the commit
     assert ledger_rows(ws, "SELECT count(*) FROM invoices") == [(8,)]
-    assert ledger_rows(ws, "SELECT run_seq, task, status, attempts FROM post_issue_tasks") == [(1, "send", "pending", 0)]
+    assert ledger_rows(ws, "SELECT run_seq, task, status, attempts FROM post_issue_tasks") == [(1, "send", "pending",
+                                                                                                0)]
     server = start_smtp()
     try:
         again = usagebill({"USAGEBILL_SMTP_URL": server.url}, "nightly", ws, *NIGHT, "--then", "send")

@@ -53,13 +53,13 @@ def ws(tmp_path):
                      tax_rates=[{"country": "*", "percent": "7.5", "name": "Sales tax"}])
 
 
-def lines_of(table) -> list[tuple]:  # noqa: ANN001
+def lines_of(table) -> list[tuple]:
     return [(r["line_type"], r["charge_id"], r["group_key"], r["quantity"], r["amount"]) for r in table.to_pylist()]
 
 
 def test_preview_equals_the_run_of_the_closed_period(ws):
     pv = preview(ws, "k1", dt.date(2026, 10, 15))
-    assert pv.usage_up_to == dt.datetime(2026, 10, 15, 7, tzinfo=dt.timezone.utc)
+    assert pv.usage_up_to == dt.datetime(2026, 10, 15, 7, tzinfo=dt.UTC)
     closed = run_bill(ws, "2026-10-31", "2026-11-01")  # October's period closes on Oct 31
     assert lines_of(pv.result.lines) == lines_of(closed.lines)
     head = ["invoice_id", "period_start", "period_end", "subtotal", "discount_total", "tax_total", "total", "status"]

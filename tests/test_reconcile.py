@@ -152,7 +152,8 @@ def test_a_new_tax_rate_credits_the_invoice_in_full_and_reissues_it(ws):
 def test_missing_invoices_are_issued_and_vanished_periods_cancelled(tmp_path):
     ws = copy_example(tmp_path / "ws")
     issue(ws, window(*OCTOBER, contracts=("acme-1",)))  # HC-1
-    edit(ws / "contracts.csv", "acme-1,acme,growth_usd,2026-09-01,,,,", "acme-1,acme,growth_usd,2026-09-01,,2026-10-01,,")
+    edit(ws / "contracts.csv", "acme-1,acme,growth_usd,2026-09-01,,,,",
+         "acme-1,acme,growth_usd,2026-09-01,,2026-10-01,,")
     done = check(ws)
     assert done.differs
     assert [(d.key[0], d.difference) for d in done.differences] == [

@@ -139,10 +139,12 @@ def synthetic(n_invoices: int = 30_000) -> RunData:
             for k, v in line.items():
                 lines[k].append(v)
     days = [dt.date(2026, 10, 1) + dt.timedelta(days=d) for d in range(31)]
-    daily = pa.table({"day": [d for m in range(8) for d in days], "metric_id": [f"m{m}" for m in range(8) for _ in days],
+    daily = pa.table({"day": [d for m in range(8) for d in days],
+                      "metric_id": [f"m{m}" for m in range(8) for _ in days],
                       "events": [rng.randrange(1000) for _ in range(8 * 31)],
                       "quantity": pa.array([None] * (8 * 31), pa.decimal128(38, 9))})
-    manifest = {"run_id": "synthetic", "usagebill_version": "0", "arguments": {"from": "2026-10-01", "to": "2026-11-01"},
+    manifest = {"run_id": "synthetic", "usagebill_version": "0", "arguments": {"from": "2026-10-01",
+                                                                               "to": "2026-11-01"},
                 "counts": {"read": 10, "billed": 10}}
     return RunData(manifest, pa.table(inv, schema=emit.INVOICE_SCHEMA).select(
         ["invoice_id", "customer_id", "contract_id", "plan_id", "currency", "period_start", "period_end", "subtotal",

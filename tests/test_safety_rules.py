@@ -148,6 +148,11 @@ def check_cells(name: str, text: str) -> set[str]:
     return {c[1] for c in cells(text) if c[:1] == "'" and c[1:2] in FORMULA_CHARS}
 
 
+def customer_rows(ws: Path) -> list[dict]:
+    with open(ws / "customers.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
 @pytest.fixture(scope="module")
 def formula_ledger(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("formulas")
@@ -156,7 +161,7 @@ def formula_ledger(tmp_path_factory) -> tuple[Path, Path]:
     with open(grants, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["grant_id", "customer_id", "currency", "amount", "effective_date", "description"])
-        for i, r in enumerate(csv.DictReader(open(ws / "customers.csv", newline=""))):
+        for i, r in enumerate(customer_rows(ws)):
             c = FORMULA_CHARS[i]
             w.writerow([f"{c}g{i}" if c.strip() else f"g{i}", r["customer_id"], "USD", "5.00", "2026-10-01",
                         f"{c}prepaid {i}"])
@@ -166,7 +171,7 @@ def formula_ledger(tmp_path_factory) -> tuple[Path, Path]:
     assert p.returncode == 0, p.stderr
     late = [ev(f"l{i}", "2026-10-06T10:00", "compute", customer_id=r["customer_id"], hours=2.0,
                **{"\tg": f"{c}r", "\rg": "x"})
-            for i, (c, r) in enumerate(zip(FORMULA_CHARS, csv.DictReader(open(ws / "customers.csv", newline=""))))]
+            for i, (c, r) in enumerate(zip(FORMULA_CHARS, customer_rows(ws)))]
     schema = pq.read_schema(next((ws / "events").glob("*.parquet")))
     write_events(ws / "events" / "late.parquet", late, schema)
     for args, out, status in ((("reconcile", ws, *WINDOW), "reconcile", 3),  # 3: differences found
@@ -206,15 +211,15 @@ def test_every_csv_writer_neutralizes_formula_cells(formula_ledger, tmp_path):
         assert p.returncode == 0, p.stderr
         found[" ".join(map(str, args[:1] + args[2:]))] = check_cells(args[0], p.stdout)
     every, ids = set(FORMULA_CHARS), {"=", "+", "-", "@"}  # ids and names lose a leading tab/CR (stripped)
-    required = {name: every for name in (
+    required = dict.fromkeys((
         "run/invoice_lines.csv", "issue/invoice_lines.csv", "reconcile/reconciliation.csv",
         "adjust/reconciliation.csv", "reissue/invoice_lines.csv", "reissue/credit_note_lines.csv", "export csv",
-        "export --run 1", "export --run 2", "export --run 3")}
-    required |= {name: ids for name in (
+        "export --run 1", "export --run 2", "export --run 3"), every)
+    required |= dict.fromkeys((
         "run/invoices.csv", "issue/invoices.csv", "adjust/invoices.csv", "reissue/invoices.csv",
         "reissue/credit_notes.csv", "export xero", "export quickbooks", "export netsuite",
         "ar --as-of 2026-12-31 --format csv", "ar --as-of 2026-12-31 --format csv --invoices",
-        "invoices --format csv", "credit-notes --format csv", "export netsuite/netsuite-credit-applications.csv")}
+        "invoices --format csv", "credit-notes --format csv", "export netsuite/netsuite-credit-applications.csv"), ids)
     required["export csv/credit_allocations.csv"] = ids  # grant ids and descriptions (a leading tab/CR is stripped)
     required["adjust/invoice_lines.csv"] = every - {"="}  # an adjustment has no flat-fee line
     missing = {name: sorted(want - found.get(name, set())) for name, want in required.items()
@@ -266,7 +271,7 @@ def test_invoice_ids_and_numbers_keep_their_documented_form(tmp_path):
         assert re.fullmatch(r"in_[0-9a-f]{24}", r["invoice_id"]), r["invoice_id"]
         assert r["invoice_id"] == invoice_id(r["contract_id"], r["period_start"].isoformat())
     # hand check of one: sha256("acme-1" US "2026-10-01"), first 24 hex digits
-    digest = hashlib.sha256("acme-1\x1f2026-10-01".encode()).hexdigest()
+    digest = hashlib.sha256(b"acme-1\x1f2026-10-01").hexdigest()
     assert {r["invoice_id"] for r in invoices if r["contract_id"] == "acme-1"} == {"in_" + digest[:24]}
     assert usagebill("issue", ws, *WINDOW, "--out", tmp_path / "o1").returncode == 0
     assert usagebill("issue", ws, *WINDOW, "--reissue", "--issue-date", "2026-11-05",

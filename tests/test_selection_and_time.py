@@ -117,14 +117,16 @@ def test_pandera_catches_a_tampered_total(ws):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(calls=st.integers(0, 40), price=st.decimals("0", "3", places=4), discount=st.decimals("0", "100", places=2),
-       commitment=st.one_of(st.none(), st.decimals("0", "50", places=2)), currency=st.sampled_from(["USD", "JPY", "KWD"]),
+       commitment=st.one_of(st.none(), st.decimals("0", "50", places=2)), currency=st.sampled_from(["USD", "JPY",
+                                                                                                    "KWD"]),
        start_day=st.integers(1, 28))
 def test_invoices_always_add_up(tmp_path_factory, calls, price, discount, commitment, currency, start_day):
     """Whatever the prices, discount, commitment and currency: lines sum to the header, money is rounded."""
     contracts = [{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": f"2026-10-{start_day:02d}",
                   "billing_anchor_day": "1", "discount_percent": str(discount),
                   "minimum_commitment": "" if commitment is None else str(commitment)}]
-    charges = [{"id": "fee", "model": "flat", "amount": 9.99}, {"id": "calls", "metric": "calls", "model": "per_unit", "unit_price": float(price), "min_amount": 1}]
+    charges = [{"id": "fee", "model": "flat", "amount": 9.99}, {"id": "calls", "metric": "calls", "model": "per_unit",
+                                                                "unit_price": float(price), "min_amount": 1}]
     events = [ev(f"e{i}", f"2026-10-{start_day:02d}T{i % 24:02d}:00") for i in range(calls)]
     ws = workspace(tmp_path_factory.mktemp("prop") / "ws", metrics=METRICS, charges=charges, events=events,
                    contracts=contracts, currency=currency)

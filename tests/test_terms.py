@@ -80,7 +80,8 @@ def test_model_change_keeps_id_name_metric_and_min_amount(tmp_path):
 
 def test_remove_then_add_and_the_name_on_the_line(tmp_path):
     ws = make(tmp_path, versions=[{"effective_from": "2026-10-01", "remove_charges": ["platform"],
-                                   "add_charges": [{"id": "sso", "name": "SSO add-on", "model": "flat", "amount": 25}]}])
+                                   "add_charges": [{"id": "sso", "name": "SSO add-on", "model": "flat",
+                                                    "amount": 25}]}])
     result = run_bill(ws)
     assert invoices(result)["2026-10-01"][1] == [("usage", "api", D("2.00")), ("minimum", "api", D("3.00")),
                                                  ("flat", "sso", D("25.00"))]
@@ -291,7 +292,7 @@ def test_terms_command_shows_the_timeline(tmp_path):
 
 def test_explain_names_the_terms_behind_each_line(tmp_path):
     ws = _terms_ws(tmp_path)
-    invoice_id = "in_" + hashlib.sha256("acme-1\x1f2026-10-01".encode()).hexdigest()[:24]
+    invoice_id = "in_" + hashlib.sha256(b"acme-1\x1f2026-10-01").hexdigest()[:24]
     out = usagebill("explain", str(ws), "--invoice", invoice_id, "--format", "json")
     assert out.returncode == 0, out.stderr
     lines = {x["charge_id"]: x for x in json.loads(out.stdout)["lines"]}
@@ -316,7 +317,8 @@ def test_the_ledger_records_which_terms_priced_each_issued_line(tmp_path):
 
 @pytest.mark.parametrize("value, shown", [
     ("24.429530201", "24.43"), ("2545", "2545"), ("430.420000000", "430.42"), ("7.305", "7.31"), ("1.995", "2"),
-    ("0.004567", "0.00457"), ("0.000000001", "0.000000001"), ("0.9995", "1"), ("100.000000000", "100"), ("-3.5", "-3.5"),
+    ("0.004567", "0.00457"), ("0.000000001", "0.000000001"), ("0.9995", "1"), ("100.000000000", "100"), ("-3.5",
+                                                                                                         "-3.5"),
 ])
 def test_quantities_on_documents_are_shown_at_a_sensible_precision(value, shown):
     from pipeline.core.money import show_quantity

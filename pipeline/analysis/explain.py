@@ -117,7 +117,7 @@ def _issued_differences(inv: Invoice, issued: dict, issued_lines: list[dict]) ->
     return out
 
 
-def _line(inv: Invoice, line, ws: Workspace, sampled: dict) -> dict:  # noqa: ANN001
+def _line(inv: Invoice, line, ws: Workspace, sampled: dict) -> dict:
     terms = inv.billed.terms
     charges = {c.id: c for c in terms.charges}
     charge = charges.get(line.charge_id) if line.line_type != "one_time" else None
@@ -183,11 +183,12 @@ def explain(workspace: Path, key: str, line_number: int | None = None, *, ledger
     doc = explain_invoice(ws, discover(events_of(ws, events)), inv, target, line_number, args.dedup_window_days)
     doc["invoice"]["key"] = key
     doc["recomputed"] = {"run_id": result.run_id, "counts": result.counts,
-                         "note": "re-rated now from the workspace's current inputs, like `usagebill run` of this period"}
+                         "note": "re-rated now from the workspace's current inputs, like `usagebill run` of this "
+                                 "period"}
     return doc
 
 
-def explain_invoice(ws: Workspace, events, inv: Invoice, target: Target | None = None,  # noqa: ANN001 - EventFiles
+def explain_invoice(ws: Workspace, events, inv: Invoice, target: Target | None = None,  # EventFiles
                     line_number: int | None = None, dedup_window_days: int = DEDUP_WINDOW_DAYS) -> dict:
     """The explanation of one rated invoice (and of the issued document it is compared with, if any)."""
     contract, customer = inv.billed.contract, ws.customers[inv.billed.contract.customer_id]

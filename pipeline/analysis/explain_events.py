@@ -62,7 +62,7 @@ def samples(events: EventFiles, lines: list[tuple[Metric, tuple[str, ...]]], cus
     out: list[tuple[int, list[dict]]] = [(0, []) for _ in lines]
     for r in rows:
         i = r["line"]
-        out[i][1].append({"event_id": r["event_id"], "timestamp": r["ts"].astimezone(dt.timezone.utc).isoformat(),
+        out[i][1].append({"event_id": r["event_id"], "timestamp": r["ts"].astimezone(dt.UTC).isoformat(),
                           "source_file": events.relative(events.files[r["_file"]]), "source_row": r["_row"],
                           **{name: r[alias] for name, alias in shown[i].items()}})
         out[i] = (r["matched"], out[i][1])
@@ -78,9 +78,8 @@ def percentage_events(charge: Percentage, amounts: list[Decimal]) -> list[dict]:
     rate = charge.percent / 100
     for n, amount in enumerate(amounts, start=1):
         total += amount
-        if charge.free_events is None and charge.free_amount is None:
-            charged = amount
-        elif charge.free_events is not None and n > charge.free_events:
+        no_free = charge.free_events is None and charge.free_amount is None
+        if no_free or charge.free_events is not None and n > charge.free_events:
             charged = amount
         elif charge.free_amount is None or total <= charge.free_amount:
             charged = None

@@ -47,7 +47,8 @@ def _pricing_lines(x: dict) -> list[str]:
         out.append(f"sum of the tiers = {_d(p['exact'])}")
     elif model == "percentage":
         limits = ", ".join(f"{k} {_d(p[k]) if isinstance(p[k], Decimal) else p[k]}"
-                           for k in ("free_events", "free_amount", "per_event_min", "per_event_max") if p[k] is not None)
+                           for k in ("free_events", "free_amount", "per_event_min",
+                                     "per_event_max") if p[k] is not None)
         out.append(f"{_d(p['percent'])}% of each event's chargeable amount + {_d(p['fixed_fee'])}"
                    + (f"; {limits}" if limits else ""))
         for e in p.get("events", []):
@@ -109,15 +110,16 @@ def to_text(doc: dict) -> str:
                                  if k not in ("event_id", "timestamp", "source_file", "source_row"))
                 out.append(f"             {e['timestamp']}  {e['event_id']}  {extra}  "
                            f"[{e['source_file']} row {e['source_row']}]")
-        out.append(f"  quantity   {_d(x['quantity'])}" + (f", unit price {_d(x['unit_price'])}" if x["unit_price"] is not None
-                                                          else ""))
+        price = f", unit price {_d(x['unit_price'])}" if x["unit_price"] is not None else ""
+        out.append(f"  quantity   {_d(x['quantity'])}" + price)
         for n, text in enumerate(_pricing_lines(x)):
             out.append(("  pricing    " if n == 0 else "             ") + text)
         r = x["rounding"]
         out.append(f"  rounding   {_d(r['exact'])} rounded {r['rule']} to {r['digits']} digits = "
                    f"{_m(r['amount'], digits)}")
     t, tot = doc["tax"], doc["totals"]
-    out += ["", f"Subtotal   {_m(tot['subtotal'], digits)}  (sum of the charge, minimum, one-time and commitment lines)",
+    out += ["", f"Subtotal   {_m(tot['subtotal'], digits)}  "
+                "(sum of the charge, minimum, one-time and commitment lines)",
             f"Discount   {_m(tot['discount_total'], digits)}",
             f"Tax        {_m(t['tax_total'], digits)}: {t['rule']}; {_d(t['percent'])}%"
             + (f" {t['name']}" if t["name"] else "") + (f" ({t['note']})" if t["note"] else "")

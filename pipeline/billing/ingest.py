@@ -186,7 +186,7 @@ def discover(events_dir: Path | storage.Prefix, subset: tuple[str, ...] | None =
             file_schema = located.read_schema(path)
         except InputDataError:
             raise  # object storage: access denied, bucket gone, endpoint unreachable, said as such
-        except Exception as exc:  # noqa: BLE001 - any footer failure means the same: unreadable file
+        except Exception as exc:  # any footer failure means the same: unreadable file
             what = "object" if located.remote else "file"
             raise InputDataError(f"{name}: cannot be read as Parquet ({exc}); "
                                  f"replace or remove the {what}") from None
@@ -210,7 +210,7 @@ class Columns:
     number: dict[str, str]
 
     @classmethod
-    def empty(cls, schema: dict[str, pa.DataType]) -> "Columns":
+    def empty(cls, schema: dict[str, pa.DataType]) -> Columns:
         return cls(schema, {}, {})
 
     def text_of(self, column: str) -> str:
@@ -298,14 +298,14 @@ def read_quarantined(con: duckdb.DuckDBPyConnection, events: EventFiles, file_in
     keys = pa.table({"_file": pa.array([position[f] for f in file_index.to_pylist()], pa.uint64()),
                      "_row": row.cast(pa.int64()), "reason": reason.cast(pa.string())})
     events.attach(con).register("quarantined_t", keys)
-    table = fetch_table(con, """
+    table = fetch_table(con, f"""
         SELECT e.* EXCLUDE (file_row_number), q.reason,
                e.file_index AS source_file, e.file_row_number AS source_row
         FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false) e
         JOIN quarantined_t q ON q._file = e.file_index AND q._row = e.file_row_number
         WHERE true {customer_filter}
         ORDER BY e.file_index, e.file_row_number
-    """.format(customer_filter=customer_filter), {"files": [str(events.files[f]) for f in wanted]})
+    """, {"files": [str(events.files[f]) for f in wanted]})
     con.unregister("quarantined_t")
     names = pa.array([events.relative(events.files[f]) for f in wanted], pa.string())
     rel = names.take(table.column("source_file").cast(pa.int64()))

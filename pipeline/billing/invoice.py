@@ -81,10 +81,8 @@ def group_key(metric: Metric, values: GroupValues) -> str:
 
 def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fraction, digits: int) -> list[Line]:
     used = metered.usage.get(metric.id, {})
-    if metric.group_by:  # one line per group that appears, ordered by group_key
-        keyed = sorted((group_key(metric, g), g) for g in used)
-    else:  # exactly one line, quantity 0 when nothing was used
-        keyed = [("", ())]
+    # with group_by one line per group that appears, ordered by group_key; else exactly one line (0 when unused)
+    keyed = sorted((group_key(metric, g), g) for g in used) if metric.group_by else [("", ())]
     amounts = metered.event_amount.get(charge.id, {})
     lines = []
     for gk, g in keyed:

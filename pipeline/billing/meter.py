@@ -237,7 +237,7 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     starts = [b.contract.start_date for b in basis.periods if b.contract.contract_id in weighted_plans]
     if not starts or not any(b.contract.contract_id in weighted_plans for b in scope.periods):
         return []
-    history_start = dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.timezone.utc)
+    history_start = dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
     branches = "\n    UNION ALL\n".join(
         f"    SELECT contract_id, {k} AS metric_idx, {ms.group(k)} AS group_values, ts, {ms.value(k)} AS value\n"
         f"    FROM owned WHERE ok{k}" for k in ks)

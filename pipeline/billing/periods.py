@@ -24,7 +24,7 @@ from ..config.workspace import Contract
 
 STEP_MONTHS = {"monthly": 1, "quarterly": 3, "annual": 12}
 STEP_DAYS = {"daily": 1, "weekly": 7}
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass(frozen=True)

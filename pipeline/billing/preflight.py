@@ -24,7 +24,7 @@ from .ingest import EventFiles
 
 
 @dataclass(frozen=True, order=True)
-class Warning:  # noqa: A001 - the run's own warnings, never Python's
+class Warning:  # the run's own warnings, never Python's
     code: str
     message: str
 
@@ -35,10 +35,10 @@ class Warning:  # noqa: A001 - the run's own warnings, never Python's
 def print_warnings(warnings: list[dict]) -> None:
     """The same lines as manifest.json's `warnings`, on stderr."""
     for w in warnings:
-        print(f"warning: [{w['code']}] {w['message']}", file=sys.stderr)
+        sys.stderr.write(f"warning: [{w['code']}] {w['message']}\n")
 
 
-def _may_hold(events: EventFiles, path, event_type: str) -> bool | None:  # noqa: ANN001 - a Path or s3:// URI
+def _may_hold(events: EventFiles, path, event_type: str) -> bool | None:  # a Path or s3:// URI
     """From the footer's statistics of event_type: False when no row group can hold the type, True
     when one row group holds only it, None when the statistics cannot tell."""
     meta = events.metadata(path)
@@ -68,9 +68,9 @@ def _holds(events: EventFiles, files: list, event_type: str) -> list:
     if unsure:
         con = events.attach(connect(1))
         try:
-            rows = con.execute("SELECT DISTINCT filename FROM read_parquet($files, filename = true, union_by_name = true)"
-                               " WHERE CAST(event_type AS VARCHAR) = $t", {"files": [str(p) for p in unsure],
-                                                                          "t": event_type}).fetchall()
+            rows = con.execute("SELECT DISTINCT filename FROM read_parquet($files, filename = true, "
+                               "union_by_name = true) WHERE CAST(event_type AS VARCHAR) = $t",
+                               {"files": [str(p) for p in unsure], "t": event_type}).fetchall()
         finally:
             con.close()
         found = {r[0] for r in rows}

@@ -9,10 +9,10 @@ Flat fees, minimums and the commitment are the full period's (not the share elap
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from ..config.workspace import load_workspace

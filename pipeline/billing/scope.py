@@ -18,8 +18,8 @@ from ..core.errors import ConfigError
 from .periods import Period, closing_periods, instant, terms_starts
 from .shards import Shard, customers_table, shard_of
 
-FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc)
-BEGINNING = dt.datetime(1, 1, 2, tzinfo=dt.timezone.utc)
+FOREVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+BEGINNING = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
 TS = pa.timestamp("us", tz="UTC")
 
 

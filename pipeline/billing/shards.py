@@ -15,8 +15,8 @@ A shard reads its events in one of two ways:
   hash (a semi-join on `shard_customers_t`, no hashing per row); shard 0 also takes null and
   unknown customer_ids. Each shard scans all files' customer_id column.
 - only its own files, when events/ is a bucket layout written by `usagebill repartition`
-  (pipeline/scale_out/layout.py, written by pipeline/scale_out/repartition.py) whose bucket count is a multiple of the shard
-  count: shard i reads the folders `bucket=b` with b mod count = i, and of those only the
+  (pipeline/scale_out/layout.py, written by pipeline/scale_out/repartition.py) whose bucket count is
+  a multiple of the shard count: shard i reads the folders `bucket=b` with b mod count = i, and of those only the
   `event_date=` folders the run can read (the dedup lookback and the weighted_sum history).
 """
 from __future__ import annotations

@@ -65,7 +65,7 @@ def main() -> None:
             raise
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
-    except Exception as exc:  # noqa: BLE001 - never a traceback without --debug
+    except Exception as exc:  # never a traceback without --debug
         if debug:
             raise
         click.secho(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",

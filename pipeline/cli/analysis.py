@@ -54,7 +54,8 @@ def explain_command(workspace: Path, key: str, line_number: int | None, fmt: str
 @click.command("terms")
 @click.argument("workspace", type=click.Path(path_type=Path))
 @click.option("--contract", "contract_id", required=True, help="The contract whose terms are shown.")
-@click.option("--from", "first_day", callback=parse_date, help="Show the terms in force from this day (default: start).")
+@click.option("--from", "first_day", callback=parse_date,
+              help="Show the terms in force from this day (default: start).")
 @click.option("--to", "stop_day", callback=parse_date, help="... up to this day, exclusive (default: all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def terms_command(workspace: Path, contract_id: str, first_day: dt.date | None, stop_day: dt.date | None,

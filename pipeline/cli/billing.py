@@ -28,7 +28,7 @@ ENGINE = [
 ]
 
 
-def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: int | None):  # noqa: ANN201
+def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: int | None):
     """The pipeline.scale_out.engine.Engine of the command line's options (imported lazily: Dask is slow to import)."""
     from ..scale_out.engine import Engine
 
@@ -53,7 +53,8 @@ def engine_of(engine: str, scheduler: str | None, shards: int | None, workers: i
 @options(OUTPUT)
 def run(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
         customers: tuple[str, ...], dedup_window_days: int, threads: int | None, memory_limit: str | None,
-        events: str | None, engine: str, scheduler: str | None, shards: int | None, workers: int | None, out: Path | None,
+        events: str | None, engine: str, scheduler: str | None, shards: int | None, workers: int | None,
+        out: Path | None,
         no_report: bool, quiet: bool, output_format: str) -> None:
     """Rate WORKSPACE and write draft invoices for the periods closing in [--from, --to).
 

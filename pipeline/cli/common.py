@@ -7,16 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import click
 
 from ..core.errors import BillingError
 
 
-def parse_date(ctx, param, value):  # noqa: ANN001 - click callback
+def parse_date(ctx, param, value):  # click callback
     if value is None:
         return None
     from ..config.tables import FIRST_DATE, LAST_DATE
@@ -26,7 +26,8 @@ def parse_date(ctx, param, value):  # noqa: ANN001 - click callback
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; write YYYY-MM-DD") from None
     if not FIRST_DATE <= day <= LAST_DATE:
-        raise click.BadParameter(f"{value} is outside the billing calendar; use a date from {FIRST_DATE} to {LAST_DATE}")
+        raise click.BadParameter(f"{value} is outside the billing calendar; use a date from {FIRST_DATE} to "
+                                 f"{LAST_DATE}")
     return day
 
 
@@ -62,7 +63,7 @@ def check_window(first_day: dt.date | None, stop_day: dt.date | None) -> None:
 
 
 def run_args(first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...], customers: tuple[str, ...],
-             dedup_window_days: int, events: str | None = None):  # noqa: ANN201 - billing.types.RunArgs, lazily
+             dedup_window_days: int, events: str | None = None):  # billing.types.RunArgs, lazily
     from ..billing.types import RunArgs
 
     check_window(first_day, stop_day)
@@ -71,7 +72,8 @@ def run_args(first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...], 
 
 LIMITS = [
     click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (default: all cores)."),
-    click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB (default: a sixth of RAM, 4 GB on 24 GB; it spills beyond)."),
+    click.option("--memory-limit", help="Memory limit for the query engine, e.g. 4GB "
+                                        "(default: a sixth of RAM, 4 GB on 24 GB; it spills beyond)."),
 ]
 EVENTS = [
     click.option("--events", "events", metavar="URI",

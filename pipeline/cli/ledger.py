@@ -101,7 +101,7 @@ def nightly(workspace: Path, as_of: str | None, grace: str | None, allow_future:
               workspace, tasks, ledger, wait)
 
 
-def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  # noqa: ANN001 - an Outcome, a callable
+def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  # an Outcome, a callable
               tasks: tuple[str, ...], ledger: Path | None, wait: float) -> None:
     """The batch's summary, then its --then tasks (pipeline/month_end/tasks.py; with --format json inside the
     summary); exit status 4 when a task failed."""
@@ -131,7 +131,8 @@ def _say_then(quiet: bool, output_format: str, outcome, text, workspace: Path,  
 @options(OUTPUT)
 def reconcile_command(workspace: Path, first_day: dt.date, stop_day: dt.date, contracts: tuple[str, ...],
                       customers: tuple[str, ...], dedup_window_days: int, threads: int | None,
-                      memory_limit: str | None, events: str | None, adjust: bool, issue_date: dt.date | None, ledger: Path | None,
+                      memory_limit: str | None, events: str | None, adjust: bool, issue_date: dt.date | None,
+                      ledger: Path | None,
                       wait: float, out: Path | None, quiet: bool, output_format: str) -> None:
     """Re-rate the periods closing in [--from, --to) and compare them with what the ledger issued.
 

@@ -118,7 +118,7 @@ def _list_exports(workspace: Path, ledger: Path | None, wait: float) -> None:
         return
     rows = [["id", "format", "created_at", "documents", "files", "folder"]]
     rows += [[str(r["export_id"]), r["format"],
-              r["created_at"].astimezone(dt.timezone.utc).isoformat(timespec="seconds"), str(r["documents"]),
+              r["created_at"].astimezone(dt.UTC).isoformat(timespec="seconds"), str(r["documents"]),
               " ".join(f["name"] for f in r["files"]), r["folder"]] for r in found]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
@@ -134,7 +134,8 @@ def _list_exports(workspace: Path, ledger: Path | None, wait: float) -> None:
 @click.option("--from", "first_day", callback=parse_date, help="Documents issued on or after this date.")
 @click.option("--to", "stop_day", callback=parse_date, help="... and before this date.")
 @options(LEDGER)
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default WORKSPACE/out/render-<format>-<from>-<to>, one per window).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Output folder (default WORKSPACE/out/render-<format>-<from>-<to>, one per window).")
 def render(workspace: Path, fmt: str, numbers: tuple[str, ...], first_day: dt.date | None, stop_day: dt.date | None,
            ledger: Path | None, wait: float, out: Path | None) -> None:
     """Write one PDF or UBL file per issued invoice and credit note, named by its number.
@@ -282,8 +283,8 @@ def import_command(workspace: Path, file: Path, ledger: Path | None, wait: float
                "imported" + (f"; import {done.import_seq}" if done.import_seq else ""))
     for g in done.grants:
         until = f" to {g.expiry_date - dt.timedelta(days=1)}" if g.expiry_date else ", no expiry"
-        click.echo(f"  {g.grant_id}: {g.customer_id} {money_text(g.amount, g.currency)} from {g.effective_date}{until}, "
-                   f"priority {g.priority}")
+        click.echo(f"  {g.grant_id}: {g.customer_id} {money_text(g.amount, g.currency)} from "
+                   f"{g.effective_date}{until}, priority {g.priority}")
 
 
 @credits.command("apply")
@@ -312,7 +313,7 @@ def apply_command(workspace: Path, customers: tuple[str, ...], on: dt.date | Non
     allocation_lines(done.allocations)
 
 
-def _amount(ctx, param, value):  # noqa: ANN001 - click callback
+def _amount(ctx, param, value):  # click callback
     try:
         return Decimal(value)
     except InvalidOperation:
@@ -397,7 +398,7 @@ def send_command(workspace: Path, first_day: dt.date | None, stop_day: dt.date |
 
 
 def then_tasks(workspace: Path, tasks: tuple[str, ...], run_seq: int | None, ledger: Path | None, wait: float,
-               quiet: bool = False):  # noqa: ANN201 - pipeline.month_end.tasks.TasksDone
+               quiet: bool = False):  # pipeline.month_end.tasks.TasksDone
     """Run a batch's --then tasks (and earlier batches' that are not done), one line each; a failed one is
     an `error:` line on stderr whatever the output options (the caller exits 4)."""
     from ..month_end.tasks import run_after

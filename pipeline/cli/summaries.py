@@ -6,9 +6,10 @@ The commands (billing.py, ledger.py, month_end.py, ...) compute and call these; 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import click
 
@@ -43,12 +44,14 @@ def preview_table(doc: dict, digits: int) -> str:
     rows = [("#", "type", "charge", "group", "quantity", "unit price", "amount")]
     for x in doc["lines"]:
         rows.append((str(x["line_number"]), x["line_type"], x["charge_id"] or "", x["group_key"],
-                     f"{x['quantity'].normalize():f}", "" if x["unit_price"] is None else f"{x['unit_price'].normalize():f}",
+                     f"{x['quantity'].normalize():f}",
+                     "" if x["unit_price"] is None else f"{x['unit_price'].normalize():f}",
                      money(x["amount"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     right = {0, 4, 5, 6}
     for r in rows:
-        out.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        out.append("  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r,
+                                                                                                     widths))).rstrip())
     tax = f"tax {inv['tax_percent'].normalize():f}%" + (f" {inv['tax_name']}" if inv["tax_name"] else "") + \
         (f" ({inv['tax_note']})" if inv["tax_note"] else "")
     out += ["", f"subtotal {money(inv['subtotal'])}  discount {money(inv['discount_total'])}  "
@@ -93,7 +96,7 @@ def credits_line(rows: list[dict]) -> None:
                    "(usagebill credits)")
 
 
-def issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
+def issued_doc(outcome) -> dict:  # pipeline.ledger.issue.Outcome
     """The batch's summary for --format json (nothing issued: ledger_run null, no documents)."""
     m = outcome.manifest
     return {"command": outcome.command, "run_id": outcome.run_id, "ledger_run": outcome.run_seq,
@@ -103,7 +106,7 @@ def issued_doc(outcome) -> dict:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
             "counts": m.get("counts"), "credits_applied": credits_applied(outcome.credits)}
 
 
-def issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.issue.Outcome
+def issued_summary(outcome, what: str) -> None:  # pipeline.ledger.issue.Outcome
     skipped = outcome.skipped
     if outcome.run_seq is None:
         reason = (f"{count(len(skipped), 'period')} already issued skipped" if skipped
@@ -119,7 +122,8 @@ def issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledge
             click.echo(totals_line(currency, t["count"], t))
         credits_line(outcome.credits)
     if skipped:
-        click.echo(f"  skipped, already issued{' (use --reissue to issue again)' if outcome.command == 'issue' else ''}:")
+        hint = " (use --reissue to issue again)" if outcome.command == "issue" else ""
+        click.echo(f"  skipped, already issued{hint}:")
         for s in skipped[:20]:
             click.echo(f"    {s.contract_id} {s.period_start} to {s.period_end}: {s.invoice_number}")
         if len(skipped) > 20:
@@ -128,7 +132,7 @@ def issued_summary(outcome, what: str) -> None:  # noqa: ANN001 - pipeline.ledge
         click.echo(f"outputs: {outcome.out}")
 
 
-def reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledger.reconcile.Reconciled
+def reconcile_summary(done, what: str) -> None:  # pipeline.ledger.reconcile.Reconciled
     from ..core.money import currency_digits, format_money
 
     kinds = {k: sum(d.difference == k for d in done.differences) for k in ("changed", "not_issued", "not_billable")}
@@ -162,7 +166,7 @@ def reconcile_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.ledge
     click.echo(f"reconciliation: {outcome.out / 'reconciliation.csv'}")
 
 
-def export_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.month_end.accounting.export.Exported
+def export_summary(done, what: str) -> None:  # pipeline.month_end.accounting.export.Exported
     counts = done.manifest["documents"]
     click.echo(f"{what}: {count(counts['invoices'], 'invoice')}, {count(counts['credit_notes'], 'credit note')} "
                f"in {count(len(done.files), 'file')}")
@@ -185,7 +189,7 @@ def allocation_lines(rows: list[dict]) -> None:
         click.echo(f"  {source} -> {a['invoice_number']}: {money_text(a['amount'], a['currency'])}")
 
 
-def send_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.month_end.send.SendResult
+def send_summary(done, what: str) -> None:  # pipeline.month_end.send.SendResult
     """The summary lines of a send (the command's, and the `send` task's)."""
     click.echo(f"{what}: {count(len(done.sent), 'document')} sent, {len(done.already)} already sent, "
                f"{len(done.no_email)} without email, {len(done.failed) + len(done.unsent)} not sent")
@@ -194,7 +198,7 @@ def send_summary(done, what: str) -> None:  # noqa: ANN001 - pipeline.month_end.
     send_warnings(done)
 
 
-def send_warnings(done) -> None:  # noqa: ANN001 - pipeline.month_end.send.SendResult
+def send_warnings(done) -> None:  # pipeline.month_end.send.SendResult
     """What was not sent and why, on stderr (never silently)."""
     for number, customer_id in done.no_email:
         click.echo(f"warning: [no_email] {number}: customer {customer_id} has no email in customers; "

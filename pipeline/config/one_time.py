@@ -47,11 +47,13 @@ def load_one_time(root: Path, contracts: dict, problems: ProblemList) -> dict[st
             problems.add(row.where, "unit_price is empty", "fill in the price per unit (0 for a free item)")
         if quantity is not None and quantity <= 0:
             problems.add(row.where, f"quantity {quantity} is not above 0", "write a quantity above 0 (default 1)")
-        for key, number, places in (("quantity", quantity, QUANTITY_DECIMALS), ("unit_price", unit_price, MAX_DECIMALS)):
+        for key, number, places in (("quantity", quantity, QUANTITY_DECIMALS), ("unit_price", unit_price,
+                                                                                MAX_DECIMALS)):
             if number is not None and number.as_tuple().exponent < -places:
                 problems.add(row.where, f"{key} {number} has more than {places} decimal places", "round it")
         if charge_id in seen:
-            problems.add(row.where, f"duplicate charge_id {charge_id!r}", "one-time charge ids must be unique in the file")
+            problems.add(row.where, f"duplicate charge_id {charge_id!r}",
+                         "one-time charge ids must be unique in the file")
         seen.add(charge_id or "")
         contract = contracts.get(contract_id)
         if contract_id and contract is None:

@@ -184,7 +184,8 @@ def parse_charge(where: str, item: dict, metrics: dict[str, Metric], problems: P
     if not module.USES_METRIC and "metric" in item:
         problems.add(where, f"a {model_name} charge takes no metric", "remove `metric`")
     if metric_id is not None and metric_id not in metrics:
-        problems.add(where, f"unknown metric {metric_id!r}", f"use one of: {', '.join(sorted(metrics)) or '(none defined)'}")
+        problems.add(where, f"unknown metric {metric_id!r}",
+                     f"use one of: {', '.join(sorted(metrics)) or '(none defined)'}")
     elif metric_id is not None and model_name == "percentage" and metrics[metric_id].aggregation != "sum":
         problems.add(where, f"percentage charges need a `sum` metric; {metric_id!r} is "
                             f"{metrics[metric_id].aggregation}", "point `metric` at a sum of the transaction amount")

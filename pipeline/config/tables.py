@@ -138,7 +138,7 @@ def _text(value: object) -> str | None:
 def _read_parquet(path: Path) -> tuple[list[str], list[Row]]:
     try:
         table = pq.read_table(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the same user problem
+    except Exception as exc:  # any reader failure is the same user problem
         raise ConfigError([f"{path.name}: cannot be read as Parquet ({exc}); re-export the file"]) from None
     header = table.column_names
     _check_header(path.name, header)
@@ -194,7 +194,8 @@ class Cells:
                               f"write a number below 10^{MAX_INTEGER_DIGITS}")
             return default
         if number is None or (low is not None and number < low) or (high is not None and number > high):
-            bounds = f" between {low} and {high}" if high is not None else f" of at least {low}" if low is not None else ""
+            bounds = (f" between {low} and {high}" if high is not None
+                      else f" of at least {low}" if low is not None else "")
             self.problems.add(self.row.where, f"{key} {value!r} is not a number{bounds}", f"write a number{bounds}")
             return default
         return number

@@ -72,23 +72,23 @@ class TermsBook:
         self._parsed: dict[tuple[str, str], Charge] = {}
 
     # -- which changes apply -------------------------------------------------------------
-    def _entry_dates(self, contract) -> list[dt.date]:  # noqa: ANN001 - config.workspace.Contract
+    def _entry_dates(self, contract) -> list[dt.date]:  # config.workspace.Contract
         entries = self.entries.get(contract.contract_id)
         return [e.effective_from or contract.start_date for e in entries] if entries else []
 
-    def change_dates(self, contract) -> list[dt.date]:  # noqa: ANN001
+    def change_dates(self, contract) -> list[dt.date]:
         """Every date at which a change to this contract's terms is dated (plan versions, entries)."""
         plan = self.pricebook.plans.get(contract.plan_id)
         versions = [v.effective_from for v in plan.versions] if plan else []
         return sorted(set(versions + self._entry_dates(contract)))
 
-    def _key(self, contract, day: dt.date) -> tuple:  # noqa: ANN001
+    def _key(self, contract, day: dt.date) -> tuple:
         plan = self.pricebook.plans[contract.plan_id]
         nv = sum(1 for v in plan.versions if v.effective_from <= day)
         ne = sum(1 for d in self._entry_dates(contract) if d <= day)
         return (plan.id, nv, contract.contract_id if ne else None, ne)
 
-    def at(self, contract, day: dt.date, problems: ProblemList | None = None) -> Terms:  # noqa: ANN001
+    def at(self, contract, day: dt.date, problems: ProblemList | None = None) -> Terms:
         """The terms in force on `day` for `contract` (its plan must exist)."""
         own = problems is None
         problems = ProblemList() if own else problems
@@ -201,7 +201,8 @@ def load_terms(root: Path, pricebook: Pricebook, contracts: dict, problems: Prob
         contract_id = str(contract_id)
         where = f"{TERMS_FILE}: {contract_id}"
         if contract_id not in contracts:
-            problems.add(where, f"unknown contract {contract_id!r}", "use a contract_id of contracts, or remove the entry")
+            problems.add(where, f"unknown contract {contract_id!r}",
+                         "use a contract_id of contracts, or remove the entry")
             continue
         if items is None:
             continue

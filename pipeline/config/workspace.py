@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from ..core.errors import ConfigError, ProblemList
 from ..core.tax import TaxRule, tax_id_is_valid, tax_rule
@@ -122,7 +122,8 @@ def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]
         country = c.country("country")
         tz = c.text("timezone") or "UTC"
         if tz not in _zones():
-            problems.add(row.where, f"timezone {tz!r} is not an IANA time zone", "use a name such as Europe/Berlin or UTC")
+            problems.add(row.where, f"timezone {tz!r} is not an IANA time zone",
+                         "use a name such as Europe/Berlin or UTC")
         tax_id = c.text("tax_id")
         if tax_id and country and cid and tax_id_is_valid(country, tax_id) is False:
             warnings.append(("tax_id_invalid", f"customer {cid} ({row.where}): tax_id {tax_id!r} fails the checksum "
@@ -149,7 +150,8 @@ def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
         customer_id = c.text("customer_id", required=True)
         plan_id = c.text("plan_id", required=True)
         if customer_id and customer_id not in customers:
-            problems.add(row.where, f"unknown customer_id {customer_id!r}", "add the customer to customers or fix the id")
+            problems.add(row.where, f"unknown customer_id {customer_id!r}",
+                         "add the customer to customers or fix the id")
         if plan_id and plan_id not in pricebook.plans:
             problems.add(row.where, f"unknown plan_id {plan_id!r}",
                          f"use a plan of pricebook.yaml: {', '.join(sorted(pricebook.plans)) or '(none)'}")

@@ -31,7 +31,7 @@ MAX_NODES = 100_000
 
 
 class _ExactLoader(yaml.SafeLoader):
-    def construct_mapping(self, node, deep=False):  # noqa: ANN001 - PyYAML signature
+    def construct_mapping(self, node, deep=False):  # PyYAML signature
         first: dict[str, int] = {}
         for key, _ in node.value:
             if isinstance(key, yaml.ScalarNode):

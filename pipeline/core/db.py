@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -53,7 +53,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     return con
 
 
-@lru_cache(maxsize=None)
+@cache
 def _template(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 

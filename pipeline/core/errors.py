@@ -21,7 +21,7 @@ class ConfigError(BillingError):
             msg = f"{len(self.problems)} configuration problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(msg)
 
-    def __reduce__(self):  # noqa: ANN204 - pickled with its problems (a Dask worker's error reaches the driver)
+    def __reduce__(self):  # pickled with its problems (a Dask worker's error reaches the driver)
         return type(self), (self.problems,)
 
 

@@ -52,7 +52,8 @@ class Fields:
                 self.problems.add(self.where, f"{key} is missing", f"add `{key}: ...`")
             return default
         if not isinstance(value, (str, int)) or isinstance(value, bool):
-            self.problems.add(self.where, f"{key} must be a string, got {value!r}", "write it as text, quoted if need be")
+            self.problems.add(self.where, f"{key} must be a string, got {value!r}",
+                              "write it as text, quoted if need be")
             return default
         return str(value)
 
@@ -76,7 +77,8 @@ class Fields:
                               f"round it to at most {MAX_DECIMALS} places")
             return default
         if minimum is not None and number < minimum:
-            self.problems.add(self.where, f"{key} = {number} is below {minimum}", "prices and limits cannot be negative")
+            self.problems.add(self.where, f"{key} = {number} is below {minimum}",
+                              "prices and limits cannot be negative")
             return default
         if maximum is not None and number > maximum:
             self.problems.add(self.where, f"{key} = {number} is above {maximum}", f"use at most {maximum}")
@@ -98,6 +100,7 @@ class Fields:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, (str, int, Decimal)) and not isinstance(v, bool)
                                                   for v in value):
-            self.problems.add(self.where, f"{key} must be a list of names, got {value!r}", f"write `{key}: [name, ...]`")
+            self.problems.add(self.where, f"{key} must be a list of names, got {value!r}",
+                              f"write `{key}: [name, ...]`")
             return ()
         return tuple(str(v) for v in value)

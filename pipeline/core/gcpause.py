@@ -8,8 +8,8 @@ so its cost grows with the square of the run. Nothing a run builds needs the cyc
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 @contextmanager

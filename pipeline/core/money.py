@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 from iso4217 import Currency
 
@@ -17,7 +17,7 @@ QUANTITY_SCALE = 9  # quantities keep 9 fractional digits (contract section 1)
 MONEY_SCALE = 4  # Parquet money columns: DECIMAL(38, 4) holds every ISO 4217 minor unit
 
 
-@lru_cache(maxsize=None)
+@cache
 def currency_digits(code: str) -> int | None:
     """Minor-unit digits of an ISO 4217 currency, or None when the code is not a currency with a minor unit."""
     try:

@@ -133,7 +133,7 @@ class ObjectInfo:
 _FILESYSTEMS: dict[S3Settings, object] = {}
 
 
-def filesystem(settings: S3Settings | None = None):  # noqa: ANN201 - an s3fs.S3FileSystem (imported lazily)
+def filesystem(settings: S3Settings | None = None):  # an s3fs.S3FileSystem (imported lazily)
     """The s3fs filesystem of these settings (one per process). No read-ahead cache: DuckDB asks for
     exactly the byte ranges it needs (footers, then column chunks), and each is one ranged GET."""
     settings = settings or S3Settings.from_env()
@@ -169,7 +169,7 @@ def translated(where: str, settings: S3Settings | None = None) -> Iterator[None]
         yield
     except (InputDataError, NotParquet):
         raise
-    except Exception as exc:  # noqa: BLE001 - botocore, aiohttp and s3fs raise many kinds; each becomes one line
+    except Exception as exc:  # botocore, aiohttp and s3fs raise many kinds; each becomes one line
         raise InputDataError(describe_failure(where, exc, settings)) from None
 
 

@@ -1,10 +1,9 @@
 """Tax rules: tax_id checksums, exempt customers, EU reverse charge, rates by country or '*'."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat

@@ -22,7 +22,7 @@ import re
 
 from ..core.errors import BillingError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 GRACE_DEFAULT = dt.timedelta(hours=1)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -197,6 +197,6 @@ def _insert(led: Ledger, done: Imported, source: str) -> None:
         "priority": pa.array([g.priority for g in gs], pa.int32()), "description": [g.description for g in gs],
         "source_file": [source] * len(gs), "source_line": pa.array([g.line for g in gs], pa.int32()),
         "import_seq": pa.array([done.import_seq] * len(gs), pa.int32()),
-        "imported_at": pa.array([dt.datetime.now(dt.timezone.utc)] * len(gs), pa.timestamp("us", tz="UTC"))})
+        "imported_at": pa.array([dt.datetime.now(dt.UTC)] * len(gs), pa.timestamp("us", tz="UTC"))})
     led.con.register("new_credit_grants", table)
     run(led.con, sql("ledger/credit_insert_grants"))

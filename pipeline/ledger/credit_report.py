@@ -26,7 +26,7 @@ CUSTOMER_COLUMNS = ("customer_id", "name", "currency", "received", "applied", "r
 MONEY = {"granted", "used", "expired", "remaining", "received", "applied", "refunded", "credit"}
 
 
-def _text(value, digits: int) -> str:  # noqa: ANN001 - a ledger value
+def _text(value, digits: int) -> str:  # a ledger value
     if isinstance(value, Decimal):
         return format_money(value, digits)
     if isinstance(value, dt.date):

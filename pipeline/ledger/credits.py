@@ -20,10 +20,10 @@ What a grant still holds on its expiry_date is expired (derived at any --as-of, 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 
@@ -288,6 +288,6 @@ def refund(workspace: Path, r: Refund, *, ledger: Path | None = None, wait: floa
                                "(see usagebill credits WS --customer ID)")
         run(led.con, sql("ledger/credit_insert_refund"),
             {"ref": r.reference, "c": r.customer_id, "cur": r.currency, "a": r.amount, "d": r.refund_date,
-             "at": dt.datetime.now(dt.timezone.utc)})
+             "at": dt.datetime.now(dt.UTC)})
         check(led)
     return True

@@ -15,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -160,7 +160,8 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
         "totals": _totals(invoices), "credit_note_totals": _totals(notes),
         "skipped": [s.as_dict() for s in outcome.skipped],
         "outputs": {**{name: t.num_rows for name, t in tables.items()}, "usage": usage.num_rows,
-                    "quarantine": result.quarantine.num_rows, **{name: t.num_rows for name, t in (extra or {}).items()}},
+                    "quarantine": result.quarantine.num_rows, **{name: t.num_rows for name,
+                                                                 t in (extra or {}).items()}},
         "seconds": {k: round(v, 3) for k, v in result.timings.items()},
         **(extra_manifest or {}),
     }
@@ -200,7 +201,7 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
     ws = load_workspace(workspace)  # configuration errors before the ledger is touched
     if not allow_open:
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
-        open_periods(ws, scope.periods, now or dt.datetime.now(dt.timezone.utc))
+        open_periods(ws, scope.periods, now or dt.datetime.now(dt.UTC))
     issue_date = issue_date or dt.date.today()
     progress("ledger lock")
     with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
@@ -250,7 +251,7 @@ def uninvoiced(ws: Workspace, live: dict, as_of: dt.datetime, grace: dt.timedelt
     return todo
 
 
-def open_periods(ws: Workspace, scope_periods, now: dt.datetime) -> None:  # noqa: ANN001 - scope.BilledPeriod list
+def open_periods(ws: Workspace, scope_periods, now: dt.datetime) -> None:  # scope.BilledPeriod list
     """Refuse to issue a period that has not ended yet, naming the first one and when it ends."""
     pending = sorted((b.end_at, b.contract.contract_id, b.period.start) for b in scope_periods if b.end_at > now)
     if pending:
@@ -273,7 +274,7 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
     previous system (billed_through) are never issued. A date as_of is its midnight UTC.
     """
     if not isinstance(as_of, dt.datetime):
-        as_of = dt.datetime.combine(as_of, dt.time(0), tzinfo=dt.timezone.utc)
+        as_of = dt.datetime.combine(as_of, dt.time(0), tzinfo=dt.UTC)
     ws = load_workspace(workspace)
     unknown = [f"--contract {c}: no such contract in contracts" for c in contracts if c not in ws.contracts]
     unknown += [f"--customer {c}: no such customer in customers" for c in customers if c not in ws.customers]

@@ -19,10 +19,10 @@ Afterwards the net of every period equals the re-rating, so a late event is bill
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 

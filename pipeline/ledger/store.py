@@ -11,10 +11,10 @@ import datetime as dt
 import json
 import os
 import time
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -158,7 +158,7 @@ def open_ledger(path: Path, *, write: bool, wait: float) -> Iterator[Ledger]:
             if write:  # tables added since schema version 1 (CREATE TABLE IF NOT EXISTS): an older ledger gets them
                 run(con, sql("ledger/schema"))
                 run(con, sql("ledger/credit_schema", temp=""))
-            elif not CREDIT_TABLES <= _tables(con):  # a ledger not written since credits came: empty TEMP tables
+            elif not _tables(con) >= CREDIT_TABLES:  # a ledger not written since credits came: empty TEMP tables
                 run(con, sql("ledger/credit_schema", temp="TEMP"))
             yield Ledger(path, con)
         finally:
@@ -178,7 +178,7 @@ def add_tasks(ledger: Ledger, run_seq: int, tasks: tuple[str, ...]) -> None:
     ledger.con.register("new_tasks_t", pa.table({"run_seq": pa.array([run_seq] * len(tasks), pa.int32()),
                                                  "task": pa.array(list(tasks), pa.string())}))
     try:
-        run(ledger.con, sql("ledger/add_tasks"), {"at": dt.datetime.now(dt.timezone.utc)})
+        run(ledger.con, sql("ledger/add_tasks"), {"at": dt.datetime.now(dt.UTC)})
     finally:
         ledger.con.unregister("new_tasks_t")
 
@@ -201,17 +201,13 @@ def transaction(con: duckdb.DuckDBPyConnection, registered: list[str]) -> Iterat
         yield
         run(con, "COMMIT")
     except BaseException:
-        try:
+        with suppress(duckdb.Error):
             run(con, "ROLLBACK")
-        except duckdb.Error:
-            pass
         raise
     finally:
         for name in registered:
-            try:
+            with suppress(duckdb.Error):
                 con.unregister(name)
-            except duckdb.Error:
-                pass
 
 
 def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], numbers: dict[str, int],
@@ -240,7 +236,7 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
             run(con, sql("ledger/set_sequence"), {"v": value, "s": series})
         run(con, sql("ledger/insert_run"),
             {"seq": record.run_seq, "id": record.run_id, "command": record.command,
-             "at": dt.datetime.now(dt.timezone.utc), "invoices": tables["invoices"].num_rows,
+             "at": dt.datetime.now(dt.UTC), "invoices": tables["invoices"].num_rows,
              "credit_notes": tables["credit_notes"].num_rows, "manifest": record.manifest})
         if then is not None:
             then(ledger)
@@ -264,7 +260,7 @@ def record_export(ledger: Ledger, fmt: str, folder: Path, files: list[dict], num
     con = ledger.con
     with transaction(con, ["exported_t"]):
         export_id = run(con, sql("ledger/record_export"),
-                        {"format": fmt, "at": dt.datetime.now(dt.timezone.utc), "folder": str(folder),
+                        {"format": fmt, "at": dt.datetime.now(dt.UTC), "folder": str(folder),
                          "files": json.dumps(files), "documents": len(numbers), "run_seq": ledger.last_run_seq()})[0][0]
         con.register("exported_t", pa.table({"document_number": pa.array(numbers, pa.string())}))
         run(con, sql("ledger/record_export_documents"), {"export_id": export_id})

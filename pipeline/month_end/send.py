@@ -391,4 +391,4 @@ def record_sent(led: Ledger, message_id: str, number: str, to: list[str], files:
     with transaction(led.con, []):
         run(led.con, sql("ledger/record_sent"), {"message_id": message_id, "number": number,
                                                  "recipients": ", ".join(to), "attachments": json.dumps(files),
-                                                 "at": dt.datetime.now(dt.timezone.utc), "resend": resend})
+                                                 "at": dt.datetime.now(dt.UTC), "resend": resend})

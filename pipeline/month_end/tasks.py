@@ -91,7 +91,7 @@ def run_after(workspace: Path, tasks: tuple[str, ...], run_seq: int | None, *, l
             ok, detail, result = False, str(exc), None
         with open_ledger(path, write=True, wait=wait) as led, transaction(led.con, []):
             run(led.con, sql("ledger/finish_task"), {"run_seq": seq, "task": task, "status": "done" if ok else "failed",
-                                                     "at": dt.datetime.now(dt.timezone.utc), "detail": detail})
+                                                     "at": dt.datetime.now(dt.UTC), "detail": detail})
         done.runs.append(TaskRun(seq, task, ok, detail, row["attempts"] + 1, result))
     return done
 

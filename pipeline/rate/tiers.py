@@ -27,7 +27,8 @@ class Tier:
 def parse_tiers(spec: Fields) -> tuple[Tier, ...]:
     raw = spec.raw.get("tiers")
     if not isinstance(raw, list) or not raw:
-        spec.problems.add(spec.where, "tiers must be a non-empty list", "add `tiers: [{up_to: 100, unit_price: 0.1}, {unit_price: 0.05}]`")
+        spec.problems.add(spec.where, "tiers must be a non-empty list",
+                          "add `tiers: [{up_to: 100, unit_price: 0.1}, {unit_price: 0.05}]`")
         return ()
     tiers: list[Tier] = []
     lower = Decimal(0)

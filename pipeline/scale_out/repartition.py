@@ -28,9 +28,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -138,7 +138,7 @@ def _write(events: ingest.EventFiles, target: Path, buckets: int, threads: int |
         written[rel] = path.stat().st_size
         pending.clear()
 
-    def batches():  # noqa: ANN202 - the passes' sorted batches, in bucket order
+    def batches():  # the passes' sorted batches, in bucket order
         for lo, hi in zip(bounds, bounds[1:]):
             params = {"files": [str(p) for p in events.files], "buckets": buckets, "first_bucket": lo,
                       "stop_bucket": hi}

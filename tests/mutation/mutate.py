@@ -48,7 +48,9 @@ MODULES: dict[str, list[str]] = {
                             "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_form"],
     "pipeline/core/io.py": ["tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
                        "left_untouched", "tests/test_safety_rules.py::test_manifest_inputs_are_the_sha256_of_each_"
-                       "input_file", "tests/test_safety_rules.py::test_os_reason_gives_the_systems_words", "tests/test_faults.py::test_kill_at_a_chosen_point", "tests/test_faults.py::test_injected_no_space"],
+                       "input_file", "tests/test_safety_rules.py::test_os_reason_gives_the_systems_words",
+                       "tests/test_faults.py::test_kill_at_a_chosen_point",
+                       "tests/test_faults.py::test_injected_no_space"],
     "pipeline/ledger/documents.py": ["tests/test_ledger.py", "tests/test_reconcile.py",
                                      "tests/test_safety_rules.py::test_corrections_are_never_dated_before_the_"
                                      "invoice_they_correct"],
@@ -228,7 +230,7 @@ def main() -> int:
         for r in pool.map(one, jobs):
             results.append(r)
             print(f"{r['outcome']:>18}  {r['seconds']:6.1f}s  {r['module']}  {r['mutant']}", flush=True)
-    killed = [r for r in results if r["outcome"].startswith("killed")]
+    [r for r in results if r["outcome"].startswith("killed")]
     py = [r for r in results if not r["module"].endswith(".sql")]
     sql = [r for r in results if r["module"].endswith(".sql")]
     py_killed = sum(r["outcome"].startswith("killed") for r in py)

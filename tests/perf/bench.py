@@ -69,7 +69,8 @@ def workspace(events: int, incremental: bool = False, customers: int = CUSTOMERS
         shutil.rmtree(path, ignore_errors=True)
         print(f"generating {events:,} events{' (incremental)' if incremental else ''} in {path}", flush=True)
         args = ["--customers", str(customers), "--events", str(events), "--seed", "1"]
-        summary = subprocess.run([str(BIN / "python"), str(Path(__file__).resolve().parents[1] / "tools" / "generate.py"), str(path), *args]
+        summary = subprocess.run([str(BIN / "python"),
+                                  str(Path(__file__).resolve().parents[1] / "tools" / "generate.py"), str(path), *args]
                                  + (["--incremental"] if incremental else []),
                                  check=True, capture_output=True, text=True).stdout
         marker.write_text(summary)
@@ -156,7 +157,8 @@ def main() -> None:
     pn = min(a.pandas_events, small)
     pws = workspace(pn)
     ours = ten if pn == small else run(f"usagebill run, {pn:,} events", pws, a.memory_limit)
-    panda = measure(f"pandas baseline, {pn:,} events", [str(BIN / "python"), str(ROOT / "tests/perf/pandas_baseline.py"),
+    panda = measure(f"pandas baseline, {pn:,} events", [str(BIN / "python"),
+                                                        str(ROOT / "tests/perf/pandas_baseline.py"),
                                                           str(pws), *WINDOW])
     timings += [t for t in (ours, panda) if t not in timings]
     ratios["pandas"] = panda.wall / ours.wall
@@ -181,6 +183,7 @@ def main() -> None:
 
 
 def report(a: argparse.Namespace, n: int, timings: list[Timing], ratios: dict[str, float], full: Timing) -> None:
+    ours_rss = max(t.rss_gb for t in timings if 'usagebill' in t.label or 'incremental' in t.label)
     lines = [
         f"## `make bench N={n}` ({time.strftime('%Y-%m-%d')})", "",
         f"Machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
@@ -191,14 +194,14 @@ def report(a: argparse.Namespace, n: int, timings: list[Timing], ratios: dict[st
         f"| events/s end to end | {n / full.wall:,.0f} | | |",
         f"| run / floor | {ratios['floor']:.2f} | <= 1.5 | {'yes' if ratios['floor'] <= 1.5 else 'no'} |",
         f"| run / floor, CPU seconds (less sensitive to other load on the machine) | {ratios['floor_cpu']:.2f} | | |",
-        f"| peak RSS | {max(t.rss_gb for t in timings if 'usagebill' in t.label or 'incremental' in t.label):.2f} GB "
-        f"| <= 6 GB | {'yes' if max(t.rss_gb for t in timings if 'usagebill' in t.label or 'incremental' in t.label) <= 6 else 'no'} |",
+        f"| peak RSS | {ours_rss:.2f} GB | <= 6 GB | {'yes' if ours_rss <= 6 else 'no'} |",
         f"| pandas / run | {ratios['pandas']:.2f} | >= 5 | {'yes' if ratios['pandas'] >= 5 else 'no'} |",
     ]
     if "scaling" in ratios:
         lines.append(f"| time(N) / time(10M) | {ratios['scaling']:.2f} | <= {n / 10_000_000 * 1.1:.0f} | "
                      f"{'yes' if ratios['scaling'] <= n / 10_000_000 * 1.1 else 'no'} |")
-    lines.append(f"| one night / whole month | {ratios['night']:.2f} | <= 0.20 | {'yes' if ratios['night'] <= 0.2 else 'no'} |")
+    lines.append(f"| one night / whole month | {ratios['night']:.2f} | <= 0.20 | "
+                 f"{'yes' if ratios['night'] <= 0.2 else 'no'} |")
     for name in ("chdb", "polars"):
         if f"peer_{name}" in ratios:
             lines.append(f"| peer {name} / floor | {ratios[f'peer_{name}']:.2f} | (for comparison) | |")

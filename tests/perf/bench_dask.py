@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import BIN, DATA, ROOT, WINDOW, Timing, measure, workspace  # noqa: E402
+from bench import BIN, DATA, ROOT, WINDOW, Timing, measure, workspace
 
 BILLED = ("invoices.parquet", "invoices.csv", "invoice_lines.parquet", "invoice_lines.csv", "usage.parquet",
           "daily_usage.parquet")
@@ -101,7 +101,8 @@ def main() -> None:
     per_core = n / (shard_s * cores)
     lines += ["", f"Capacity figures (the fastest dask run): {per_core:,.0f} events per core-second in the shards "
               f"stage; {best[0].wall - shard_s:.1f} s of driver work outside it (validate, fingerprint, merge, "
-              f"check); peak RSS {best[0].rss_gb:.2f} GB for shards of {n // int(best[0].label.split(', ')[2].split()[0]):,} "
+              f"check); peak RSS {best[0].rss_gb:.2f} GB for shards of "
+              f"{n // int(best[0].label.split(', ')[2].split()[0]):,} "
               "events."]
     text = "\n".join(lines) + "\n"
     print("\n" + text)

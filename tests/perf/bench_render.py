@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench import BIN, DATA, measure  # noqa: E402
+from bench import BIN, DATA, measure
 
 
 def main() -> None:
@@ -27,7 +27,8 @@ def main() -> None:
     root = DATA / "render"
     shutil.rmtree(root, ignore_errors=True)
     ws = root / "ws"
-    subprocess.run([str(BIN / "python"), str(Path(__file__).resolve().parents[1] / "tools" / "generate.py"), str(ws), "--customers", str(a.customers),
+    subprocess.run([str(BIN / "python"), str(Path(__file__).resolve().parents[1] / "tools" / "generate.py"), str(ws),
+                    "--customers", str(a.customers),
                     "--events", str(a.customers * 200), "--seed", "3"], check=True, capture_output=True)
     measure("usagebill issue, October", [str(BIN / "usagebill"), "issue", str(ws), "--from", "2026-10-01",
                                          "--to", "2026-11-01"])

@@ -50,7 +50,7 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=se
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _money_rows(rows: list[dict], currency_of, keys: tuple[str, ...]) -> list[dict]:  # noqa: ANN001
+def _money_rows(rows: list[dict], currency_of, keys: tuple[str, ...]) -> list[dict]:
     return [{**r, **{k: money(r[k], currency_of(r)) for k in keys if k in r}} for r in rows]
 
 
@@ -77,10 +77,10 @@ def _per_currency(d: RunData) -> list[dict]:
         k = customers.get(cur, [])
         entry = {
             "currency": cur,
-            "plans": _money_rows(p, lambda r: cur, ("subtotal", "total")),
-            "charges": _money_rows(c, lambda r: cur, ("amount",)),
-            "customers": _money_rows(k, lambda r: cur, ("total",)),
-            "largest": _money_rows(largest.get(cur, []), lambda r: cur, ("subtotal", "tax_total", "total")),
+            "plans": _money_rows(p, lambda r, cur=cur: cur, ("subtotal", "total")),
+            "charges": _money_rows(c, lambda r, cur=cur: cur, ("amount",)),
+            "customers": _money_rows(k, lambda r, cur=cur: cur, ("total",)),
+            "largest": _money_rows(largest.get(cur, []), lambda r, cur=cur: cur, ("subtotal", "tax_total", "total")),
         }
         if cur in charted and len(p) > 1:
             entry["plan_chart"] = Markup(charts.hbar(f"plan-{n}", f"Subtotal by plan ({cur})",
@@ -88,7 +88,8 @@ def _per_currency(d: RunData) -> list[dict]:
         if cur in charted:
             entry["charge_chart"] = Markup(charts.hbar(
                 f"charge-{n}", f"Amount by charge ({cur})",
-                [f"{r['charge_id']} \u00b7 {r['line_type']}" if r["charge_id"] else r["line_type"] for r in c], [r["amount"] for r in c]))
+                [f"{r['charge_id']} \u00b7 {r['line_type']}" if r["charge_id"] else r["line_type"] for r in c],
+                [r["amount"] for r in c]))
             entry["customer_chart"] = Markup(charts.hbar(f"customer-{n}", f"Top {len(k)} customers by total ({cur})",
                                                          [r["customer_id"] for r in k], [r["total"] for r in k]))
         out.append(entry)

@@ -9,7 +9,7 @@ serializer, so an id like `<script>` stays text.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 from xml.etree import ElementTree
 
 import pygal
@@ -26,8 +26,8 @@ STYLE = Style(
     title_font_size=14, legend_font_size=11,
     colors=("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"),
 )
-COMMON = dict(style=STYLE, js=[], disable_xml_declaration=True, explicit_size=False, show_legend=False,
-              margin=8, truncate_label=-1, print_values=False)
+COMMON = {"style": STYLE, "js": [], "disable_xml_declaration": True, "explicit_size": False, "show_legend": False,
+          "margin": 8, "truncate_label": -1, "print_values": False}
 
 
 def _clean(root: ElementTree.Element) -> ElementTree.Element:

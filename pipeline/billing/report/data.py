@@ -7,10 +7,10 @@ even for tens of thousands of invoices.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,7 +44,7 @@ class RunData:
                    result.daily_usage, lambda: iter(result.quarantine.to_batches(max_chunksize=65536)))
 
     @classmethod
-    def from_folder(cls, folder: Path) -> "RunData":
+    def from_folder(cls, folder: Path) -> RunData:
         folder = Path(folder)
         try:
             manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))

@@ -5,10 +5,11 @@ apply to every system; a `xero:`, `quickbooks:` or `netsuite:` section overrides
 system (tax code names differ between systems). Lookups go: the system's section, then the top
 level, then the default.
 
-    date_format: DD/MM/YYYY      # DD/MM/YYYY, MM/DD/YYYY or YYYY-MM-DD; default MM/DD/YYYY for a US company, else DD/MM/YYYY
+    date_format: DD/MM/YYYY      # or MM/DD/YYYY, YYYY-MM-DD; default MM/DD/YYYY for a US company, else DD/MM/YYYY
     account_code: "200"          # revenue account of every line (Xero AccountCode)
     accounts: {platform_fee: "201", discount: "4900"}      # by charge_id, then by line type
-    item_codes: {api: API-CALLS, discount: DISCOUNT}       # Xero InventoryItemCode, QuickBooks Product/Service, NetSuite Item
+    item_codes: {api: API-CALLS, discount: DISCOUNT}       # Xero InventoryItemCode, QuickBooks Product/Service,
+                                                           # NetSuite Item
     tax_codes: {reverse_charge: "Reverse Charge", exempt: "Exempt", "19": "MwSt 19%", "0": "No VAT"}
     max_documents_per_file: 500  # split into several files (Xero: 500 at most)
     xero: {branding_theme: Standard, tax_codes: {"20": "20% (VAT on Income)"}}
@@ -30,7 +31,8 @@ FILE_NAME = "accounting.yaml"
 SYSTEMS = ("xero", "quickbooks", "netsuite")
 DATE_FORMATS = {"DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y", "YYYY-MM-DD": "%Y-%m-%d"}
 COMMON_KEYS = {"date_format", "account_code", "accounts", "item_codes", "tax_codes", "max_documents_per_file"}
-SYSTEM_KEYS = {"xero": {"branding_theme"}, "quickbooks": {"location"}, "netsuite": {"subsidiary", "ar_account", "prepaid_account"}}
+SYSTEM_KEYS = {"xero": {"branding_theme"}, "quickbooks": {"location"}, "netsuite": {"subsidiary", "ar_account",
+                                                                                    "prepaid_account"}}
 MAPPINGS = ("accounts", "item_codes", "tax_codes")
 # Documented per-file limits of the systems' importers (Xero: "at most 500 invoices per file").
 FILE_LIMITS = {"xero": 500}
@@ -50,7 +52,7 @@ class SystemConfig:
     max_documents_per_file: int | None = None
     extra: dict[str, str] = field(default_factory=dict)  # branding_theme, location, subsidiary, ar_account, ...
 
-    def date(self, day) -> str:  # noqa: ANN001 - datetime.date
+    def date(self, day) -> str:  # datetime.date
         return day.strftime(self.strftime)
 
     def account_for(self, charge_id: str | None, line_type: str) -> str:

@@ -24,7 +24,7 @@ NUMERIC = frozenset({"period_start", "period_end", "issue_date", "due_date", "su
                      "service_start", "service_end"})
 
 
-def _plain(value) -> str:  # noqa: ANN001 - Decimal or None
+def _plain(value) -> str:  # Decimal or None
     if value is None:
         return ""
     text = f"{value.normalize():f}"

@@ -90,7 +90,7 @@ def proration(doc: Document, line: DocumentLine) -> list[str]:
     return []
 
 
-def _wrap(pdf: FPDF, w: float, h: float, text: str, **kw) -> None:  # noqa: ANN003 - fpdf's keywords
+def _wrap(pdf: FPDF, w: float, h: float, text: str, **kw) -> None:  # fpdf's keywords
     """multi_cell where the text needs wrapping; a plain cell (much faster) where it fits."""
     if pdf.get_string_width(text) < w - 2 * pdf.c_margin:
         pdf.cell(w, h, text, **kw)
@@ -116,7 +116,7 @@ def render_pdf(doc: Document, ws: Workspace | None = None) -> bytes:
         pdf.add_font("DejaVu", "B", _unicode_font())
         pdf.body_font = "DejaVu"
     f = pdf.body_font
-    pdf.set_creation_date(dt.datetime.combine(doc.issue_date, dt.time(), dt.timezone.utc))
+    pdf.set_creation_date(dt.datetime.combine(doc.issue_date, dt.time(), dt.UTC))
     pdf.set_title(f"{TITLES[doc.kind]} {doc.number}")
     pdf.set_author(doc.seller.name)
     pdf.set_creator("usagebill")

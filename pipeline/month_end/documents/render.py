@@ -70,7 +70,7 @@ def _ubl(doc: Document) -> bytes:
     return xml
 
 
-def _map(fn, items: list, workers: int, ws: Workspace) -> list[bytes]:  # noqa: ANN001
+def _map(fn, items: list, workers: int, ws: Workspace) -> list[bytes]:
     if workers <= 1 or len(items) < PARALLEL_FROM:
         _set_workspace(ws)
         return [fn(x) for x in items]

@@ -42,7 +42,7 @@ def _schema(name: str) -> etree.XMLSchema:
 
 
 @lru_cache(maxsize=1)
-def _schematron():  # noqa: ANN202 - (processor, compiled stylesheet)
+def _schematron():  # (processor, compiled stylesheet)
     from saxonche import PySaxonProcessor
 
     proc = PySaxonProcessor(license=False)

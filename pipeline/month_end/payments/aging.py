@@ -35,7 +35,7 @@ def bucket(days_past_due: int) -> str:
     return "90+"
 
 
-def aging(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # noqa: ANN001 - paths
+def aging(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # paths
           customers: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
     """(rows per customer and currency, rows per invoice document) as of `as_of`, money as exact text."""
     ws = load_workspace(workspace)
@@ -72,7 +72,7 @@ def aging(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # noqa:
     return rows, inv_rows
 
 
-def _text(value, digits: int) -> str:  # noqa: ANN001
+def _text(value, digits: int) -> str:
     if isinstance(value, Decimal):
         return format_money(value, digits)
     if isinstance(value, dt.date):
@@ -94,7 +94,7 @@ def render(rows: list[dict], columns: tuple[str, ...], fmt: str) -> str:
         w.writerows([[neutralize(r[c]) if c in TEXT_COLUMNS else r[c] for c in columns] for r in rows])
         return buf.getvalue()
     widths = [max([len(c)] + [len(r[c]) for r in rows]) for c in columns]
-    def line(cells):  # noqa: ANN001, E306
+    def line(cells):
         return "  ".join(v.ljust(w) if c in TEXT_COLUMNS else v.rjust(w)
                          for c, v, w in zip(columns, cells, widths)).rstrip()
     return "\n".join([line(columns)] + [line([r[c] for c in columns]) for r in rows]) + "\n"

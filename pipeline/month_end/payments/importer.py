@@ -131,8 +131,9 @@ def _check_against(payments: list[Payment], ws: Workspace, ledger: Ledger, name:
             continue
         currencies = billed.get(p.customer_id, set())
         if p.currency not in currencies:
+            billed = ", ".join(sorted(currencies)) or "no currency yet"
             problems.add(p.line, "currency", f"payment {p.payment_id!r} is in {p.currency}, but customer "
-                                             f"{p.customer_id!r} is billed in {', '.join(sorted(currencies)) or 'no currency yet'}")
+                                             f"{p.customer_id!r} is billed in {billed}")
             continue
         if p.invoice_number is not None:
             inv = invoices.get(p.invoice_number)
@@ -212,7 +213,7 @@ def import_payments(workspace: Path, file: Path, *, ledger: Path | None = None, 
 
 
 def _insert(led: Ledger, done: Imported, source: str) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ps = done.payments
     payments = pa.table({
         "payment_id": [p.payment_id for p in ps], "customer_id": [p.customer_id for p in ps],
