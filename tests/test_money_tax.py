@@ -190,3 +190,13 @@ def test_greek_vat_numbers_written_gr_or_el_and_other_prefixes():
     assert tax_id_is_valid("GR", "DE094259216") is False  # another country's prefix
     assert tax_id_is_valid("DE", "EL094259216") is False  # a Greek number for a German customer
     assert tax_id_is_valid("DE", "DE136695976") is True and tax_id_is_valid("DE", "136695976") is True
+
+
+def test_money_scale_holds_every_minor_unit_of_iso_4217():
+    """Parquet money columns are DECIMAL(38, MONEY_SCALE): the largest minor unit in use (4: CLF, UYW)."""
+    from iso4217 import Currency
+
+    from pipeline.core.money import MONEY_SCALE
+
+    largest = max(c.exponent for c in Currency if c.exponent is not None)
+    assert (largest, MONEY_SCALE) == (4, 4)

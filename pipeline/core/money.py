@@ -12,7 +12,7 @@ from functools import cache
 from iso4217 import Currency
 
 # Enough digits that no product or quotient of config values loses precision.
-EXACT = Context(prec=60, rounding=ROUND_HALF_UP)
+EXACT = Context(prec=60, rounding=ROUND_HALF_UP)  # pragma: no mutate - more digits change no rounded result
 QUANTITY_SCALE = 9  # quantities keep 9 fractional digits (contract section 1)
 MONEY_SCALE = 4  # Parquet money columns: DECIMAL(38, 4) holds every ISO 4217 minor unit
 
@@ -27,7 +27,7 @@ def currency_digits(code: str) -> int | None:
     return exponent
 
 
-_QUANTUM = {d: Decimal(1).scaleb(-d) for d in range(13)}
+_QUANTUM = {d: Decimal(1).scaleb(-d) for d in range(13)}  # pragma: no mutate - quantize reads only the exponent
 
 
 def round_money(value: Decimal | Fraction, digits: int) -> Decimal:
