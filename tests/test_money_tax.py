@@ -184,6 +184,8 @@ def test_greek_vat_numbers_written_gr_or_el_and_other_prefixes():
     from pipeline.core.tax import tax_id_is_valid
     # Greece's VAT prefix is EL; a number written GR... is the same number (094259216 passes the checksum)
     assert tax_id_is_valid("GR", "GR094259216") is True
+    assert tax_id_is_valid("GR", "GR123456783") is True  # no leading 0 (stdnum pads 8 digits with one)
+    assert tax_id_is_valid("GR", "GR12345678") is False  # 8 digits: 012345678 fails the checksum
     assert tax_id_is_valid("GR", "EL 094 259 216") is True
     assert tax_id_is_valid("GR", "094259216") is True
     assert tax_id_is_valid("GR", "GR094259217") is False  # checksum
