@@ -30,7 +30,7 @@ from .meter import Metered, MetricSql
 from .periods import closing_periods
 from .scope import Scope, cut, lookup_tables, select
 from .shards import Shard, row_filter
-from .types import Bill, RunArgs, Stopwatch, run_id
+from .types import Bill, Part, RunArgs, Stopwatch, run_id
 
 
 def events_of(ws: Workspace, override: str | None = None) -> Path | storage.Prefix:
@@ -125,26 +125,34 @@ def run_warnings(ws: Workspace, scope: Scope, usage: pa.Table, quarantine: pa.Ta
 
 
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
-         progress: Callable[[str], None] | None = None, shard: Shard | None = None,
-         periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
-    """_bill() with the cyclic garbage collector paused (pipeline/core/gcpause.py)."""
-    with paused_gc():
-        return _bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress, shard=shard,
-                     periods_of=periods_of, until=until)
-
-
-def _bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
-          progress: Callable[[str], None] | None = None, shard: Shard | None = None,
-          periods_of: Callable = closing_periods, until: dt.datetime | None = None) -> Bill:
-    """Rate the window [first_day, stop_day) of a workspace: every stage, in memory.
+         progress: Callable[[str], None] | None = None, periods_of: Callable = closing_periods,
+         until: dt.datetime | None = None) -> Bill:
+    """Rate the window [first_day, stop_day) of a workspace, every stage in memory: validated, the
+    rated part, finished (fingerprints, run_id, warnings, checks).
 
     periods_of(contract, first_day, stop_day) picks the periods billed (default: those closing in
     the window); until, when given, caps the span: events at or after that instant are not read
-    (`usagebill preview` bills an open period with the usage so far).
-
-    shard: rate only that shard's customers (a task of pipeline/scale_out/engine.py): the same stages over the
-    whole run's span and metrics, returning an unchecked part (no run_id, fingerprints or check)."""
+    (`usagebill preview` bills an open period with the usage so far). The cyclic garbage collector
+    is paused meanwhile (pipeline/core/gcpause.py)."""
     watch = Stopwatch(progress)
+    with paused_gc():
+        part, ws, whole, hashing = _rate(workspace, args, watch, threads, memory_limit, None, periods_of, until)
+        return finished(part, ws, whole, hashing, watch)
+
+
+def rate_part(workspace: Path, args: RunArgs, shard: Shard, *, threads: int | None = None,
+              memory_limit: str | None = None) -> Part:
+    """One shard's part of a run (a task of pipeline/scale_out/engine.py): the same stages over the whole
+    run's span and metrics, for the shard's customers only; its driver fingerprints, merges and checks."""
+    with paused_gc():
+        return _rate(workspace, args, Stopwatch(), threads, memory_limit, shard)[0]
+
+
+def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None, memory_limit: str | None,
+          shard: Shard | None, periods_of: Callable = closing_periods, until: dt.datetime | None = None,
+          ) -> tuple[Part, Workspace, Scope, Future | None]:
+    """The stages from validate to assemble: (the part, the workspace, the whole run's scope, the inputs'
+    fingerprints being taken meanwhile, or None for a shard: its driver takes them once)."""
     with watch.stage("validate"):
         ws, events, whole = validated(workspace, args, None if shard is None else shard.files, periods_of, until)
         scope = whole if shard is None else cut(whole, shard)
@@ -189,11 +197,9 @@ def _bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_
         daily_t = daily.daily_usage(con, ms) if span is not None and events.files else daily.empty()
     con.close()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
-    if hashing is None:
-        return Bill("", args, {}, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings,
-                    daily_usage=daily_t)
-    return finished(Bill("", args, {}, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings, invoices,
-                         daily_t), ws, whole, hashing, watch)
+    objects = invoices if shard is None else []  # a shard's invoice objects stay on its worker
+    return Part(args, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings, objects, daily_t), ws, whole, \
+        hashing
 
 
 def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = None,
@@ -210,17 +216,18 @@ def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = No
     return ws, events, scope
 
 
-def finished(part: Bill, ws: Workspace, scope: Scope, hashing: Future, watch: Stopwatch) -> Bill:
+def finished(part: Part, ws: Workspace, scope: Scope, hashing: Future, watch: Stopwatch) -> Bill:
     """A whole run's Bill from its rated part (local, or merged from shards): the inputs' fingerprints,
     the run_id they give, the warnings, then the Pandera checks of every output table."""
     with watch.stage("fingerprint"):
-        part.inputs = hashing.result()
-    part.run_id = run_id(part.args, part.inputs)
-    part.warnings = run_warnings(ws, scope, part.usage, part.quarantine)
+        inputs = hashing.result()
+    result = Bill(run_id(part.args, inputs), part.args, inputs, part.counts, part.invoices, part.lines, part.usage,
+                  part.quarantine, part.digits, part.timings, part.invoice_objects, part.daily_usage,
+                  run_warnings(ws, scope, part.usage, part.quarantine))
     with watch.stage("check"):
         from schemas import validate_bill
-        validate_bill(part)
-    return part
+        validate_bill(result)
+    return result
 
 
 def write_outputs(result: Bill, out: Path, *, report: bool = True) -> Path:

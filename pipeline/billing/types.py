@@ -45,8 +45,26 @@ class RunArgs:
 
 
 @dataclass
+class Part:
+    """What one rating produced before it is a whole run: a shard's share (pipeline/scale_out/merge.py
+    joins them) or a local run's tables before `finished` gives them their inputs, run_id, warnings
+    and checks. No run identity: a Part is never written."""
+
+    args: RunArgs
+    counts: dict[str, int]
+    invoices: pa.Table
+    lines: pa.Table
+    usage: pa.Table
+    quarantine: pa.Table
+    digits: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+    invoice_objects: list[Invoice] = field(default_factory=list)
+    daily_usage: pa.Table | None = None
+
+
+@dataclass
 class Bill:
-    """Everything one run produced, before it is written."""
+    """Everything one whole run produced, checked, before it is written."""
 
     run_id: str
     args: RunArgs

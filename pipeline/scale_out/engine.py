@@ -5,7 +5,7 @@
 1. the driver (this process) loads and checks the workspace and every event file's footer,
    and starts fingerprinting the inputs in a thread, as a local run does;
 2. it cuts the run into shards by customer (pipeline/billing/shards.py) and submits one task per shard:
-   `rate_shard` runs `bill(..., shard=...)` on a worker, the same stage code over the whole
+   `rate_shard` runs `rate_part(..., shard)` on a worker, the same stage code over the whole
    run's span, and returns its part (counts and small Arrow tables: invoices, lines, usage,
    quarantined rows). A worker that dies mid-task loses nothing: Dask runs the task again
    elsewhere (distributed.scheduler.allowed-failures, 3 by default), and a task has no side
@@ -33,9 +33,9 @@ from pathlib import Path
 import duckdb
 
 from .. import __version__
-from ..billing.run import bill, fingerprints, finished, validated
+from ..billing.run import bill, fingerprints, finished, rate_part, validated
 from ..billing.shards import Shard
-from ..billing.types import Bill, RunArgs, Stopwatch
+from ..billing.types import Bill, Part, RunArgs, Stopwatch
 from ..core.db import connect
 from ..core.errors import BillingError
 from . import merge
@@ -81,7 +81,7 @@ def rate_shard(workspace: str, args: RunArgs, shard: Shard, threads: int | None,
     os.environ.setdefault("POLARS_MAX_THREADS", str(threads or 1))
     if memory_limit is None:
         memory_limit = _worker_memory()
-    part = bill(Path(workspace), args, threads=threads, memory_limit=memory_limit, shard=shard)
+    part = rate_part(Path(workspace), args, shard, threads=threads, memory_limit=memory_limit)
     return {"part": part, "versions": versions(), "host": socket.gethostname(), "pid": os.getpid()}
 
 
@@ -179,6 +179,6 @@ def _dask_bill(engine: Engine, workspace: Path, args: RunArgs, threads: int | No
         finally:
             con.close()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
-    merged = Bill("", args, {}, merge.counts(parts), inv_t, line_t, usage_t, quarantine, digits, watch.timings,
+    merged = Part(args, merge.counts(parts), inv_t, line_t, usage_t, quarantine, digits, watch.timings,
                   daily_usage=merge.daily_usage(parts))
     return finished(merged, ws, scope, hashing, watch)

@@ -22,15 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..billing import daily, ingest
-from ..billing.types import Bill
+from ..billing.types import Part
 
 
-def counts(parts: list[Bill]) -> dict[str, int]:
+def counts(parts: list[Part]) -> dict[str, int]:
     return {"read": sum(p.counts["read"] for p in parts),
             **{s: sum(p.counts[s] for p in parts) for s in ingest.STATUSES}}
 
 
-def invoices(parts: list[Bill]) -> pa.Table:
+def invoices(parts: list[Part]) -> pa.Table:
     t = pa.concat_tables([p.invoices for p in parts])
     order = pc.sort_indices(t, sort_keys=[("period_end", "ascending"), ("contract_id", "ascending"),
                                           ("period_start", "ascending")])
@@ -47,15 +47,15 @@ def _by_invoice(tables: list[pa.Table], invoice_ids: pa.ChunkedArray, within: st
     return t.take(order).combine_chunks()
 
 
-def lines(parts: list[Bill], invoice_ids: pa.ChunkedArray) -> pa.Table:
+def lines(parts: list[Part], invoice_ids: pa.ChunkedArray) -> pa.Table:
     return _by_invoice([p.lines for p in parts], invoice_ids, "line_number")
 
 
-def usage(parts: list[Bill], invoice_ids: pa.ChunkedArray) -> pa.Table:
+def usage(parts: list[Part], invoice_ids: pa.ChunkedArray) -> pa.Table:
     return _by_invoice([p.usage for p in parts], invoice_ids, None)
 
 
-def quarantine(parts: list[Bill], events: ingest.EventFiles, con: duckdb.DuckDBPyConnection) -> pa.Table:
+def quarantine(parts: list[Part], events: ingest.EventFiles, con: duckdb.DuckDBPyConnection) -> pa.Table:
     filled = [p.quarantine for p in parts if p.quarantine.num_rows]
     if not filled:
         return ingest.empty_quarantine(events)
@@ -75,7 +75,7 @@ def quarantine(parts: list[Bill], events: ingest.EventFiles, con: duckdb.DuckDBP
     return ingest.read_quarantined(con, events, file_index, rows, column("reason"))
 
 
-def daily_usage(parts: list[Bill]) -> pa.Table:
+def daily_usage(parts: list[Part]) -> pa.Table:
     filled = [p.daily_usage for p in parts if p.daily_usage is not None and p.daily_usage.num_rows]
     if not filled:
         return daily.empty()
