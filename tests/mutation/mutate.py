@@ -33,7 +33,7 @@ MODULES: dict[str, list[str]] = {
     "pipeline/core/money.py": ["tests/test_money_tax.py", "tests/test_rate_models.py", "tests/test_pricing_rules.py",
                                "tests/test_terms.py::test_quantities_on_documents_are_shown_at_a_sensible_precision"],
     "pipeline/core/tax.py": ["tests/test_money_tax.py"],
-    "pipeline/billing/periods.py": ["tests/test_periods.py"],
+    "pipeline/billing/periods.py": ["tests/test_periods.py", "tests/test_terms.py"],
     "pipeline/rate/base.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/flat.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
     "pipeline/rate/graduated.py": ["tests/test_rate_models.py", "tests/test_config_errors.py"],
