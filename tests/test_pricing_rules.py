@@ -94,3 +94,62 @@ def test_one_time_is_quantity_times_unit_price():
     assert detailed.amount == D("99.5")
     assert detailed.steps == ("0.5 x 199 on 2026-10-09",)
     assert detailed.terms == {"quantity": D("0.5"), "unit_price": D("199"), "formula": "0.5 x 199", "exact": D("99.5")}
+
+
+# -- the charge models asked for detail: the same computation, its terms by hand ------------------------------
+
+def _charge(module, raw):
+    from pipeline.core.errors import ProblemList
+    from pipeline.core.fields import Fields
+
+    problems = ProblemList()
+    params = module.parse(Fields(raw, "charge", problems))
+    assert not problems.items
+    return params
+
+
+def test_flat_detail_prorated_full_and_not_prorated():
+    from pipeline.rate import flat
+    from pipeline.rate.base import Usage
+
+    fee = _charge(flat, {"amount": D("49.00")})
+    got = flat.price(fee, Usage(D(0), Fraction(15, 31)), detail=True)
+    # 49.00 x 15/31 = 23.709677...
+    assert abs(Fraction(got.amount) - Fraction(735, 31)) < Fraction(1, 10**50) and got.unit_price == D("49.00")
+    assert got.steps == ("49.00 x 15/31 (proration)",)
+    assert got.terms == {"amount": D("49.00"), "prorate": True, "proration_factor": "15/31",
+                         "formula": "49.00 x 15/31", "exact": got.amount}
+    full = flat.price(fee, Usage(D(0), ONE), detail=True)
+    assert (full.amount, full.steps, full.terms["formula"], full.terms["proration_factor"]) == (
+        D("49.00"), (), "49.00 (full period)", "1")
+    assert str(full.amount) == "49.00"  # a full period is the amount itself, not a product
+    fixed = _charge(flat, {"amount": D("49.00"), "prorate": False})
+    kept = flat.price(fixed, Usage(D(0), Fraction(15, 31)), detail=True)
+    assert (kept.amount, kept.steps, kept.terms["formula"]) == (D("49.00"), (), "49.00 (not prorated)")
+    assert flat.price(fee, Usage(D(0), Fraction(15, 31))).terms is None  # no detail asked, none built
+
+
+def test_per_unit_volume_package_and_percentage_detail():
+    from pipeline.rate import package, per_unit, percentage, volume
+    from pipeline.rate.base import Usage
+
+    pu = per_unit.price(_charge(per_unit, {"unit_price": D("0.5"), "free_units": D(10)}), Usage(D(25), ONE), True)
+    assert pu.amount == D("7.5")  # (25 - 10) x 0.5
+    assert pu.terms == {"quantity": D(25), "free_units": D(10), "billable_units": D(15), "unit_price": D("0.5"),
+                        "formula": "max(25 - 10, 0) x 0.5", "exact": D("7.5")}
+    assert pu.steps == ("15 billable units (10 free) x 0.5",)
+    tiers = {"tiers": [{"up_to": 100, "unit_price": D("0.1")}, {"unit_price": D("0.05"), "flat_fee": D(2)}]}
+    vo = volume.price(_charge(volume, tiers), Usage(D(150), ONE), True)
+    assert vo.amount == D("9.5")  # all 150 at tier 2: 150 x 0.05 + 2
+    assert (vo.terms["tier"], vo.terms["from"], vo.terms["up_to"], vo.terms["formula"]) == (
+        2, D(100), None, "150 x 0.05 + 2 (all units at tier 2)")
+    pk = package.price(_charge(package, {"package_size": D(100), "package_price": D(3), "free_units": D(50)}),
+                       Usage(D(251), ONE), True)
+    assert pk.amount == D(9)  # ceil((251 - 50) / 100) = 3 packages x 3
+    assert (pk.terms["billable_units"], pk.terms["packages"], pk.terms["formula"]) == (
+        D(201), D(3), "ceil(201 / 100) = 3 packages x 3")
+    pc = percentage.price(_charge(percentage, {"percent": D("2.9"), "fixed_fee": D("0.30")}),
+                          Usage(D(100), ONE, D("12.34"), events=4), True)
+    assert pc.amount == D("12.34") and pc.terms["exact"] == D("12.34")
+    assert pc.terms["formula"].startswith("sum over the 4 events of 2.9% x chargeable amount + 0.30")
+    assert percentage.price(_charge(percentage, {"percent": D(1)}), Usage(D(1), ONE)).amount == D(0)  # no events

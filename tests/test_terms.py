@@ -317,8 +317,8 @@ def test_the_ledger_records_which_terms_priced_each_issued_line(tmp_path):
 
 @pytest.mark.parametrize("value, shown", [
     ("24.429530201", "24.43"), ("2545", "2545"), ("430.420000000", "430.42"), ("7.305", "7.31"), ("1.995", "2"),
-    ("0.004567", "0.00457"), ("0.000000001", "0.000000001"), ("0.9995", "1"), ("100.000000000", "100"), ("-3.5",
-                                                                                                         "-3.5"),
+    ("0.004567", "0.00457"), ("0.000000001", "0.000000001"), ("0.9995", "1"), ("100.000000000", "100"),
+    ("-3.5", "-3.5"),
 ])
 def test_quantities_on_documents_are_shown_at_a_sensible_precision(value, shown):
     from pipeline.core.money import show_quantity
