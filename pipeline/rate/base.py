@@ -18,7 +18,7 @@ class Usage:
     quantity: Decimal  # metric quantity (9 fractional digits)
     factor: Fraction  # proration factor of the period (1 for a full period)
     event_amount: Decimal | None = None  # percentage: exact sum of per-event costs, rated in SQL
-    events: int = 0  # events the metric counted (percentage's explanation names them)
+    events: int = 0  # pragma: no mutate - events the metric counted (percentage's explanation names them)
 
 
 @dataclass(frozen=True)

