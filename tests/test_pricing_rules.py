@@ -180,3 +180,13 @@ def test_every_model_builds_no_detail_unless_asked():
     # tier 1: 10 x 1 = 10; tier 2: 2 x 0.5 + 2 = 3
     assert [(t["tier"], t["units"], t["amount"]) for t in g.terms["tiers"]] == [(1, D(10), D(10)), (2, D(2), D(3))]
     assert g.amount == D(13) and g.terms["exact"] == D(13)
+
+
+def test_volume_prices_a_negative_level_at_the_first_tier():
+    """A falling weighted_sum level can make q negative: the first tier prices it, and says so."""
+    from pipeline.rate import volume
+    from pipeline.rate.base import Usage
+
+    tiers = {"tiers": [{"up_to": 10, "unit_price": D(2)}, {"unit_price": D(1)}]}
+    got = volume.price(_charge(volume, tiers), Usage(D(-5), ONE), detail=True)
+    assert got.amount == D(-10) and got.terms["tier"] == 1 and got.steps == ("tier 1: -5 x 2 + 0",)
