@@ -182,7 +182,8 @@ def parent_fix(tree: ast.AST, target: ast.UnaryOp) -> None:
 def workspace_copy() -> Path:
     tmp = Path(tempfile.mkdtemp(prefix="usagebill-mut-"))
     for name in ("pipeline", "sql", "schemas", "tests"):
-        shutil.copytree(ROOT / name, tmp / name, ignore=shutil.ignore_patterns("__pycache__", "mutation"))
+        shutil.copytree(ROOT / name, tmp / name, symlinks=True,  # pipeline/sql stays a link to the copy of sql/
+                        ignore=shutil.ignore_patterns("__pycache__", "mutation"))
     shutil.copy(ROOT / "pyproject.toml", tmp / "pyproject.toml")
     return tmp
 
