@@ -8,12 +8,19 @@ import pytest
 from pipeline.billing.run import bill
 from pipeline.billing.types import Bill, RunArgs
 
+from object_tables import assert_same_as_objects
+
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 def run_bill(ws: Path, first: str = "2026-10-01", stop: str = "2026-11-01", *, threads: int | None = None,
              **kw) -> Bill:
-    return bill(ws, RunArgs(dt.date.fromisoformat(first), dt.date.fromisoformat(stop), **kw), threads=threads)
+    """A run in memory, with its invoices also built as objects; every test that bills through here
+    also checks that the run's columnar tables equal the objects' (tests/object_tables.py)."""
+    result = bill(ws, RunArgs(dt.date.fromisoformat(first), dt.date.fromisoformat(stop), **kw), threads=threads,
+                  objects=True)
+    assert_same_as_objects(result, ws)
+    return result
 
 
 def lines_by(result: Bill) -> dict[tuple[str, str, str], dict]:

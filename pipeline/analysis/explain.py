@@ -175,7 +175,7 @@ def explain(workspace: Path, key: str, line_number: int | None = None, *, ledger
     target = resolve(workspace, ws, key, ledger=ledger, wait=wait, today=today)
     last = target.period.last_day
     args = RunArgs(last, last + dt.timedelta(days=1), (target.contract_id,), events=events)
-    result = bill(workspace, args, threads=threads)
+    result = bill(workspace, args, threads=threads, objects=True)
     wanted = invoice_id(target.contract_id, target.period.start)
     inv = next(i for i in result.invoice_objects if i.invoice_id == wanted)
     if line_number is not None and not 1 <= line_number <= len(inv.lines):

@@ -16,10 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..core.db import quote_ident
-from ..core.errors import InputDataError, OutputError
+from ..core.errors import OutputError
 from ..core.io import os_reason
 from ..core.money import MONEY_SCALE, QUANTITY_SCALE
-from .invoice import Invoice
 
 MONEY = pa.decimal128(38, MONEY_SCALE)
 QUANTITY = pa.decimal128(38, QUANTITY_SCALE)
@@ -51,64 +50,8 @@ MONEY_COLUMNS = {"subtotal", "discount_total", "tax_total", "total", "amount",
 QUANTITY_COLUMNS = {"quantity", "issued_quantity", "recomputed_quantity", "delta_quantity"}  # all 9 digits
 
 
-def _q(value: Decimal | None, scale: int) -> Decimal | None:
+def quantize(value: Decimal | None, scale: int) -> Decimal | None:
     return None if value is None else value.quantize(Decimal(1).scaleb(-scale))
-
-
-def _table(columns: dict[str, list], schema: pa.Schema) -> pa.Table:
-    """Arrow converts each Decimal to the column's scale exactly (it refuses to lose digits).
-
-    An amount too large for its column (absurd quantities times prices) is an input error naming
-    the invoice, not a crash."""
-    try:
-        return pa.table({f.name: pa.array(columns[f.name], f.type) for f in schema}, schema=schema)
-    except (pa.ArrowInvalid, OverflowError):
-        for f in schema:
-            if not pa.types.is_decimal(f.type):
-                continue
-            limit = Decimal(10) ** (f.type.precision - f.type.scale)
-            for i, value in enumerate(columns[f.name]):
-                if value is not None and abs(value) >= limit:
-                    where = ", ".join(f"{k} {columns[k][i]}" for k in ("invoice_id", "contract_id", "charge_id")
-                                      if k in columns and columns[k][i] is not None)
-                    raise InputDataError(
-                        f"{where}: {f.name} {value} does not fit the outputs' DECIMAL({f.type.precision}, "
-                        f"{f.type.scale}) (below 10^{f.type.precision - f.type.scale}); check the events' values "
-                        "and the prices that produce it") from None
-        raise
-
-
-def invoices_table(invoices: list[Invoice], payment_terms: dict[str, int]) -> pa.Table:
-    cols: dict[str, list] = {name: [] for name in INVOICE_SCHEMA.names}
-    for inv in invoices:
-        b = inv.billed
-        for name, value in (
-            ("invoice_id", inv.invoice_id), ("invoice_number", inv.invoice_number), ("status", inv.status),
-            ("customer_id", b.contract.customer_id), ("contract_id", b.contract.contract_id),
-            ("plan_id", b.contract.plan_id), ("currency", inv.currency), ("period_start", b.period.start),
-            ("period_end", b.period.end), ("issue_date", inv.issue_date),
-            ("due_date", inv.due_date(payment_terms[b.contract.customer_id])), ("subtotal", inv.subtotal),
-            ("discount_total", inv.discount_total), ("tax_percent", _q(inv.tax_percent, 6)),
-            ("tax_note", inv.tax_note), ("tax_name", inv.tax_name), ("tax_total", inv.tax_total), ("total", inv.total),
-        ):
-            cols[name].append(value)
-    return _table(cols, INVOICE_SCHEMA)
-
-
-def lines_table(invoices: list[Invoice]) -> pa.Table:
-    cols: dict[str, list] = {name: [] for name in LINE_SCHEMA.names}
-    for inv in invoices:
-        start, end = inv.billed.period.start, inv.billed.period.end
-        for line in inv.lines:
-            for name, value in (
-                ("invoice_id", inv.invoice_id), ("line_number", line.line_number), ("line_type", line.line_type),
-                ("charge_id", line.charge_id), ("metric_id", line.metric_id), ("group_key", line.group_key),
-                ("description", line.description), ("quantity", line.quantity),
-                ("unit_price", _q(line.unit_price, 12)), ("amount", line.amount), ("currency", inv.currency),
-                ("service_start", line.service_day or start), ("service_end", line.service_day or end),
-            ):
-                cols[name].append(value)
-    return _table(cols, LINE_SCHEMA)
 
 
 def neutralize(text: str) -> str:

@@ -189,34 +189,33 @@ def _slot(table: dict[tuple[str, str], int], event_type: str, column: str) -> No
         table[event_type, column] = sum(1 for t, _ in table if t == event_type)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, query: str, params: dict) -> list[dict]:
-    return fetch_table(con, query, params).to_pylist()
+EMPTY = pa.table({})
 
 
-def meter_usage(con: duckdb.DuckDBPyConnection, ms: MetricSql) -> list[dict]:
+def meter_usage(con: duckdb.DuckDBPyConnection, ms: MetricSql) -> pa.Table:
     """Quantities of count, sum, max, unique_count and latest metrics from `folded` (its usage rows)."""
     ks = ms.indices("count", "sum", "max", "unique_count", "latest")
     if not ks:
-        return []
+        return EMPTY
     branches = "\n    UNION ALL\n".join(
         f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k, kept=True)} AS group_values,\n"
         f"           CAST({ms.partial_aggregate(k)} AS DECIMAL(38, 9)) AS quantity, CAST(sum(n) AS BIGINT) AS events\n"
         f"    FROM folded WHERE fold = 'usage' AND {ms.flag(k)} GROUP BY ALL" for k in ks)
-    return _rows(con, sql("meter_usage", branches=branches), {})
+    return fetch_table(con, sql("meter_usage", branches=branches))
 
 
-def rate_percentage(con: duckdb.DuckDBPyConnection, ms: MetricSql, pct: pa.Table) -> list[dict]:
+def rate_percentage(con: duckdb.DuckDBPyConnection, ms: MetricSql, pct: pa.Table) -> pa.Table:
     """Exact per-event percentage amounts per contract, period, charge and group (from `folded`,
     whose usage rows hold these metrics' events one per row)."""
     ks = percentage_metrics(pct)
     if not ks:
-        return []
+        return EMPTY
     con.register("pct_t", pct)
     branches = "\n    UNION ALL\n".join(
         f"    SELECT period_idx, {k} AS metric_idx, {ms.group(k, kept=True)} AS group_values, ev_ts AS ts,\n"
         f"           ev_id AS event_id, s{ms.number_slots[ms.metrics[k].event_type, ms.metrics[k].field]} AS amount\n"
         f"    FROM folded WHERE fold = 'usage' AND {ms.flag(k)}" for k in ks)
-    return _rows(con, sql("rate_percentage", branches=branches), {})
+    return fetch_table(con, sql("rate_percentage", branches=branches))
 
 
 def percentage_metrics(pct: pa.Table) -> list[int]:
@@ -224,19 +223,19 @@ def percentage_metrics(pct: pa.Table) -> list[int]:
     return sorted(set(pct.column("metric_idx").to_pylist())) if pct.num_rows else []
 
 
-def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, events: EventFiles) -> list[dict]:
+def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, events: EventFiles) -> pa.Table:
     """Opening level and time-weighted integral of weighted_sum metrics per billed period."""
     ks = ms.indices("weighted_sum")
     span = scope.span
     if not ks or span is None or not events.files:
-        return []
+        return EMPTY
     ws = scope.workspace
     basis = scope.whole or scope  # a shard reads the history its whole run reads
     weighted_plans = {k.contract_id for k in basis.contracts
                       if ws.metric_ids_ever(k) & {ms.metrics[i].id for i in ks}}
     starts = [b.contract.start_date for b in basis.periods if b.contract.contract_id in weighted_plans]
     if not starts or not any(b.contract.contract_id in weighted_plans for b in scope.periods):
-        return []
+        return EMPTY
     history_start = dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
     branches = "\n    UNION ALL\n".join(
         f"    SELECT contract_id, {k} AS metric_idx, {ms.group(k)} AS group_values, ts, {ms.value(k)} AS value\n"
@@ -244,7 +243,7 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     query = sql("meter_weighted", projection=ms.columns.projection(), metric_flags=ms.flags(), branches=branches)
     params = {"files": [str(p) for p in events.files], "event_types": sorted({ms.metrics[k].event_type for k in ks}),
               "history_start": history_start, "span_end": span[1], **ms.params}
-    return _rows(events.attach(con), query, params)
+    return fetch_table(events.attach(con), query, params)
 
 
 def weighted_quantity(level_us: Decimal, full_us: int) -> Decimal:

@@ -48,7 +48,7 @@ def preview(workspace: Path, contract_id: str, as_of: dt.date, *, threads: int |
     args = RunArgs(p.last_day, p.end, (contract_id,), events=events)
     result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress,
                   periods_of=lambda contract, _first, _stop: [p] if contract.contract_id == contract_id else [],
-                  until=cutoff)
+                  until=cutoff, objects=True)
     return Preview(as_of, cutoff, result, result.invoice_objects[0])
 
 

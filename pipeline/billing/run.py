@@ -25,7 +25,8 @@ from ..core.gcpause import paused_gc
 from ..core.io import fingerprint, staged_dir, write_bytes
 from ..core.money import EXACT
 from . import daily, emit, ingest, meter, preflight
-from .invoice import Invoice, build_invoice
+from .assemble import assemble
+from .invoice import build_invoice
 from .meter import Metered, MetricSql
 from .periods import closing_periods
 from .scope import Scope, cut, lookup_tables, select
@@ -84,16 +85,6 @@ def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[str]]
     return pa.Table.from_pylist(rows, schema=schema), charges
 
 
-def _usage_table(invoices: list[Invoice]) -> pa.Table:
-    """usage.parquet: one row per contract, period, usage charge and group."""
-    rows = [{"invoice_id": inv.invoice_id, "contract_id": inv.billed.contract.contract_id,
-             "customer_id": inv.billed.contract.customer_id, "period_start": inv.billed.period.start,
-             "period_end": inv.billed.period.end, "charge_id": line.charge_id, "metric_id": line.metric_id,
-             "group_key": line.group_key, "quantity": line.quantity, "events": line.events}
-            for inv in invoices for line in inv.lines if line.line_type == "usage"]
-    return pa.Table.from_pylist(rows, schema=emit.USAGE_SCHEMA)
-
-
 @contextmanager
 def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
     """Each value too large for DECIMAL(38, 9) is quarantined as invalid; a sum of valid values can
@@ -126,17 +117,19 @@ def run_warnings(ws: Workspace, scope: Scope, usage: pa.Table, quarantine: pa.Ta
 
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
          progress: Callable[[str], None] | None = None, periods_of: Callable = closing_periods,
-         until: dt.datetime | None = None) -> Bill:
+         until: dt.datetime | None = None, objects: bool = False) -> Bill:
     """Rate the window [first_day, stop_day) of a workspace, every stage in memory: validated, the
     rated part, finished (fingerprints, run_id, warnings, checks).
 
     periods_of(contract, first_day, stop_day) picks the periods billed (default: those closing in
     the window); until, when given, caps the span: events at or after that instant are not read
-    (`usagebill preview` bills an open period with the usage so far). The cyclic garbage collector
+    (`usagebill preview` bills an open period with the usage so far); objects: also build each invoice
+    as Python objects (`Bill.invoice_objects`, for explain and preview). The cyclic garbage collector
     is paused meanwhile (pipeline/core/gcpause.py)."""
     watch = Stopwatch(progress)
     with paused_gc():
-        part, ws, whole, hashing = _rate(workspace, args, watch, threads, memory_limit, None, periods_of, until)
+        part, ws, whole, hashing = _rate(workspace, args, watch, threads, memory_limit, None, periods_of, until,
+                                            objects)
         return finished(part, ws, whole, hashing, watch)
 
 
@@ -150,7 +143,7 @@ def rate_part(workspace: Path, args: RunArgs, shard: Shard, *, threads: int | No
 
 def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None, memory_limit: str | None,
           shard: Shard | None, periods_of: Callable = closing_periods, until: dt.datetime | None = None,
-          ) -> tuple[Part, Workspace, Scope, Future | None]:
+          objects: bool = False) -> tuple[Part, Workspace, Scope, Future | None]:
     """The stages from validate to assemble: (the part, the workspace, the whole run's scope, the inputs'
     fingerprints being taken meanwhile, or None for a shard: its driver takes them once)."""
     with watch.stage("validate"):
@@ -180,26 +173,26 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                                         scope.selected, ms.fold(meter.percentage_metrics(pct)), row_filter(shard))
             quarantine = ingest.quarantine(con, events, scope.selected)
     with watch.stage("meter"):
-        if span is None or not events.files:
-            usage_rows, weighted_rows, pct_rows = [], [], []
-        else:
+        usage_rows = weighted_rows = pct_rows = meter.EMPTY
+        if span is not None and events.files:
             with _overflow_is_input_error(ms):
                 usage_rows = meter.meter_usage(con, ms)
                 pct_rows = meter.rate_percentage(con, ms, pct)
                 weighted_rows = meter.meter_weighted(con, ms, scope, events)
-        by = _metered_by_period(scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
-    with watch.stage("rate"), localcontext(EXACT):
-        invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
+    with watch.stage("rate"):
+        tables = assemble(con, scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("assemble"):
-        terms = {c.customer_id: c.payment_terms_days for c in ws.customers.values()}
-        inv_t, line_t = emit.invoices_table(invoices, terms), emit.lines_table(invoices)
-        usage_t = _usage_table(invoices)
+        invoices = []
+        if objects:  # explain and preview read the invoices as objects (invoice.py), a few contracts' worth
+            by = _metered_by_period(scope, ms, usage_rows.to_pylist(), weighted_rows.to_pylist(),
+                                    pct_rows.to_pylist(), pct_charges)
+            with localcontext(EXACT):
+                invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
         daily_t = daily.daily_usage(con, ms) if span is not None and events.files else daily.empty()
     con.close()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
-    objects = invoices if shard is None else []  # a shard's invoice objects stay on its worker
-    return Part(args, counts, inv_t, line_t, usage_t, quarantine, digits, watch.timings, objects, daily_t), ws, whole, \
-        hashing
+    return Part(args, counts, tables.invoices, tables.lines, tables.usage, quarantine, digits, watch.timings,
+                invoices, daily_t), ws, whole, hashing
 
 
 def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = None,

@@ -1,0 +1,382 @@
+"""assemble: a run's invoices, lines and usage as columns (the batch form of invoice.py).
+
+Which lines each invoice has, their order and numbers, the sums they total to and the output
+tables are DuckDB queries over the whole run at once (sql/assemble_*.sql). The pricing rules are
+not written again here: each is still the one function in pipeline/rate/ (charge models,
+floors.py, discount.py, one_time.py) and pipeline/core/money.py, called once per *distinct* set of
+figures (charge, proration, currency digits, quantity, ...) rather than once per line, and the
+results are joined back. A run of 828k invoices and 4.4M usage lines prices about 100k distinct
+quantities. `build_invoice` (invoice.py) builds the same invoice as Python objects for explain and
+preview; tests/test_assemble.py pins that both give the same tables.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from fractions import Fraction
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import rate
+from ..config.pricebook import Charge
+from ..config.terms import Terms
+from ..core.db import fetch_table, sql
+from ..core.errors import InputDataError
+from ..core.money import EXACT, round_money, round_quantity, show_quantity
+from ..rate import floors
+from ..rate import one_time as one_time_rule
+from ..rate.discount import discount
+from . import emit
+from .invoice import HUNDRED, group_key, one_time_in
+from .meter import MetricSql, weighted_quantity
+from .scope import Scope
+
+DEC9 = pa.decimal128(38, 9)
+
+
+@dataclass
+class Assembled:
+    invoices: pa.Table
+    lines: pa.Table
+    usage: pa.Table
+
+
+@dataclass
+class _Keys:
+    """The run's distinct terms, charges, proration factors and tax rules, by index."""
+
+    terms: list[Terms]
+    charges: list[Charge]
+    factors: list[Fraction]
+    taxes: list[tuple[Decimal, str, str]]
+
+
+def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
+    """inv_t: one row per billed period (period_idx = its place in scope.periods), with the indices of
+    its terms, proration factor and tax rule; and the one-time charges of each period."""
+    ws = scope.workspace
+    terms_of: dict[int, int] = {}
+    factor_of: dict[tuple[int, int], int] = {}
+    tax_of: dict[str, int] = {}
+    tax_index: dict[tuple, int] = {}
+    keys = _Keys([], [], [], [])
+    names = ("contract_id", "customer_id", "plan_id", "period_start", "period_end", "terms_idx", "factor_idx",
+             "tax_idx", "payment_terms_days")
+    cols: dict[str, list] = {n: [] for n in names}
+    one_time = []
+    for i, b in enumerate(scope.periods):
+        k, p = b.contract, b.period
+        t = terms_of.get(id(b.terms))
+        if t is None:
+            t = terms_of[id(b.terms)] = len(keys.terms)
+            keys.terms.append(b.terms)
+        days = ((p.end - p.start).days, (p.full_end - p.full_start).days)
+        f = factor_of.get(days)
+        if f is None:
+            f = factor_of[days] = len(keys.factors)
+            keys.factors.append(Fraction(*days))
+        x = tax_of.get(k.customer_id)
+        if x is None:
+            customer = ws.customers[k.customer_id]
+            rule = ws.tax_of(customer)
+            x = tax_of[k.customer_id] = tax_index.setdefault((rule.percent, rule.note, rule.name), len(tax_index))
+        cols["contract_id"].append(k.contract_id)
+        cols["customer_id"].append(k.customer_id)
+        cols["plan_id"].append(k.plan_id)
+        cols["period_start"].append(p.start)
+        cols["period_end"].append(p.end)
+        cols["terms_idx"].append(t)
+        cols["factor_idx"].append(f)
+        cols["tax_idx"].append(x)
+        cols["payment_terms_days"].append(ws.customers[k.customer_id].payment_terms_days)
+        if k.contract_id in ws.one_time:
+            one_time.append((i, one_time_in(ws, b)))
+    keys.taxes = list(tax_index)
+    plans = ws.pricebook.plans
+    table = pa.table({
+        "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
+        **{n: pa.array(cols[n], pa.date32() if n.startswith("period_") else
+                       pa.int32() if n.endswith(("_idx", "_days")) else pa.string()) for n in names},
+    })
+    plan_ids = sorted(plans)
+    plan_t = pa.table({"plan_id": plan_ids, "currency": [plans[p].currency for p in plan_ids],
+                       "digits": pa.array([plans[p].digits for p in plan_ids], pa.int32())})
+    return table, keys, one_time, plan_t
+
+
+def _charge_table(keys: _Keys, ms: MetricSql, metrics: dict) -> pa.Table:
+    """charge_t: the charges of every charge list in force, pos = place in its list; charge_key
+    indexes keys.charges (a charge shared by lists is priced once)."""
+    metric_idx = {m.id: k for k, m in enumerate(ms.metrics)}
+    charge_of: dict[int, int] = {}
+    rows = []
+    for t, terms in enumerate(keys.terms):
+        for pos, c in enumerate(terms.charges):
+            key = charge_of.get(id(c))
+            if key is None:
+                key = charge_of[id(c)] = len(keys.charges)
+                keys.charges.append(c)
+            metric = metrics.get(c.metric_id) if c.metric_id else None
+            rows.append({"terms_idx": t, "pos": pos, "charge_key": key, "charge_id": c.id,
+                         "metric_idx": None if c.metric_id is None else metric_idx.get(c.metric_id, -1),
+                         "grouped": bool(metric and metric.group_by), "has_min": c.min_amount is not None})
+    schema = pa.schema([("terms_idx", pa.int32()), ("pos", pa.int32()), ("charge_key", pa.int32()),
+                        ("charge_id", pa.string()), ("metric_idx", pa.int32()), ("grouped", pa.bool_()),
+                        ("has_min", pa.bool_())])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _usage_t(scope: Scope, usage: pa.Table, weighted: pa.Table, ms: MetricSql) -> pa.Table:
+    """usage_t: metered quantity per (period, metric, group): the usage query's rows and the
+    weighted_sum metrics' levels turned into quantities (meter.weighted_quantity)."""
+    cols = ["period_idx", "metric_idx", "group_values", "quantity", "events"]
+    parts = [usage.select(cols).cast(pa.schema([("period_idx", pa.int32()), ("metric_idx", pa.int32()),
+                                                ("group_values", pa.list_(pa.string())), ("quantity", DEC9),
+                                                ("events", pa.int64())]))] if usage.num_rows else []
+    if weighted.num_rows:
+        rows = [r for r in weighted.to_pylist()
+                if not (r["events"] == 0 and r["opening"] == 0 and ms.metrics[r["metric_idx"]].group_by)]
+        full = {}
+        q = []
+        for r in rows:
+            i = r["period_idx"]
+            if i not in full:
+                full[i] = scope.periods[i].full_seconds_us
+            q.append(weighted_quantity(r["level_us"], full[i]))
+        parts.append(pa.table({"period_idx": pa.array([r["period_idx"] for r in rows], pa.int32()),
+                               "metric_idx": pa.array([r["metric_idx"] for r in rows], pa.int32()),
+                               "group_values": pa.array([r["group_values"] for r in rows], pa.list_(pa.string())),
+                               "quantity": pa.array(q, DEC9), "events": pa.array([r["events"] for r in rows],
+                                                                                  pa.int64())}))
+    if not parts:
+        return pa.table({"period_idx": pa.array([], pa.int32()), "metric_idx": pa.array([], pa.int32()),
+                         "group_values": pa.array([], pa.list_(pa.string())), "quantity": pa.array([], DEC9),
+                         "events": pa.array([], pa.int64())})
+    return pa.concat_tables(parts)
+
+
+def _event_amount_t(percentage: pa.Table, pct_charges: list[str]) -> pa.Table:
+    if not percentage.num_rows:
+        return pa.table({"period_idx": pa.array([], pa.int32()), "charge_id": pa.array([], pa.string()),
+                         "group_values": pa.array([], pa.list_(pa.string())),
+                         "event_amount": pa.array([], pa.decimal128(38, 12))})
+    charge_ids = pa.array(pct_charges, pa.string())
+    return pa.table({"period_idx": pc.cast(percentage["period_idx"], pa.int32()),
+                     "charge_id": pc.take(charge_ids, percentage["charge_idx"]),
+                     "group_values": percentage["group_values"], "event_amount": percentage["event_amount"]})
+
+
+def _decimal(values: list, kind: pa.DataType, what: str, where) -> pa.Array:
+    """Decimal values as an output column; one too large for it is an input error naming where it is
+    (where(i): 'invoice_id ..., contract_id ..., charge_id ...' of the first invoice holding value i)."""
+    try:
+        return pa.array(values, kind)
+    except (pa.ArrowInvalid, OverflowError):
+        limit = Decimal(10) ** (kind.precision - kind.scale)
+        i = next((i for i, v in enumerate(values) if v is not None and abs(v) >= limit), None)
+        if i is None:
+            raise
+        raise InputDataError(
+            f"{where(i)}: {what} {values[i]} does not fit the outputs' DECIMAL({kind.precision}, {kind.scale}) "
+            f"(below 10^{kind.precision - kind.scale}); check the events' values and the prices that produce it"
+        ) from None
+
+
+class _Where:
+    """Names the first invoice a distinct set of figures belongs to, for error messages."""
+
+    def __init__(self, inv: pa.Table, keys: _Keys):
+        self.inv, self.keys = inv, keys
+
+    def __call__(self, first_period: int, charge_key: int | None = None) -> str:
+        row = self.inv.slice(first_period, 1).to_pylist()[0]
+        text = f"invoice_id {row['invoice_id']}, contract_id {row['contract_id']}"
+        return text + (f", charge_id {self.keys.charges[charge_key].id}" if charge_key is not None else "")
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, keys: str, source: str) -> pa.Table:
+    return fetch_table(con, sql("assemble_distinct", keys=keys, source=source))
+
+
+def _priced(distinct: pa.Table, drop: list[str], columns: dict[str, pa.Array]) -> pa.Table:
+    out = distinct.drop_columns(drop)
+    for name, values in columns.items():
+        out = out.append_column(name, values)
+    return out
+
+
+def _usage_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, metrics: dict, where: _Where
+                  ) -> tuple[pa.Table, pa.Table]:
+    """usage_price_t (each distinct (charge, factor, digits, quantity, event_amount) priced once by
+    its charge model) and group_key_t (each distinct group of a charge's metric, as its group_key)."""
+    distinct = _distinct(con, "charge_key, factor_idx, digits, quantity, event_amount, events",
+                         "raw_lines WHERE kind = 'usage'")
+    amounts, prices, heads = [], [], []
+    with localcontext(EXACT):
+        for r in distinct.to_pylist():
+            c = keys.charges[r["charge_key"]]
+            metric = metrics[c.metric_id]
+            q = r["quantity"]
+            usage = rate.Usage(q, keys.factors[r["factor_idx"]], r["event_amount"], r["events"])
+            priced = rate.price(c.model, c.params, usage)
+            amounts.append(round_money(priced.amount, r["digits"]))
+            prices.append(priced.unit_price)
+            heads.append(f"{c.label}: {show_quantity(q)} {metric.unit or metric.id}")
+    firsts, charge_keys = distinct["first_period"].to_pylist(), distinct["charge_key"].to_pylist()
+    at = lambda i: where(firsts[i], charge_keys[i])  # noqa: E731
+    priced_t = _priced(distinct, ["first_period"], {
+        "amount": _decimal(amounts, emit.MONEY, "amount", at),
+        "unit_price": _decimal([emit.quantize(p, 12) for p in prices], emit.PRICE, "unit_price", at),
+        "head": pa.array(heads, pa.string())})
+    groups = _distinct(con, "charge_key, group_values", "raw_lines WHERE kind = 'usage'")
+    gks = [group_key(metrics[keys.charges[k].metric_id], tuple(g))
+           for k, g in zip(groups["charge_key"].to_pylist(), groups["group_values"].to_pylist())]
+    group_t = groups.select(["charge_key", "group_values"]).append_column("group_key", pa.array(gks, pa.string()))
+    return priced_t, group_t
+
+
+def _flat_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.Table:
+    """flat_price_t: each distinct (charge, factor, digits) of a charge with no metric, priced once."""
+    distinct = _distinct(con, "charge_key, factor_idx, digits", "raw_lines WHERE kind = 'flat'")
+    amounts, prices, descriptions, quantities = [], [], [], []
+    with localcontext(EXACT):
+        for r in distinct.to_pylist():
+            c, factor = keys.charges[r["charge_key"]], keys.factors[r["factor_idx"]]
+            priced = rate.price(c.model, c.params, rate.Usage(Decimal(0), factor))
+            amounts.append(round_money(priced.amount, r["digits"]))
+            prices.append(priced.unit_price)
+            descriptions.append(c.label if factor == 1
+                                else f"{c.label} (prorated {factor.numerator}/{factor.denominator})")
+            quantities.append(round_quantity(factor))
+    firsts, charge_keys = distinct["first_period"].to_pylist(), distinct["charge_key"].to_pylist()
+    at = lambda i: where(firsts[i], charge_keys[i])  # noqa: E731
+    return _priced(distinct, ["first_period"], {
+        "amount": _decimal(amounts, emit.MONEY, "amount", at),
+        "unit_price": _decimal([emit.quantize(p, 12) for p in prices], emit.PRICE, "unit_price", at),
+        "description": pa.array(descriptions, pa.string()), "quantity": pa.array(quantities, DEC9)})
+
+
+def _minimum_lines(con: duckdb.DuckDBPyConnection, keys: _Keys) -> pa.Table:
+    """minimum_lines: the `minimum` top-up of each usage charge below its min_amount (rate/floors.py,
+    once per distinct (charge, factor, digits, charged)), one row per period that needs one."""
+    con.register("candidates_t", fetch_table(con, sql("assemble_minimums")))
+    distinct = _distinct(con, "charge_key, factor_idx, digits, charged", "candidates_t").drop_columns(["first_period"])
+    tops = []
+    with localcontext(EXACT):
+        for r in distinct.to_pylist():
+            c = keys.charges[r["charge_key"]]
+            top = floors.minimum(c.min_amount, r["charged"], keys.factors[r["factor_idx"]], r["digits"])
+            tops.append(None if top is None else top.amount)
+    top_t = distinct.append_column("amount", pa.array(tops, emit.MONEY))
+    con.register("minimum_top_t", top_t)
+    return fetch_table(con, sql("assemble_minimum_lines"))
+
+
+def _one_time_t(one_time: list, inv: pa.Table) -> pa.Table:
+    """one_time_t: the one-time lines (rate/one_time.py), seq = their order in the period."""
+    digits = inv["digits"].to_pylist()
+    rows = []
+    with localcontext(EXACT):
+        for i, charges in one_time:
+            for seq, o in enumerate(charges):
+                exact = one_time_rule.price(o.quantity, o.unit_price, o.date).amount
+                rows.append((i, seq, o.charge_id, o.description, o.quantity, o.unit_price,
+                             round_money(exact, digits[i]), o.date))
+    names = ["period_idx", "seq", "charge_id", "description", "quantity", "unit_price", "amount", "service_day"]
+    cols = list(zip(*rows)) if rows else [[] for _ in names]
+    ids = inv["invoice_id"].to_pylist()
+    contracts = inv["contract_id"].to_pylist()
+    at = lambda j: f"invoice_id {ids[cols[0][j]]}, contract_id {contracts[cols[0][j]]}, charge_id {cols[2][j]}"  # noqa: E731
+    return pa.table({"period_idx": pa.array(cols[0], pa.int32()), "seq": pa.array(cols[1], pa.int32()),
+                     "charge_id": pa.array(cols[2], pa.string()), "description": pa.array(cols[3], pa.string()),
+                     "quantity": _decimal(list(cols[4]), DEC9, "quantity", at),
+                     "unit_price": _decimal([emit.quantize(p, 12) for p in cols[5]], emit.PRICE, "unit_price", at),
+                     "amount": _decimal(list(cols[6]), emit.MONEY, "amount", at),
+                     "service_day": pa.array(cols[7], pa.date32())})
+
+
+def _totals_t(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.Table:
+    """totals_t: per period, the commitment top-up (rate/floors.py), subtotal, discount (rate/discount.py),
+    tax and total, computed once per distinct (terms, factor, digits, tax rule, charged, one_time)."""
+    con.register("per_period_t", fetch_table(con, sql("assemble_totals")))
+    group = ["terms_idx", "factor_idx", "digits", "tax_idx", "charged", "one_time"]
+    distinct = _distinct(con, ", ".join(group), "per_period_t")
+    out: dict[str, list] = {k: [] for k in ("commitment", "subtotal", "discount_total", "discount_description",
+                                            "tax_total", "total")}
+    with localcontext(EXACT):
+        for r in distinct.to_pylist():
+            terms, factor, digits = keys.terms[r["terms_idx"]], keys.factors[r["factor_idx"]], r["digits"]
+            charged, subtotal, commitment = r["charged"], r["charged"] + r["one_time"], None
+            if terms.minimum_commitment is not None:
+                top = floors.commitment(terms.minimum_commitment, charged, factor, digits)
+                if top is not None:
+                    commitment = top.amount
+                    subtotal += top.amount
+            discount_total, description = Decimal(0), None
+            if terms.discount_percent:
+                discount_total = discount(subtotal, terms.discount_percent, digits).amount
+                description = f"Discount {terms.discount_percent.normalize():f}%"
+            percent = keys.taxes[r["tax_idx"]][0]
+            tax_total = round_money((subtotal - discount_total) * percent / HUNDRED, digits)
+            for name, value in (("commitment", commitment), ("subtotal", subtotal),
+                                ("discount_total", discount_total), ("discount_description", description),
+                                ("tax_total", tax_total), ("total", subtotal - discount_total + tax_total)):
+                out[name].append(value)
+    firsts = distinct["first_period"].to_pylist()
+    at = lambda i: where(firsts[i])  # noqa: E731
+    totals = distinct.select(group)
+    for name, values in out.items():
+        totals = totals.append_column(name, pa.array(values, pa.string()) if name == "discount_description"
+                                      else _decimal(values, emit.MONEY, name, at))
+    con.register("totals_key_t", totals)
+    return fetch_table(con, sql("assemble_totals_join"))
+
+
+def _tax_t(keys: _Keys) -> pa.Table:
+    return pa.table({"tax_idx": pa.array(range(len(keys.taxes)), pa.int32()),
+                     "tax_percent": pa.array([emit.quantize(t[0], 6) for t in keys.taxes], emit.PERCENT),
+                     "tax_note": pa.array([t[1] for t in keys.taxes], pa.string()),
+                     "tax_name": pa.array([t[2] for t in keys.taxes], pa.string())})
+
+
+def assemble(con: duckdb.DuckDBPyConnection, scope: Scope, ms: MetricSql, usage: pa.Table, weighted: pa.Table,
+             percentage: pa.Table, pct_charges: list[str]) -> Assembled:
+    """The run's invoices, invoice_lines and usage tables (emit's schemas), from the metered rows. The
+    tables it registers and the temp tables it makes (raw_lines, charge_lines) live as long as `con`,
+    the run's connection."""
+    metrics = scope.workspace.pricebook.metrics
+    base, keys, one_time, plan_t = _inv_table(scope)
+    con.register("periods_base", base)
+    con.register("plan_t", plan_t)
+    inv = fetch_table(con, sql("assemble_periods"))
+    con.register("inv_t", inv)
+    con.register("charge_t", _charge_table(keys, ms, metrics))
+    con.register("usage_t", _usage_t(scope, usage, weighted, ms))
+    con.register("event_amount_t", _event_amount_t(percentage, pct_charges))
+    con.register("charge_key_t", pa.table({
+        "charge_key": pa.array(range(len(keys.charges)), pa.int32()),
+        "charge_id": pa.array([c.id for c in keys.charges], pa.string()),
+        "metric_id": pa.array([c.metric_id for c in keys.charges], pa.string()),
+        "model": pa.array([c.model for c in keys.charges], pa.string()),
+        "label": pa.array([c.label for c in keys.charges], pa.string())}))
+    where = _Where(inv, keys)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE raw_lines AS {sql('assemble_lines')}")
+        usage_price_t, group_key_t = _usage_prices(con, keys, metrics, where)
+        con.register("usage_price_t", usage_price_t)
+        con.register("group_key_t", group_key_t)
+        con.register("flat_price_t", _flat_prices(con, keys, where))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE charge_lines AS {sql('assemble_priced')}")
+        con.register("minimum_lines", _minimum_lines(con, keys))
+        con.register("one_time_t", _one_time_t(one_time, inv))
+        con.register("totals_t", _totals_t(con, keys, where))
+        con.register("tax_t", _tax_t(keys))
+        invoices = fetch_table(con, sql("assemble_invoices")).cast(emit.INVOICE_SCHEMA)
+        lines = fetch_table(con, sql("assemble_invoice_lines")).cast(emit.LINE_SCHEMA)
+        usage_out = fetch_table(con, sql("assemble_usage")).cast(emit.USAGE_SCHEMA)
+    except duckdb.OutOfRangeException as exc:  # a sum of amounts that each fit, beyond DECIMAL(38, 4)
+        raise InputDataError(f"the invoices' amounts overflow DECIMAL(38, 4) ({str(exc).splitlines()[0]}); "
+                             "check the events' values and the prices that produce them") from None
+    return Assembled(invoices, lines, usage_out)
