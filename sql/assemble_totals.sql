@@ -3,7 +3,7 @@
 --
 -- Grain: one row per period: charged = its charge lines (flat, usage, minimum top-ups), what the
 -- minimum commitment compares; one_time = its one-time lines, outside the commitment.
-SELECT p.period_idx, p.terms_idx, p.factor_idx, p.digits, p.tax_idx,
+SELECT p.period_idx, p.deal_idx, p.factor_idx, p.digits, p.tax_idx,
        (coalesce(c.charged, 0) + coalesce(m.charged, 0))::DECIMAL(38, 4) AS charged,
        coalesce(o.amount, 0)::DECIMAL(38, 4) AS one_time
 FROM inv_t p

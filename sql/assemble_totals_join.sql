@@ -2,6 +2,6 @@
 -- with those computed once per distinct set of figures (totals_key_t).
 SELECT p.period_idx, k.commitment, k.subtotal, k.discount_total, k.discount_description, k.tax_total, k.total
 FROM per_period_t p
-JOIN totals_key_t k ON k.terms_idx = p.terms_idx AND k.factor_idx = p.factor_idx AND k.digits = p.digits
+JOIN totals_key_t k ON k.deal_idx = p.deal_idx AND k.factor_idx = p.factor_idx AND k.digits = p.digits
                    AND k.tax_idx = p.tax_idx AND k.charged = p.charged AND k.one_time = p.one_time
 ORDER BY p.period_idx

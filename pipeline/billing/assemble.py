@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 
 from .. import rate
 from ..config.pricebook import Charge
-from ..config.terms import Terms
 from ..core.db import fetch_table, sql
 from ..core.errors import InputDataError
 from ..core.money import EXACT, round_money, round_quantity, show_quantity
@@ -45,9 +44,11 @@ class Assembled:
 
 @dataclass
 class _Keys:
-    """The run's distinct terms, charges, proration factors and tax rules, by index."""
+    """The run's distinct charge lists, charges, contract floors (discount_percent, minimum_commitment),
+    proration factors and tax rules, by index."""
 
-    terms: list[Terms]
+    charge_lists: list[tuple[Charge, ...]]
+    deals: list[tuple[Decimal, Decimal | None]]
     charges: list[Charge]
     factors: list[Fraction]
     taxes: list[tuple[Decimal, str, str]]
@@ -57,21 +58,23 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
     """inv_t: one row per billed period (period_idx = its place in scope.periods), with the indices of
     its terms, proration factor and tax rule; and the one-time charges of each period."""
     ws = scope.workspace
-    terms_of: dict[int, int] = {}
+    list_of: dict[int, int] = {}
+    deal_of: dict[tuple, int] = {}
     factor_of: dict[tuple[int, int], int] = {}
     tax_of: dict[str, int] = {}
     tax_index: dict[tuple, int] = {}
-    keys = _Keys([], [], [], [])
-    names = ("contract_id", "customer_id", "plan_id", "period_start", "period_end", "terms_idx", "factor_idx",
-             "tax_idx", "payment_terms_days")
+    keys = _Keys([], [], [], [], [])
+    names = ("contract_id", "customer_id", "plan_id", "period_start", "period_end", "list_idx", "deal_idx",
+             "factor_idx", "tax_idx", "payment_terms_days")
     cols: dict[str, list] = {n: [] for n in names}
     one_time = []
     for i, b in enumerate(scope.periods):
         k, p = b.contract, b.period
-        t = terms_of.get(id(b.terms))
+        t = list_of.get(id(b.terms.charges))  # periods of a plan share its charge list
         if t is None:
-            t = terms_of[id(b.terms)] = len(keys.terms)
-            keys.terms.append(b.terms)
+            t = list_of[id(b.terms.charges)] = len(keys.charge_lists)
+            keys.charge_lists.append(b.terms.charges)
+        d = deal_of.setdefault((b.terms.discount_percent, b.terms.minimum_commitment), len(deal_of))
         days = ((p.end - p.start).days, (p.full_end - p.full_start).days)
         f = factor_of.get(days)
         if f is None:
@@ -87,13 +90,14 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
         cols["plan_id"].append(k.plan_id)
         cols["period_start"].append(p.start)
         cols["period_end"].append(p.end)
-        cols["terms_idx"].append(t)
+        cols["list_idx"].append(t)
+        cols["deal_idx"].append(d)
         cols["factor_idx"].append(f)
         cols["tax_idx"].append(x)
         cols["payment_terms_days"].append(ws.customers[k.customer_id].payment_terms_days)
         if k.contract_id in ws.one_time:
             one_time.append((i, one_time_in(ws, b)))
-    keys.taxes = list(tax_index)
+    keys.taxes, keys.deals = list(tax_index), list(deal_of)
     plans = ws.pricebook.plans
     table = pa.table({
         "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
@@ -107,22 +111,22 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
 
 
 def _charge_table(keys: _Keys, ms: MetricSql, metrics: dict) -> pa.Table:
-    """charge_t: the charges of every charge list in force, pos = place in its list; charge_key
-    indexes keys.charges (a charge shared by lists is priced once)."""
+    """charge_t: the charges of every charge list in force (list_idx), pos = place in its list;
+    charge_key indexes keys.charges (a charge shared by lists is priced once)."""
     metric_idx = {m.id: k for k, m in enumerate(ms.metrics)}
     charge_of: dict[int, int] = {}
     rows = []
-    for t, terms in enumerate(keys.terms):
-        for pos, c in enumerate(terms.charges):
+    for t, charges in enumerate(keys.charge_lists):
+        for pos, c in enumerate(charges):
             key = charge_of.get(id(c))
             if key is None:
                 key = charge_of[id(c)] = len(keys.charges)
                 keys.charges.append(c)
             metric = metrics.get(c.metric_id) if c.metric_id else None
-            rows.append({"terms_idx": t, "pos": pos, "charge_key": key, "charge_id": c.id,
+            rows.append({"list_idx": t, "pos": pos, "charge_key": key, "charge_id": c.id,
                          "metric_idx": None if c.metric_id is None else metric_idx.get(c.metric_id, -1),
                          "grouped": bool(metric and metric.group_by), "has_min": c.min_amount is not None})
-    schema = pa.schema([("terms_idx", pa.int32()), ("pos", pa.int32()), ("charge_key", pa.int32()),
+    schema = pa.schema([("list_idx", pa.int32()), ("pos", pa.int32()), ("charge_key", pa.int32()),
                         ("charge_id", pa.string()), ("metric_idx", pa.int32()), ("grouped", pa.bool_()),
                         ("has_min", pa.bool_())])
     return pa.Table.from_pylist(rows, schema=schema)
@@ -299,25 +303,27 @@ def _one_time_t(one_time: list, inv: pa.Table) -> pa.Table:
 
 def _totals_t(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.Table:
     """totals_t: per period, the commitment top-up (rate/floors.py), subtotal, discount (rate/discount.py),
-    tax and total, computed once per distinct (terms, factor, digits, tax rule, charged, one_time)."""
+    tax and total, computed once per distinct (discount and commitment, factor, digits, tax rule, charged,
+    one_time)."""
     con.register("per_period_t", fetch_table(con, sql("assemble_totals")))
-    group = ["terms_idx", "factor_idx", "digits", "tax_idx", "charged", "one_time"]
+    group = ["deal_idx", "factor_idx", "digits", "tax_idx", "charged", "one_time"]
     distinct = _distinct(con, ", ".join(group), "per_period_t")
     out: dict[str, list] = {k: [] for k in ("commitment", "subtotal", "discount_total", "discount_description",
                                             "tax_total", "total")}
     with localcontext(EXACT):
         for r in distinct.to_pylist():
-            terms, factor, digits = keys.terms[r["terms_idx"]], keys.factors[r["factor_idx"]], r["digits"]
+            (discount_percent, minimum_commitment), factor = keys.deals[r["deal_idx"]], keys.factors[r["factor_idx"]]
+            digits = r["digits"]
             charged, subtotal, commitment = r["charged"], r["charged"] + r["one_time"], None
-            if terms.minimum_commitment is not None:
-                top = floors.commitment(terms.minimum_commitment, charged, factor, digits)
+            if minimum_commitment is not None:
+                top = floors.commitment(minimum_commitment, charged, factor, digits)
                 if top is not None:
                     commitment = top.amount
                     subtotal += top.amount
             discount_total, description = Decimal(0), None
-            if terms.discount_percent:
-                discount_total = discount(subtotal, terms.discount_percent, digits).amount
-                description = f"Discount {terms.discount_percent.normalize():f}%"
+            if discount_percent:
+                discount_total = discount(subtotal, discount_percent, digits).amount
+                description = f"Discount {discount_percent.normalize():f}%"
             percent = keys.taxes[r["tax_idx"]][0]
             tax_total = round_money((subtotal - discount_total) * percent / HUNDRED, digits)
             for name, value in (("commitment", commitment), ("subtotal", subtotal),
