@@ -4,11 +4,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from object_tables import assert_same_as_objects
 
 from pipeline.billing.run import bill
 from pipeline.billing.types import Bill, RunArgs
-
-from object_tables import assert_same_as_objects
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 

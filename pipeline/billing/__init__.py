@@ -6,7 +6,10 @@
     periods.py    billing calendars: anchors, stubs, proration, local midnights
     shards.py     which customers one shard rates (a local run is shard-less)
     meter.py      folded events -> quantities per period, metric and group
-    invoice.py    lines, minimums, commitment, discount, tax, totals (the rules in pipeline/rate/)
+    assemble.py   the run's invoices, lines and usage as columns: line structure, order, numbers and
+                  sums in DuckDB (sql/assemble_*.sql), each rule of pipeline/rate/ called once per
+                  distinct set of figures
+    invoice.py    one invoice as Python objects, by the same rules (explain and preview read it)
     emit.py       Arrow tables, Parquet and formula-safe CSV
     daily.py      billed events per UTC day and metric (daily_usage.parquet)
     report/       report.html: summaries, inline SVG charts, what changed since an earlier run
