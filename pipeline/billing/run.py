@@ -155,8 +155,7 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
     used = sorted(ws.metric_ids_of(whole.contracts))
     ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
     con = connect(threads, memory_limit)
-    for name, table in lookup_tables(scope, used).items():
-        con.register(name, table)
+    lookup_tables(con, scope, used)
     span = scope.span
     pct, pct_charges = _percentage_table(scope, ms)
     with watch.stage("ingest"):

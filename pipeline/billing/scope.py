@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import duckdb
 import pyarrow as pa
 
 from ..config.terms import Terms
 from ..config.workspace import Contract, Workspace
+from ..core.db import sql
 from ..core.errors import ConfigError
 from .periods import Period, closing_periods, instant, terms_starts
 from .shards import Shard, customers_table, shard_of
@@ -99,67 +101,6 @@ def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]
     return instant(k.start_date, tz), instant(k.end_date, tz) if k.end_date else FOREVER
 
 
-def _merged_active_ranges(ws: Workspace) -> list[tuple[str, dt.datetime, dt.datetime]]:
-    """When each customer has some contract: disjoint ranges, so a range join matches at most once."""
-    ranges = sorted((k.customer_id, *_active_range(ws, k)) for k in ws.contracts.values())
-    merged: list[tuple[str, dt.datetime, dt.datetime]] = []
-    for customer, lo, hi in ranges:
-        if merged and merged[-1][0] == customer and lo <= merged[-1][2]:
-            merged[-1] = (customer, merged[-1][1], max(hi, merged[-1][2]))
-        else:
-            merged.append((customer, lo, hi))
-    return merged
-
-
-def _timeline(ws: Workspace, customers: set[str]) -> pa.Table:
-    """timeline_t: every known customer's whole time line as disjoint ranges, `active` when some
-    contract of theirs is: one range join answers both "known customer?" and "active contract?"."""
-    rows: list[tuple[str, dt.datetime, dt.datetime, bool]] = []
-    active: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
-    for customer, lo, hi in _merged_active_ranges(ws):
-        active.setdefault(customer, []).append((lo, hi))
-    for customer in sorted(customers):
-        cur = BEGINNING
-        for lo, hi in active.get(customer, []):
-            if lo > cur:
-                rows.append((customer, cur, lo, False))
-            rows.append((customer, lo, hi, True))
-            cur = hi
-        if cur < FOREVER:
-            rows.append((customer, cur, FOREVER, False))
-    return pa.table({"customer_id": pa.array([r[0] for r in rows], pa.string()),
-                     "range_from": pa.array([r[1] for r in rows], TS),
-                     "range_to": pa.array([r[2] for r in rows], TS),
-                     "active": pa.array([r[3] for r in rows], pa.bool_())})
-
-
-def _slots(coverage_t: pa.Table, coverage: dict[str, list], periods: tuple[BilledPeriod, ...]) -> pa.Table:
-    """slots_t: coverage_t cut at the billed periods' bounds, each piece with its period_idx (null
-    between billed periods): one range join gives an event its contract, metric flags and period.
-    `coverage` holds coverage_t's columns as Python lists (cheaper than reading them back)."""
-    by_contract: dict[str, list[tuple[dt.datetime, dt.datetime, int]]] = {}
-    for i, b in enumerate(periods):
-        by_contract.setdefault(b.contract.contract_id, []).append((b.start_at, b.end_at, i))
-    for ranges in by_contract.values():
-        ranges.sort()
-    take, starts, ends, idx = [], [], [], []
-    rows = zip(coverage["contract_id"], coverage["active_from"], coverage["active_to"])
-    for row, (contract_id, cur, hi) in enumerate(rows):
-        for start, end, i in by_contract.get(contract_id, ()):
-            if end <= cur or start >= hi:  # a billed period outside this piece of the contract's terms
-                continue
-            if start > cur:
-                take.append(row), starts.append(cur), ends.append(start), idx.append(None)
-            take.append(row), starts.append(start), ends.append(end), idx.append(i)
-            cur = end
-        if cur < hi:
-            take.append(row), starts.append(cur), ends.append(hi), idx.append(None)
-    pieces = coverage_t.take(pa.array(take, pa.int64()))
-    pieces = pieces.set_column(pieces.schema.get_field_index("active_from"), "active_from", pa.array(starts, TS))
-    pieces = pieces.set_column(pieces.schema.get_field_index("active_to"), "active_to", pa.array(ends, TS))
-    return pieces.append_column("period_idx", pa.array(idx, pa.int32()))
-
-
 def _segments(ws: Workspace, k: Contract) -> list[tuple[dt.datetime, dt.datetime, set[str]]]:
     """The contract's active range cut where its terms change (at period starts), each piece
     with the metrics its charges use."""
@@ -172,61 +113,80 @@ def _segments(ws: Workspace, k: Contract) -> list[tuple[dt.datetime, dt.datetime
     return [(instant(d, tz) if i else lo, bounds[i], ws.terms_at(k, d).metric_ids()) for i, d in enumerate(starts)]
 
 
-def _coverage(ws: Workspace, contracts: list[Contract], metric_ids: list[str],
-              segmented: bool) -> tuple[pa.Table, dict[str, list]]:
-    """coverage_t: which contract meters an event type when, with a flag m<k> per metric: one row
-    per contract and event type over its whole active range, flagged with every metric its terms
-    ever use (weighted_sum history); segmented, one row per piece of terms (the classification).
-    Also its columns as Python lists.
+def _unchanging(ws: Workspace, k: Contract) -> bool:
+    """No plan version and no contract entry: the plan's own charges price the contract's whole life."""
+    return not ws.pricebook.plans[k.plan_id].versions and k.contract_id not in ws.terms.entries
 
-    The event types and flags of a set of metrics are worked out once per distinct set (contracts
-    of a plan share it) and taken for every contract's rows by index, in Arrow."""
-    metrics = ws.pricebook.metrics
-    coverage: dict[str, list] = {"customer_id": [], "event_type": [], "contract_id": [], "active_from": [],
-                                 "active_to": []}
-    shapes: dict[frozenset[str], tuple[list[str], list[int]]] = {}  # metrics -> (event types, template rows)
-    template_types: list[str] = []
-    template_flags: list[list[bool]] = [[] for _ in metric_ids]
-    take: list[int] = []
-    customer, event_type, contract, active_from, active_to = coverage.values()
+
+def _segments_table(ws: Workspace, contracts: list[Contract], segmented: bool,
+                   shapes: dict[frozenset[str], int]) -> pa.Table:
+    """segments_t: one row per contract's whole active range, or (segmented) per piece of it between
+    changes of terms, with shape_idx = the index in `shapes` of the set of metrics in force there."""
+    cols: dict[str, list] = {"customer_id": [], "contract_id": [], "active_from": [], "active_to": [],
+                             "shape_idx": []}
+    customer, contract, active_from, active_to, shape = cols.values()
+    plain: dict[str, int] = {}  # plan_id -> the shape of its contracts whose terms never change
     for k in contracts:
+        if _unchanging(ws, k):
+            lo, hi = _active_range(ws, k)
+            s = plain.get(k.plan_id)
+            if s is None:
+                used = frozenset(c.metric_id for c in ws.pricebook.plans[k.plan_id].charges if c.metric_id)
+                s = plain[k.plan_id] = shapes.setdefault(used, len(shapes))
+            customer.append(k.customer_id)
+            contract.append(k.contract_id)
+            active_from.append(lo)
+            active_to.append(hi)
+            shape.append(s)
+            continue
         if segmented:
             pieces = _segments(ws, k)
         else:
             lo, hi = _active_range(ws, k)
             pieces = [(lo, hi, ws.metric_ids_ever(k))]
         for lo, hi, used in pieces:
-            key = frozenset(used)
-            shape = shapes.get(key)
-            if shape is None:
-                metered = {m for m in used if m in metrics}
-                types = sorted({metrics[m].event_type for m in metered})
-                rows = []
-                for et in types:
-                    rows.append(len(template_types))
-                    template_types.append(et)
-                    for f, m in zip(template_flags, metric_ids):
-                        f.append(m in metered and metrics[m].event_type == et)
-                shape = shapes[key] = (types, rows)
-            types, rows = shape
-            n = len(types)
-            customer.extend([k.customer_id] * n)
-            event_type.extend(types)
-            contract.extend([k.contract_id] * n)
-            active_from.extend([lo] * n)
-            active_to.extend([hi] * n)
-            take.extend(rows)
-    index = pa.array(take, pa.int64())
-    flags = {f"m{i}": pa.array(f, pa.bool_()).take(index) for i, f in enumerate(template_flags)}
-    table = pa.table({"customer_id": pa.array(customer, pa.string()), "event_type": pa.array(event_type, pa.string()),
-                      "contract_id": pa.array(contract, pa.string()), "active_from": pa.array(active_from, TS),
-                      "active_to": pa.array(active_to, TS), **flags})
-    return table, coverage
+            customer.append(k.customer_id)
+            contract.append(k.contract_id)
+            active_from.append(lo)
+            active_to.append(hi)
+            shape.append(shapes.setdefault(frozenset(used), len(shapes)))
+    return pa.table({"seq": pa.array(range(len(customer)), pa.int64()),
+                     "customer_id": pa.array(customer, pa.string()), "contract_id": pa.array(contract, pa.string()),
+                     "active_from": pa.array(active_from, TS), "active_to": pa.array(active_to, TS),
+                     "shape_idx": pa.array(shape, pa.int32())})
 
 
-def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
-    """selected_customers_t, timeline_t, coverage_t (with m<k> flags), periods_t (period_idx =
-    position in scope.periods) and slots_t (coverage cut by billed period).
+def _shapes_table(ws: Workspace, shapes: dict[frozenset[str], int], metric_ids: list[str]) -> pa.Table:
+    """shapes_t: per set of metrics, the event types they read (ord = sorted order), each with a
+    flag m<k> per metric of the run that is in the set and reads that event type."""
+    metrics = ws.pricebook.metrics
+    rows: dict[str, list] = {"shape_idx": [], "ord": [], "event_type": [],
+                             **{f"m{i}": [] for i in range(len(metric_ids))}}
+    for used, idx in shapes.items():
+        metered = {m for m in used if m in metrics}
+        for ord_, et in enumerate(sorted({metrics[m].event_type for m in metered})):
+            rows["shape_idx"].append(idx)
+            rows["ord"].append(ord_)
+            rows["event_type"].append(et)
+            for i, m in enumerate(metric_ids):
+                rows[f"m{i}"].append(m in metered and metrics[m].event_type == et)
+    return pa.table({"shape_idx": pa.array(rows["shape_idx"], pa.int32()), "ord": pa.array(rows["ord"], pa.int32()),
+                     "event_type": pa.array(rows["event_type"], pa.string()),
+                     **{f"m{i}": pa.array(rows[f"m{i}"], pa.bool_()) for i in range(len(metric_ids))}})
+
+
+def _ranges_table(ws: Workspace) -> pa.Table:
+    """ranges_t: every contract's active range [lo, hi) as instants (sql/lookup_timeline.sql)."""
+    ranges = [(k.customer_id, *_active_range(ws, k)) for k in ws.contracts.values()]
+    return pa.table({"customer_id": pa.array([r[0] for r in ranges], pa.string()),
+                     "lo": pa.array([r[1] for r in ranges], TS), "hi": pa.array([r[2] for r in ranges], TS)})
+
+
+def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list[str]) -> None:
+    """Make in `con` the tables the event queries join: selected_customers_t, timeline_t, coverage_t
+    (with m<k> flags), periods_t (period_idx = position in scope.periods) and slots_t (coverage cut
+    by billed period), by DuckDB (sql/lookup_*.sql) from one row per contract (or piece of its
+    terms) and per distinct set of metrics.
 
     With --contract or --customer only the selected contracts' customers' events are considered,
     so the customer tables hold only those customers (all of their contracts)."""
@@ -235,25 +195,39 @@ def lookup_tables(scope: Scope, metric_ids: list[str]) -> dict[str, pa.Table]:
     if scope.shard is not None:
         customers = {c for c in customers if shard_of(c, scope.shard.count) == scope.shard.index}
     contracts = [k for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id) if k.customer_id in customers]
-    segments_t, segments = _coverage(ws, contracts, metric_ids, segmented=True)
-    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts)
-    # without a change of terms inside a contract's life, the whole-range table is the same one
-    coverage_t = _coverage(ws, contracts, metric_ids, segmented=False)[0] if changing else segments_t
-    periods_t = pa.table({
+    at: dict[tuple[dt.date, str], dt.datetime] = {}  # local midnights, each worked out once
+    for b in scope.periods:
+        for day in (b.period.start, b.period.end):
+            if (day, b.timezone) not in at:
+                at[day, b.timezone] = instant(day, b.timezone)
+    con.register("periods_t", pa.table({
         "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
         "contract_id": pa.array([b.contract.contract_id for b in scope.periods], pa.string()),
         "period_start": pa.array([b.period.start for b in scope.periods], pa.date32()),
-        "start_at": pa.array([b.start_at for b in scope.periods], TS),
-        "end_at": pa.array([b.end_at for b in scope.periods], TS),
-    })
-    shard = {} if scope.shard is None or scope.shard.files is not None else {
-        "shard_customers_t": customers_table(list(ws.customers), scope.shard)}  # shards.row_filter
-    return {
-        **shard,
-        "selected_customers_t": pa.table({"customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}),
-                                                                  pa.string())}),
-        "timeline_t": _timeline(ws, customers),
-        "coverage_t": coverage_t,
-        "periods_t": periods_t,
-        "slots_t": _slots(segments_t, segments, scope.periods),
-    }
+        "start_at": pa.array([at[b.period.start, b.timezone] for b in scope.periods], TS),
+        "end_at": pa.array([at[b.period.end, b.timezone] for b in scope.periods], TS),
+    }))
+    shapes: dict[frozenset[str], int] = {}
+    segments_t = _segments_table(ws, contracts, True, shapes)
+    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts if not _unchanging(ws, k))
+    # without a change of terms inside a contract's life, the whole-range table is the same one
+    whole_t = _segments_table(ws, contracts, False, shapes) if changing else None
+    flags = "".join(f", t.m{i}" for i in range(len(metric_ids)))
+    con.register("shapes_t", _shapes_table(ws, shapes, metric_ids))
+    con.register("segments_t", segments_t)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lookup_cov AS {sql('lookup_coverage', flags=flags)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE slots_t AS {sql('lookup_slots', flags=flags.replace('t.', 'c.'))}")
+    if whole_t is not None:
+        con.register("segments_t", whole_t)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE coverage_t AS SELECT * EXCLUDE (row_id) FROM "
+                    f"({sql('lookup_coverage', flags=flags)})")
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW coverage_t AS SELECT * EXCLUDE (row_id) FROM lookup_cov")
+    con.register("ranges_t", _ranges_table(ws))
+    con.register("customers_t", pa.table({"customer_id": pa.array(sorted(customers), pa.string())}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE timeline_t AS {sql('lookup_timeline')}",
+                {"beginning": BEGINNING, "forever": FOREVER})
+    if scope.shard is not None and scope.shard.files is None:
+        con.register("shard_customers_t", customers_table(list(ws.customers), scope.shard))  # shards.row_filter
+    con.register("selected_customers_t", pa.table({
+        "customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}), pa.string())}))
