@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..core.db import quote_ident
@@ -81,14 +82,15 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
 
     Rendered and written by DuckDB in one vectorized pass, rows in the table's order.
     """
-    con = duckdb.connect()
+    if "currency" in table.column_names:  # each row's minor-unit digits, for its money columns
+        codes = list(digits_of)
+        place = pc.index_in(table["currency"], value_set=pa.array(codes, pa.string()))
+        table = table.append_column("_digits", pc.take(pa.array([digits_of[c] for c in codes], pa.int32()), place))
+    con = duckdb.connect()  # preserve_insertion_order (the default): rows are written in the table's order
     try:
-        con.register("t", table.append_column("_n", pa.array(range(table.num_rows), pa.int64())))
-        con.register("digits_t", pa.table({"currency": pa.array(list(digits_of), pa.string()),
-                                           "_digits": pa.array(list(digits_of.values()), pa.int32())}))
-        select = ", ".join(f"{_csv_expr(f)} AS {quote_ident(f.name)}" for f in table.schema)
-        join = "LEFT JOIN digits_t USING (currency)" if "currency" in table.column_names else ""
-        con.execute(f"COPY (SELECT {select} FROM t {join} ORDER BY _n) TO $path (HEADER, DELIMITER ',')",
+        con.register("t", table)
+        select = ", ".join(f"{_csv_expr(f)} AS {quote_ident(f.name)}" for f in table.schema if f.name != "_digits")
+        con.execute(f"COPY (SELECT {select} FROM t) TO $path (HEADER, DELIMITER ',')",
                     {"formula_starts": list(FORMULA_STARTS), "quote": "'", "path": str(path)})
     except duckdb.IOException as exc:  # a full disk, a read-only folder: the caller removes the partial output
         raise OutputError(f"writing {path.name} failed ({_io_reason(exc)}); check free space and permissions, "

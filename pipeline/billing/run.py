@@ -152,12 +152,13 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
         hashing = ThreadPoolExecutor(max_workers=1).submit(fingerprints, ws, events)  # overlaps the queries
-    used = sorted(ws.metric_ids_of(whole.contracts))
-    ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
-    con = connect(threads, memory_limit)
-    lookup_tables(con, scope, used)
-    span = scope.span
-    pct, pct_charges = _percentage_table(scope, ms)
+    with watch.stage("scope"):  # the lookup tables the event queries join
+        used = sorted(ws.metric_ids_of(whole.contracts))
+        ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
+        con = connect(threads, memory_limit)
+        lookup_tables(con, scope, used)
+        span = scope.span
+        pct, pct_charges = _percentage_table(scope, ms)
     with watch.stage("ingest"):
         if span is None or not events.files:
             counts = {"read": 0, **dict.fromkeys(ingest.STATUSES, 0)}

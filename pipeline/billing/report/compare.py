@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import duckdb
 
+from ...core.db import sql
 from ..ingest import STATUSES
 from .data import RunData
 
@@ -72,36 +72,26 @@ class Changes:
 
 
 def changes(now: RunData, earlier: Path) -> Changes:
+    """Counts, per-currency totals and the SHOWN largest differences, in one DuckDB pass over both
+    runs' invoices (sql/report_changes.sql)."""
     before = _manifest(earlier) or {}
-    cols = ["invoice_id", "contract_id", "currency", "period_start", "total"]
-    old = {r["invoice_id"]: r for r in pq.read_table(earlier / "invoices.parquet", columns=cols).to_pylist()}
-    new = {r["invoice_id"]: r for r in now.invoices.select(cols).to_pylist()}
     c = Changes(earlier.name, str(before.get("run_id", "")), before.get("inputs") == now.manifest.get("inputs"))
     old_counts, new_counts = before.get("counts", {}), now.manifest.get("counts", {})
     c.counts = [(k, old_counts.get(k, 0), new_counts.get(k, 0)) for k in COUNTS
                 if old_counts.get(k, 0) != new_counts.get(k, 0)]
-    sums: dict[str, list[Decimal]] = {}
-    rows = []
-    for invoice_id in sorted(old.keys() | new.keys()):
-        o, n = old.get(invoice_id), new.get(invoice_id)
-        r = n or o
-        a, b = (o or {}).get("total"), (n or {}).get("total")
-        s = sums.setdefault(r["currency"], [Decimal(0), Decimal(0)])
-        s[0] += a or 0
-        s[1] += b or 0
-        if o is None:
-            c.added += 1
-        elif n is None:
-            c.removed += 1
-        elif a != b or o["currency"] != n["currency"]:
-            c.changed += 1
-        else:
-            c.unchanged += 1
-            continue
-        rows.append({**r, "before": a, "after": b, "delta": (b or 0) - (a or 0),
-                     "what": "added" if o is None else "removed" if n is None else "changed"})
-    rows.sort(key=lambda r: (-abs(r["delta"]), r["currency"], r["invoice_id"]))
-    c.rows = rows[:SHOWN]
-    c.totals = [{"currency": cur, "before": s[0], "after": s[1], "delta": s[1] - s[0]}
-                for cur, s in sorted(sums.items()) if s[0] != s[1]]
+    con = duckdb.connect()
+    try:
+        con.register("new_t", now.invoices.select(["invoice_id", "contract_id", "currency", "period_start", "total"]))
+        con.execute(f"CREATE TEMP TABLE j AS {sql('report_changes')}", {"earlier": str(earlier / "invoices.parquet")})
+        for what, n in con.execute("SELECT what, count(*) FROM j GROUP BY what").fetchall():
+            setattr(c, what, n)
+        rows = con.execute("SELECT * EXCLUDE (what), what FROM j WHERE what <> 'unchanged' "
+                           "ORDER BY abs(delta) DESC, currency, invoice_id LIMIT $n", {"n": SHOWN})
+        names = [d[0] for d in rows.description]
+        c.rows = [dict(zip(names, r)) for r in rows.fetchall()]
+        totals = con.execute("SELECT currency, coalesce(sum(before), 0), coalesce(sum(after), 0) FROM j "
+                             "GROUP BY currency ORDER BY currency").fetchall()
+    finally:
+        con.close()
+    c.totals = [{"currency": cur, "before": a, "after": b, "delta": b - a} for cur, a, b in totals if a != b]
     return c

@@ -100,22 +100,23 @@ def charge_totals(d: RunData) -> list[dict]:
                                        r["charge_id"], r["line_type"]))
 
 
+def _first_per_currency(t: pa.Table, order: list[tuple[str, str]], n: int) -> dict[str, list[dict]]:
+    """The first n rows of each currency in `order` (Arrow sorts; only n rows per currency become dicts)."""
+    t = t.sort_by(order)
+    return {currency: t.filter(pc.equal(t.column("currency"), currency)).slice(0, n).to_pylist()
+            for currency in sorted(pc.unique(t.column("currency")).to_pylist())}
+
+
 def top_customers(d: RunData, n: int = 10) -> dict[str, list[dict]]:
-    rows = _grouped(d.invoices, ["currency", "customer_id"], ["total"], "invoice_id")
-    out: dict[str, list[dict]] = {}
-    for r in sorted(rows, key=lambda r: (r["currency"], -r["total"], r["customer_id"])):
-        if len(out.setdefault(r["currency"], [])) < n:
-            out[r["currency"]].append(r)
-    return out
+    agg = d.invoices.group_by(["currency", "customer_id"], use_threads=False).aggregate(
+        [("total", "sum"), ("invoice_id", "count")])
+    names = {"total_sum": "total", "invoice_id_count": "count"}
+    agg = agg.rename_columns([names.get(n, n) for n in agg.column_names])
+    return _first_per_currency(agg, [("total", "descending"), ("customer_id", "ascending")], n)
 
 
 def largest_invoices(d: RunData, n: int = 10) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
-    for currency in sorted(set(d.invoices.column("currency").to_pylist())):
-        t = d.invoices.filter(pc.equal(d.invoices.column("currency"), currency))
-        t = t.sort_by([("total", "descending"), ("invoice_id", "ascending")]).slice(0, n)
-        out[currency] = t.to_pylist()
-    return out
+    return _first_per_currency(d.invoices, [("total", "descending"), ("invoice_id", "ascending")], n)
 
 
 def daily_series(d: RunData) -> list[dict]:
