@@ -80,6 +80,15 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
               if (not contract_ids and not customer_ids) or k.contract_id in wanted_contracts
               or k.customer_id in wanted_customers]
     chosen.sort(key=lambda k: k.contract_id)
+    if periods_of is closing_periods:  # a pure function of the calendar fields many contracts share
+        calendars: dict[tuple, list[Period]] = {}
+
+        def periods_of(k: Contract, first: dt.date, stop: dt.date) -> list[Period]:
+            key = (k.start_date, k.end_date, k.billing_period, k.anchor_day)
+            found = calendars.get(key)
+            if found is None:
+                found = calendars[key] = closing_periods(k, first, stop)
+            return found
     periods = [BilledPeriod(k, p, ws.customers[k.customer_id].timezone, ws.terms_at(k, p.start))
                for k in chosen for p in periods_of(k, first_day, stop_day)]
     periods.sort(key=lambda b: (b.period.end, b.contract.contract_id, b.period.start))

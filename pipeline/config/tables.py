@@ -11,6 +11,7 @@ import io
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -29,6 +30,8 @@ OPEN_END = dt.date(9999, 12, 31)  # an end_date this late is accepted: it is the
 
 def bad_id_char(text: str) -> str | None:
     """The first character an id must not hold (a control character or line break), or None."""
+    if text.isprintable():  # no Cc, Zl or Zp character is printable: the usual id needs no scan
+        return None
     return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
 
 
@@ -147,6 +150,12 @@ def _read_parquet(path: Path) -> tuple[list[str], list[Row]]:
     return header, rows
 
 
+@lru_cache(maxsize=1024)
+def _is_country(code: str) -> bool:
+    """An ISO 3166-1 alpha-2 code (each code looked up once per process)."""
+    return pycountry.countries.get(alpha_2=code) is not None
+
+
 class Cells:
     """Typed access to one row's cells, recording problems with the row's location."""
 
@@ -220,7 +229,7 @@ class Cells:
 
     def country(self, key: str, allow_star: bool = False) -> str:
         value = (self.text(key, required=True) or "").upper()
-        if value and not (allow_star and value == "*") and pycountry.countries.get(alpha_2=value) is None:
+        if value and not (allow_star and value == "*") and not _is_country(value):
             self.problems.add(self.row.where, f"{key} {value!r} is not an ISO 3166-1 alpha-2 country code",
                               "use a code such as DE, FR or US" + (" (or * for the default)" if allow_star else ""))
         return value
