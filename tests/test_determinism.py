@@ -116,3 +116,19 @@ def test_parquet_bytes_do_not_depend_on_the_chunks_a_table_arrives_in(tmp_path):
     emit.write_parquet(table, whole)
     emit.write_parquet(pa.Table.from_batches(table.to_batches(max_chunksize=2048)), chunked)
     assert whole.read_bytes() == chunked.read_bytes()
+
+
+def test_csv_rows_keep_the_tables_order_over_many_chunks(tmp_path):
+    """DuckDB writes CSV in parallel; the rows must still come out in the table's order."""
+    import pyarrow as pa
+
+    from pipeline.billing import emit
+
+    n = 300_000
+    chunks = [pa.table({"invoice_id": [f"in_{i:07d}" for i in range(k, n, 3)],
+                        "currency": ["USD"] * len(range(k, n, 3))}) for k in range(3)]
+    table = pa.concat_tables(chunks)  # three chunks, their rows interleaved in id order
+    emit.write_csv(table, tmp_path / "t.csv", {"USD": 2})
+    rows = (tmp_path / "t.csv").read_text().splitlines()
+    assert rows[0] == "invoice_id,currency"
+    assert [r.split(",")[0] for r in rows[1:]] == table.column("invoice_id").to_pylist()

@@ -86,11 +86,11 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
         codes = list(digits_of)
         place = pc.index_in(table["currency"], value_set=pa.array(codes, pa.string()))
         table = table.append_column("_digits", pc.take(pa.array([digits_of[c] for c in codes], pa.int32()), place))
-    con = duckdb.connect()  # preserve_insertion_order (the default): rows are written in the table's order
-    try:
-        con.register("t", table)
+    con = duckdb.connect()
+    try:  # a parallel COPY does not keep the rows' order by itself (measured): _n orders them
+        con.register("t", table.append_column("_n", pa.array(range(table.num_rows), pa.int64())))
         select = ", ".join(f"{_csv_expr(f)} AS {quote_ident(f.name)}" for f in table.schema if f.name != "_digits")
-        con.execute(f"COPY (SELECT {select} FROM t) TO $path (HEADER, DELIMITER ',')",
+        con.execute(f"COPY (SELECT {select} FROM t ORDER BY _n) TO $path (HEADER, DELIMITER ',')",
                     {"formula_starts": list(FORMULA_STARTS), "quote": "'", "path": str(path)})
     except duckdb.IOException as exc:  # a full disk, a read-only folder: the caller removes the partial output
         raise OutputError(f"writing {path.name} failed ({_io_reason(exc)}); check free space and permissions, "
