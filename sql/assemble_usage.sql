@@ -6,4 +6,4 @@ FROM charge_lines l
 JOIN inv_t p USING (period_idx)
 JOIN charge_key_t c USING (charge_key)
 WHERE l.kind = 'usage'
-ORDER BY l.period_idx, l.pos, l.group_key, l.group_values
+ORDER BY l.period_idx, l.pos, l.group_rank

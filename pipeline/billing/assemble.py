@@ -54,59 +54,59 @@ class _Keys:
     taxes: list[tuple[Decimal, str, str]]
 
 
+def _indexed(values: list, keys: list | None = None) -> tuple[list[int], list]:
+    """Each value's index among the distinct values (by `keys` when given, e.g. object ids), and
+    the distinct values in order of first appearance."""
+    index: dict = {}
+    firsts: list = []
+    out = []
+    for value, key in zip(values, keys if keys is not None else values):
+        i = index.get(key)
+        if i is None:
+            i = index[key] = len(firsts)
+            firsts.append(value)
+        out.append(i)
+    return out, firsts
+
+
 def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
     """inv_t: one row per billed period (period_idx = its place in scope.periods), with the indices of
-    its terms, proration factor and tax rule; and the one-time charges of each period."""
+    its charge list, discount and commitment, proration factor and tax rule; the one-time charges of
+    each period; plan_t (currency and digits per plan)."""
     ws = scope.workspace
-    list_of: dict[int, int] = {}
-    deal_of: dict[tuple, int] = {}
-    factor_of: dict[tuple[int, int], int] = {}
-    tax_of: dict[str, int] = {}
-    tax_index: dict[tuple, int] = {}
-    keys = _Keys([], [], [], [], [])
-    names = ("contract_id", "customer_id", "plan_id", "period_start", "period_end", "list_idx", "deal_idx",
-             "factor_idx", "tax_idx", "payment_terms_days")
-    cols: dict[str, list] = {n: [] for n in names}
-    one_time = []
-    for i, b in enumerate(scope.periods):
-        k, p = b.contract, b.period
-        t = list_of.get(id(b.terms.charges))  # periods of a plan share its charge list
-        if t is None:
-            t = list_of[id(b.terms.charges)] = len(keys.charge_lists)
-            keys.charge_lists.append(b.terms.charges)
-        d = deal_of.setdefault((b.terms.discount_percent, b.terms.minimum_commitment), len(deal_of))
-        days = ((p.end - p.start).days, (p.full_end - p.full_start).days)
-        f = factor_of.get(days)
-        if f is None:
-            f = factor_of[days] = len(keys.factors)
-            keys.factors.append(Fraction(*days))
-        x = tax_of.get(k.customer_id)
-        if x is None:
-            customer = ws.customers[k.customer_id]
-            rule = ws.tax_of(customer)
-            x = tax_of[k.customer_id] = tax_index.setdefault((rule.percent, rule.note, rule.name), len(tax_index))
-        cols["contract_id"].append(k.contract_id)
-        cols["customer_id"].append(k.customer_id)
-        cols["plan_id"].append(k.plan_id)
-        cols["period_start"].append(p.start)
-        cols["period_end"].append(p.end)
-        cols["list_idx"].append(t)
-        cols["deal_idx"].append(d)
-        cols["factor_idx"].append(f)
-        cols["tax_idx"].append(x)
-        cols["payment_terms_days"].append(ws.customers[k.customer_id].payment_terms_days)
-        if k.contract_id in ws.one_time:
-            one_time.append((i, one_time_in(ws, b)))
-    keys.taxes, keys.deals = list(tax_index), list(deal_of)
-    plans = ws.pricebook.plans
+    periods = scope.periods
+    contracts = [b.contract for b in periods]
+    charge_lists = [b.terms.charges for b in periods]
+    list_idx, lists = _indexed(charge_lists, [id(c) for c in charge_lists])  # a plan's periods share its list
+    deal_idx, deals = _indexed([(b.terms.discount_percent, b.terms.minimum_commitment) for b in periods])
+    factor_idx, days = _indexed([((b.period.end - b.period.start).days,
+                                  (b.period.full_end - b.period.full_start).days) for b in periods])
+    customers = [ws.customers[k.customer_id] for k in contracts]
+    rules: dict[tuple, tuple] = {}  # the tax rule of each distinct (country, tax_id, exempt)
+    for c in customers:
+        key = (c.country, c.tax_id, c.tax_exempt)
+        if key not in rules:
+            rule = ws.tax_of(c)
+            rules[key] = (rule.percent, rule.note, rule.name)
+    tax_idx, taxes = _indexed([rules[c.country, c.tax_id, c.tax_exempt] for c in customers])
+    keys = _Keys(lists, deals, [], [Fraction(*d) for d in days], taxes)
+    one_time = [(i, one_time_in(ws, b)) for i, b in enumerate(periods) if b.contract.contract_id in ws.one_time]
+    int32 = pa.int32()
     table = pa.table({
-        "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
-        **{n: pa.array(cols[n], pa.date32() if n.startswith("period_") else
-                       pa.int32() if n.endswith(("_idx", "_days")) else pa.string()) for n in names},
+        "period_idx": pa.array(range(len(periods)), int32),
+        "contract_id": pa.array([k.contract_id for k in contracts], pa.string()),
+        "customer_id": pa.array([k.customer_id for k in contracts], pa.string()),
+        "plan_id": pa.array([k.plan_id for k in contracts], pa.string()),
+        "period_start": pa.array([b.period.start for b in periods], pa.date32()),
+        "period_end": pa.array([b.period.end for b in periods], pa.date32()),
+        "list_idx": pa.array(list_idx, int32), "deal_idx": pa.array(deal_idx, int32),
+        "factor_idx": pa.array(factor_idx, int32), "tax_idx": pa.array(tax_idx, int32),
+        "payment_terms_days": pa.array([c.payment_terms_days for c in customers], int32),
     })
+    plans = ws.pricebook.plans
     plan_ids = sorted(plans)
     plan_t = pa.table({"plan_id": plan_ids, "currency": [plans[p].currency for p in plan_ids],
-                       "digits": pa.array([plans[p].digits for p in plan_ids], pa.int32())})
+                       "digits": pa.array([plans[p].digits for p in plan_ids], int32)})
     return table, keys, one_time, plan_t
 
 
@@ -237,8 +237,9 @@ def _usage_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, metrics: dict, wh
     groups = _distinct(con, "charge_key, group_values", "raw_lines WHERE kind = 'usage'")
     gks = [group_key(metrics[keys.charges[k].metric_id], tuple(g))
            for k, g in zip(groups["charge_key"].to_pylist(), groups["group_values"].to_pylist())]
-    group_t = groups.select(["charge_key", "group_values"]).append_column("group_key", pa.array(gks, pa.string()))
-    return priced_t, group_t
+    con.register("group_keys_raw", groups.select(["charge_key", "group_values"]).append_column(
+        "group_key", pa.array(gks, pa.string())))
+    return priced_t, fetch_table(con, sql("assemble_group_ranks"))
 
 
 def _flat_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.Table:
