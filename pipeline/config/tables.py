@@ -9,10 +9,12 @@ import csv
 import datetime as dt
 import io
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow.parquet as pq
 import pycountry
@@ -33,6 +35,8 @@ def bad_id_char(text: str) -> str | None:
     if text.isprintable():  # no Cc, Zl or Zp character is printable: the usual id needs no scan
         return None
     return next((ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp")), None)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -233,3 +237,16 @@ class Cells:
             self.problems.add(self.row.where, f"{key} {value!r} is not an ISO 3166-1 alpha-2 country code",
                               "use a code such as DE, FR or US" + (" (or * for the default)" if allow_star else ""))
         return value
+
+
+def parsed_once(values: list[str | None], key: str, parse: Callable[[Cells], T]) -> dict[str | None, T] | None:
+    """Each distinct cell value of column `key` parsed once, by the same Cells method a row would use
+    (`parse(cells)` on a one-cell row); None when some value has a problem, so that the caller reads
+    the table row by row and reports every problem where it is."""
+    out: dict[str | None, T] = {}
+    for value in set(values):
+        scratch = ProblemList()
+        out[value] = parse(Cells(Row("", {key: value}), scratch))
+        if scratch.items:
+            return None
+    return out

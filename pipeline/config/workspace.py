@@ -17,7 +17,7 @@ from ..core.tax import TaxRule, tax_id_is_valid, tax_rule
 from .one_time import OneTimeCharge, load_one_time
 from .pricebook import Plan, Pricebook, load_pricebook
 from .settings import Settings, load_settings
-from .tables import BILLING_PERIODS, OPEN_END, Cells, read_table
+from .tables import BILLING_PERIODS, OPEN_END, Cells, bad_id_char, parsed_once, read_table
 from .terms import TERMS_FILE, Terms, TermsBook, load_terms
 
 
@@ -114,9 +114,49 @@ CONTRACT_COLUMNS = ("contract_id", "customer_id", "plan_id", "start_date", "end_
 TAX_RATE_COLUMNS = ("country", "percent", "name")
 
 
+def _tax_id_warnings(rows: list, ids: list, countries: list, tax_ids: list, warnings: list[tuple[str, str]]) -> None:
+    for row, cid, country, tax_id in zip(rows, ids, countries, tax_ids):
+        if tax_id and country and cid and tax_id_is_valid(country, tax_id) is False:
+            warnings.append(("tax_id_invalid", f"customer {cid} ({row.where}): tax_id {tax_id!r} fails the checksum "
+                                               f"rules of {country}; taxed as a customer without a valid tax id (no "
+                                               "reverse charge) until the number is corrected"))
+
+
+def _customers_at_once(rows: list, warnings: list[tuple[str, str]]) -> dict[str, Customer] | None:
+    """customers.csv read column by column, each distinct value checked once (the usual, valid table
+    of many customers); None at the first problem: `_customers` then reads row by row, for the messages."""
+    col = {k: [r.cells.get(k) for r in rows] for k in CUSTOMER_COLUMNS}
+    ids = col["customer_id"]
+    if None in ids or None in col["name"] or len(set(ids)) != len(ids) or \
+            any(bad_id_char(i) is not None for i in ids):
+        return None
+    zones = _zones()
+    if any((tz or "UTC") not in zones for tz in set(col["timezone"])):
+        return None
+    country = parsed_once(col["country"], "country", lambda c: c.country("country"))
+    exempt = parsed_once(col["tax_exempt"], "tax_exempt", lambda c: c.boolean("tax_exempt", False))
+    terms = parsed_once(col["payment_terms_days"], "payment_terms_days",
+                        lambda c: c.integer("payment_terms_days", 30, 0, 3650) or 0)
+    ubl = parsed_once(col["send_ubl"], "send_ubl", lambda c: c.boolean("send_ubl", False))
+    if country is None or exempt is None or terms is None or ubl is None:
+        return None
+    countries = [country[v] for v in col["country"]]
+    _tax_id_warnings(rows, ids, countries, col["tax_id"], warnings)
+    addresses = [tuple((k, v) for k, v in zip(ADDRESS_FIELDS, values) if v)
+                 for values in zip(*(col[k] for k in ADDRESS_FIELDS))]
+    return {cid: Customer(cid, name, cc, tax_id, exempt[e], tz or "UTC", terms[t], address, ubl[u])
+            for cid, name, cc, tax_id, e, tz, t, address, u in zip(
+                ids, col["name"], countries, col["tax_id"], col["tax_exempt"], col["timezone"],
+                col["payment_terms_days"], addresses, col["send_ubl"])}
+
+
 def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]]) -> dict[str, Customer]:
+    rows = read_table(root, "customers", ("customer_id", "name", "country"), CUSTOMER_COLUMNS)
+    fast = _customers_at_once(rows, warnings)
+    if fast is not None:
+        return fast
     out: dict[str, Customer] = {}
-    for row in read_table(root, "customers", ("customer_id", "name", "country"), CUSTOMER_COLUMNS):
+    for row in rows:
         c = Cells(row, problems)
         cid = c.ident("customer_id")
         country = c.country("country")
@@ -140,11 +180,48 @@ def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]
     return out
 
 
+def _contracts_at_once(rows: list, pricebook: Pricebook, customers: dict[str, Customer]) -> dict[str, Contract] | None:
+    """contracts.csv read column by column, each distinct value checked once; None at the first
+    problem: `_contracts` then reads row by row, for the messages."""
+    col = {k: [r.cells.get(k) for r in rows] for k in CONTRACT_COLUMNS}
+    ids = col["contract_id"]
+    if None in ids or len(set(ids)) != len(ids) or any(bad_id_char(i) is not None for i in ids):
+        return None
+    if any(c is None or c not in customers for c in set(col["customer_id"])) or \
+            any(p is None or p not in pricebook.plans for p in set(col["plan_id"])):
+        return None
+    if any((p or "monthly") not in BILLING_PERIODS for p in set(col["billing_period"])):
+        return None
+    start = parsed_once(col["start_date"], "start_date", lambda c: c.date("start_date", required=True))
+    end = parsed_once(col["end_date"], "end_date", lambda c: c.date("end_date", latest=OPEN_END))
+    anchor = parsed_once(col["billing_anchor_day"], "billing_anchor_day",
+                         lambda c: c.integer("billing_anchor_day", None, 1, 31))
+    discount = parsed_once(col["discount_percent"], "discount_percent",
+                           lambda c: c.decimal("discount_percent", Decimal(0), Decimal(0), Decimal(100)))
+    commitment = parsed_once(col["minimum_commitment"], "minimum_commitment",
+                             lambda c: c.decimal("minimum_commitment", None, Decimal(0)))
+    through = parsed_once(col["billed_through"], "billed_through", lambda c: c.date("billed_through"))
+    if None in (start, end, anchor, discount, commitment, through):
+        return None
+    starts, ends = [start[v] for v in col["start_date"]], [end[v] for v in col["end_date"]]
+    if any(e is not None and e <= s for s, e in zip(starts, ends)):
+        return None
+    return {kid: Contract(kid, cid, plan, s, e, period or "monthly", anchor[a] or s.day, discount[d], commitment[m],
+                          through[t])
+            for kid, cid, plan, s, e, period, a, d, m, t in zip(
+                ids, col["customer_id"], col["plan_id"], starts, ends, col["billing_period"],
+                col["billing_anchor_day"], col["discount_percent"], col["minimum_commitment"],
+                col["billed_through"])}
+
+
 def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],
                problems: ProblemList) -> dict[str, Contract]:
+    rows = read_table(root, "contracts", ("contract_id", "customer_id", "plan_id", "start_date"), CONTRACT_COLUMNS)
+    fast = _contracts_at_once(rows, pricebook, customers)
+    if fast is not None:
+        return fast
     out: dict[str, Contract] = {}
-    for row in read_table(root, "contracts", ("contract_id", "customer_id", "plan_id", "start_date"),
-                          CONTRACT_COLUMNS):
+    for row in rows:
         c = Cells(row, problems)
         kid = c.ident("contract_id")
         customer_id = c.text("customer_id", required=True)
