@@ -66,23 +66,38 @@ def _metered_by_period(scope: Scope, ms: MetricSql, usage: list[dict], weighted:
 
 
 def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[str]]:
-    """pct_t: one row per billed period and percentage charge of its plan, with the charge's parameters."""
+    """pct_t: one row per billed period and percentage charge of its plan, with the charge's parameters
+    (charge_idx = the row's place; the second value names each row's charge). Each charge list's
+    percentage charges are found once; periods of a plan share its list."""
     index = {m.id: k for k, m in enumerate(ms.metrics)}
-    rows, charges = [], []
+    of_list: dict[int, list[int]] = {}  # id(charge list) -> its percentage charges' template rows
+    template: list[dict] = []
+    take, period_of = [], []
     for i, b in enumerate(scope.periods):
-        for c in b.terms.charges:
-            if c.model != "percentage":
-                continue
-            charges.append(c.id)
-            p = c.params
-            rows.append({"period_idx": i, "metric_idx": index[c.metric_id], "charge_idx": len(charges) - 1,
-                         "rate": p.percent / 100, "fixed_fee": p.fixed_fee, "per_event_min": p.per_event_min,
-                         "per_event_max": p.per_event_max, "free_events": p.free_events, "free_amount": p.free_amount})
+        rows = of_list.get(id(b.terms.charges))
+        if rows is None:
+            rows = of_list[id(b.terms.charges)] = []
+            for c in b.terms.charges:
+                if c.model == "percentage":
+                    p = c.params
+                    rows.append(len(template))
+                    template.append({"charge_id": c.id, "metric_idx": index[c.metric_id], "rate": p.percent / 100,
+                                     "fixed_fee": p.fixed_fee, "per_event_min": p.per_event_min,
+                                     "per_event_max": p.per_event_max, "free_events": p.free_events,
+                                     "free_amount": p.free_amount})
+        for r in rows:
+            take.append(r)
+            period_of.append(i)
     dec = pa.decimal128(38, 12)
-    schema = pa.schema([("period_idx", pa.int32()), ("metric_idx", pa.int32()), ("charge_idx", pa.int32()),
-                        ("rate", pa.decimal128(38, 14)), ("fixed_fee", dec), ("per_event_min", dec),
-                        ("per_event_max", dec), ("free_events", pa.int64()), ("free_amount", pa.decimal128(38, 9))])
-    return pa.Table.from_pylist(rows, schema=schema), charges
+    schema = pa.schema([("charge_id", pa.string()), ("metric_idx", pa.int32()), ("rate", pa.decimal128(38, 14)),
+                        ("fixed_fee", dec), ("per_event_min", dec), ("per_event_max", dec),
+                        ("free_events", pa.int64()), ("free_amount", pa.decimal128(38, 9))])
+    rows_t = pa.Table.from_pylist(template, schema=schema).take(pa.array(take, pa.int64()))
+    table = pa.table({"period_idx": pa.array(period_of, pa.int32()), "metric_idx": rows_t["metric_idx"],
+                      "charge_idx": pa.array(range(len(take)), pa.int32()),
+                      **{n: rows_t[n] for n in ("rate", "fixed_fee", "per_event_min", "per_event_max", "free_events",
+                                                "free_amount")}})
+    return table, rows_t["charge_id"].to_pylist()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import duckdb
 import pyarrow as pa
@@ -56,7 +57,7 @@ class Scope:
     whole: Scope | None = None  # the run a shard is cut from: its span bounds every event read
     until: dt.datetime | None = None  # preview: events at or after this instant are not read
 
-    @property
+    @cached_property  # read by several stages; the periods do not change
     def span(self) -> tuple[dt.datetime, dt.datetime] | None:
         if self.whole is not None:
             return self.whole.span
@@ -122,11 +123,6 @@ def _segments(ws: Workspace, k: Contract) -> list[tuple[dt.datetime, dt.datetime
     return [(instant(d, tz) if i else lo, bounds[i], ws.terms_at(k, d).metric_ids()) for i, d in enumerate(starts)]
 
 
-def _unchanging(ws: Workspace, k: Contract) -> bool:
-    """No plan version and no contract entry: the plan's own charges price the contract's whole life."""
-    return not ws.pricebook.plans[k.plan_id].versions and k.contract_id not in ws.terms.entries
-
-
 def _segments_table(ws: Workspace, contracts: list[Contract], segmented: bool,
                    shapes: dict[frozenset[str], int]) -> pa.Table:
     """segments_t: one row per contract's whole active range, or (segmented) per piece of it between
@@ -136,7 +132,7 @@ def _segments_table(ws: Workspace, contracts: list[Contract], segmented: bool,
     customer, contract, active_from, active_to, shape = cols.values()
     plain: dict[str, int] = {}  # plan_id -> the shape of its contracts whose terms never change
     for k in contracts:
-        if _unchanging(ws, k):
+        if ws.unchanging(k):
             lo, hi = _active_range(ws, k)
             s = plain.get(k.plan_id)
             if s is None:
@@ -218,7 +214,7 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     }))
     shapes: dict[frozenset[str], int] = {}
     segments_t = _segments_table(ws, contracts, True, shapes)
-    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts if not _unchanging(ws, k))
+    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts if not ws.unchanging(k))
     # without a change of terms inside a contract's life, the whole-range table is the same one
     whole_t = _segments_table(ws, contracts, False, shapes) if changing else None
     flags = "".join(f", t.m{i}" for i in range(len(metric_ids)))

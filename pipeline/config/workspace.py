@@ -79,8 +79,14 @@ class Workspace:
                 if d > contract.start_date and (contract.end_date is None or d < contract.end_date)]
         return [self.terms.at(contract, d) for d in [contract.start_date, *days]]
 
+    def unchanging(self, contract: Contract) -> bool:
+        """No plan version and no contract entry: its plan's own charges price its whole life."""
+        return not self.pricebook.plans[contract.plan_id].versions and contract.contract_id not in self.terms.entries
+
     def metric_ids_ever(self, contract: Contract) -> set[str]:
         """The metrics any charge list of the contract's life uses."""
+        if self.unchanging(contract):
+            return _plan_metric_ids(self.pricebook.plans[contract.plan_id].charges)
         return set().union(*(t.metric_ids() for t in self.all_terms(contract)))
 
     def metric_ids_of(self, contracts: Iterable[Contract]) -> set[str]:
@@ -89,6 +95,12 @@ class Workspace:
         seen: set[int] = set()
         out: set[str] = set()
         for k in contracts:
+            if self.unchanging(k):  # its plan's list only
+                charges = self.pricebook.plans[k.plan_id].charges
+                if id(charges) not in seen:
+                    seen.add(id(charges))
+                    out |= _plan_metric_ids(charges)
+                continue
             for t in self.all_terms(k):
                 if id(t.charges) not in seen:  # the lists live in self.terms' cache: ids stay theirs
                     seen.add(id(t.charges))
@@ -99,6 +111,10 @@ class Workspace:
         return tax_rule(customer_country=customer.country, customer_tax_id=customer.tax_id,
                         tax_exempt=customer.tax_exempt, company_country=self.pricebook.company.country,
                         rates=self.tax_rates)
+
+
+def _plan_metric_ids(charges: tuple) -> set[str]:
+    return {c.metric_id for c in charges if c.metric_id}
 
 
 @lru_cache(maxsize=1)
