@@ -2,8 +2,9 @@
 --
 -- Grain: one row per invoice line. Per invoice, in this order: each charge of the charge list in
 -- force (its usage lines by group_key (group_rank), or its flat line, then its `minimum` top-up), the one-time
--- charges by (date, charge_id), the `commitment` top-up, the `discount` line; numbered from 1.
--- Inputs: charge_lines (sql/assemble_priced.sql), minimum_lines, one_time_t, totals_t, inv_t, charge_key_t.
+-- charges by (date, charge_id), the `commitment` top-up, the `discount` line. Sorted in that order:
+-- the caller numbers them from 1 per invoice and adds the invoice's columns (Arrow, no second sort).
+-- Inputs: charge_lines (sql/assemble_priced.sql), minimum_lines, one_time_t, totals_t, charge_key_t.
 WITH lines AS (
     SELECT period_idx, 0 AS sec, pos, 0 AS sub, group_rank, CASE WHEN kind = 'flat' THEN c.model ELSE kind END
            AS line_type, c.charge_id, CASE WHEN kind = 'usage' THEN c.metric_id END AS metric_id, group_key,
@@ -25,11 +26,7 @@ WITH lines AS (
            0 - discount_total, NULL
     FROM totals_t WHERE discount_description IS NOT NULL
 )
-SELECT p.invoice_id,
-       row_number() OVER (PARTITION BY l.period_idx ORDER BY l.sec, l.pos, l.sub, l.group_rank)
-           AS line_number,
-       l.line_type, l.charge_id, l.metric_id, l.group_key, l.description, l.quantity, l.unit_price, l.amount,
-       p.currency, coalesce(l.service_day, p.period_start) AS service_start,
-       coalesce(l.service_day, p.period_end) AS service_end
-FROM lines l JOIN inv_t p USING (period_idx)
-ORDER BY l.period_idx, line_number
+SELECT period_idx, line_type, charge_id, metric_id, group_key, description, quantity, unit_price, amount,
+       service_day
+FROM lines
+ORDER BY period_idx, sec, pos, sub, group_rank

@@ -16,6 +16,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -348,6 +349,28 @@ def _tax_t(keys: _Keys) -> pa.Table:
                      "tax_name": pa.array([t[2] for t in keys.taxes], pa.string())})
 
 
+def _with_invoice(rows: pa.Table, inv: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Rows sorted by period_idx with their invoice's columns (taken by period_idx) and in `schema`."""
+    at = rows["period_idx"]
+    columns = {n: rows[n] if n in rows.column_names else pc.take(inv[n], at) for n in schema.names}
+    return pa.table(columns).cast(schema)
+
+
+def _numbered(rows: pa.Table, inv: pa.Table) -> pa.Table:
+    """invoice_lines: the sorted lines numbered from 1 within each invoice (they are grouped by
+    period_idx, in order), with the invoice's id and currency; service dates are the period's
+    unless the line has its own day (one_time)."""
+    period = rows["period_idx"].to_numpy()
+    firsts = np.flatnonzero(np.r_[True, period[1:] != period[:-1]])  # the first row of each invoice
+    counts = np.diff(np.r_[firsts, len(period)])
+    number = np.arange(len(period)) - np.repeat(firsts, counts) + 1
+    day = rows["service_day"]
+    rows = rows.append_column("line_number", pa.array(number, pa.int32()))
+    rows = rows.append_column("service_start", pc.coalesce(day, pc.take(inv["period_start"], rows["period_idx"])))
+    rows = rows.append_column("service_end", pc.coalesce(day, pc.take(inv["period_end"], rows["period_idx"])))
+    return _with_invoice(rows, inv, emit.LINE_SCHEMA)
+
+
 def assemble(con: duckdb.DuckDBPyConnection, scope: Scope, ms: MetricSql, usage: pa.Table, weighted: pa.Table,
              percentage: pa.Table, pct_charges: list[str]) -> Assembled:
     """The run's invoices, invoice_lines and usage tables (emit's schemas), from the metered rows. The
@@ -381,8 +404,8 @@ def assemble(con: duckdb.DuckDBPyConnection, scope: Scope, ms: MetricSql, usage:
         con.register("totals_t", _totals_t(con, keys, where))
         con.register("tax_t", _tax_t(keys))
         invoices = fetch_table(con, sql("assemble_invoices")).cast(emit.INVOICE_SCHEMA)
-        lines = fetch_table(con, sql("assemble_invoice_lines")).cast(emit.LINE_SCHEMA)
-        usage_out = fetch_table(con, sql("assemble_usage")).cast(emit.USAGE_SCHEMA)
+        lines = _numbered(fetch_table(con, sql("assemble_invoice_lines")), inv)
+        usage_out = _with_invoice(fetch_table(con, sql("assemble_usage")), inv, emit.USAGE_SCHEMA)
     except duckdb.OutOfRangeException as exc:  # a sum of amounts that each fit, beyond DECIMAL(38, 4)
         raise InputDataError(f"the invoices' amounts overflow DECIMAL(38, 4) ({str(exc).splitlines()[0]}); "
                              "check the events' values and the prices that produce them") from None
