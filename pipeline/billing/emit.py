@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 
 import duckdb
@@ -51,8 +51,14 @@ MONEY_COLUMNS = {"subtotal", "discount_total", "tax_total", "total", "amount",
 QUANTITY_COLUMNS = {"quantity", "issued_quantity", "recomputed_quantity", "delta_quantity"}  # all 9 digits
 
 
+# Decimal's default rounding (half to even), with digits enough for any value an output column holds
+# (the default context's 28 digits refused a unit price of 10^16 at 12 places)
+_OUTPUT = Context(prec=60, rounding=ROUND_HALF_EVEN)
+
+
 def quantize(value: Decimal | None, scale: int) -> Decimal | None:
-    return None if value is None else value.quantize(Decimal(1).scaleb(-scale))
+    """A price or percent at its column's scale (unit prices 12 places, tax percent 6)."""
+    return None if value is None else value.quantize(Decimal(1).scaleb(-scale), context=_OUTPUT)
 
 
 def neutralize(text: str) -> str:
