@@ -55,11 +55,16 @@ MODULES: dict[str, list[str]] = {
     "pipeline/rate/one_time.py": ["tests/test_pricing_rules.py", "tests/test_terms.py"],
     "pipeline/billing/invoice.py": ["tests/test_money_tax.py", "tests/test_scenarios.py", "tests/test_aggregations.py",
                             "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_form"],
-    "pipeline/core/io.py": ["tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
+    "pipeline/core/io.py": ["tests/test_publication.py",
+                            "tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
                        "left_untouched", "tests/test_safety_rules.py::test_manifest_inputs_are_the_sha256_of_each_"
                        "input_file", "tests/test_safety_rules.py::test_os_reason_gives_the_systems_words",
                        "tests/test_faults.py::test_kill_at_a_chosen_point",
                        "tests/test_faults.py::test_injected_no_space"],
+    "pipeline/billing/assemble.py": ["tests/test_assemble.py", "tests/test_scenarios.py", "tests/test_money_tax.py",
+                                     "tests/test_aggregations.py", "tests/test_terms.py",
+                                     "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_"
+                                     "form"],
     "pipeline/ledger/documents.py": ["tests/test_ledger.py", "tests/test_reconcile.py",
                                      "tests/test_safety_rules.py::test_corrections_are_never_dated_before_the_"
                                      "invoice_they_correct"],
