@@ -65,7 +65,7 @@ MODULES: dict[str, list[str]] = {
                                      "tests/test_aggregations.py", "tests/test_terms.py",
                                      "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_"
                                      "form"],
-    "pipeline/ledger/documents.py": ["tests/test_ledger.py", "tests/test_reconcile.py",
+    "pipeline/ledger/documents.py": ["tests/test_documents.py", "tests/test_ledger.py", "tests/test_reconcile.py",
                                      "tests/test_safety_rules.py::test_corrections_are_never_dated_before_the_"
                                      "invoice_they_correct"],
 }
