@@ -53,7 +53,8 @@ MODULES: dict[str, list[str]] = {
     "pipeline/rate/floors.py": ["tests/test_pricing_rules.py", "tests/test_scenarios.py"],
     "pipeline/rate/discount.py": ["tests/test_pricing_rules.py", "tests/test_scenarios.py"],
     "pipeline/rate/one_time.py": ["tests/test_pricing_rules.py", "tests/test_terms.py"],
-    "pipeline/billing/invoice.py": ["tests/test_money_tax.py", "tests/test_scenarios.py", "tests/test_aggregations.py",
+    "pipeline/billing/invoice.py": ["tests/test_invoice_lines.py", "tests/test_money_tax.py", "tests/test_scenarios.py",
+                                    "tests/test_aggregations.py",
                             "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_form"],
     "pipeline/core/io.py": ["tests/test_publication.py",
                             "tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
@@ -61,8 +62,8 @@ MODULES: dict[str, list[str]] = {
                        "input_file", "tests/test_safety_rules.py::test_os_reason_gives_the_systems_words",
                        "tests/test_faults.py::test_kill_at_a_chosen_point",
                        "tests/test_faults.py::test_injected_no_space"],
-    "pipeline/billing/assemble.py": ["tests/test_assemble.py", "tests/test_scenarios.py", "tests/test_money_tax.py",
-                                     "tests/test_aggregations.py", "tests/test_terms.py",
+    "pipeline/billing/assemble.py": ["tests/test_invoice_lines.py", "tests/test_assemble.py", "tests/test_scenarios.py",
+                                     "tests/test_money_tax.py", "tests/test_aggregations.py", "tests/test_terms.py",
                                      "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_"
                                      "form"],
     "pipeline/ledger/documents.py": ["tests/test_documents.py", "tests/test_ledger.py", "tests/test_reconcile.py",
