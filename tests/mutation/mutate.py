@@ -62,8 +62,9 @@ MODULES: dict[str, list[str]] = {
                        "input_file", "tests/test_safety_rules.py::test_os_reason_gives_the_systems_words",
                        "tests/test_faults.py::test_kill_at_a_chosen_point",
                        "tests/test_faults.py::test_injected_no_space"],
-    "pipeline/billing/assemble.py": ["tests/test_invoice_lines.py", "tests/test_assemble.py", "tests/test_scenarios.py",
-                                     "tests/test_money_tax.py", "tests/test_aggregations.py", "tests/test_terms.py",
+    "pipeline/billing/assemble.py": ["tests/test_invoice_lines.py", "tests/test_assemble_edges.py",
+                                     "tests/test_assemble.py", "tests/test_scenarios.py", "tests/test_money_tax.py",
+                                     "tests/test_aggregations.py", "tests/test_terms.py",
                                      "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_"
                                      "form"],
     "pipeline/ledger/documents.py": ["tests/test_documents.py", "tests/test_ledger.py", "tests/test_reconcile.py",
@@ -201,6 +202,9 @@ def run_tests(copy_root: Path, tests: list[str], timeout: float) -> str:
                            env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "killed (timeout)"
+    if p.returncode in (2, 4) and ("ImportError while loading conftest" in p.stdout + p.stderr
+                                   or "error during collection" in p.stdout):
+        return "killed (import error)"  # the mutant breaks the import of the module: every mapped test fails
     return "survived" if p.returncode == 0 else "killed" if p.returncode == 1 else f"error rc={p.returncode}"
 
 
