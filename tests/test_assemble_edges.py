@@ -103,3 +103,4 @@ def test_an_amount_of_exactly_ten_to_the_34_is_too_large(tmp_path):
         bill(ws, OCTOBER)
     assert f"charge_id hours: amount {Decimal(10) ** 34:.2f} does not fit the outputs' DECIMAL(38, 4) " \
            "(below 10^34)" in str(err.value)
+

@@ -345,7 +345,9 @@ def _totals_t(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.
 
 def _tax_t(keys: _Keys) -> pa.Table:
     return pa.table({"tax_idx": pa.array(range(len(keys.taxes)), pa.int32()),
-                     "tax_percent": pa.array([emit.quantize(t[0], 6) for t in keys.taxes], emit.PERCENT),
+                     # tax_rates.csv refuses a percent of more than 6 places: quantizing to 6 or more is exact
+                     "tax_percent": pa.array([emit.quantize(t[0], 6)  # pragma: no mutate
+                                              for t in keys.taxes], emit.PERCENT),
                      "tax_note": pa.array([t[1] for t in keys.taxes], pa.string()),
                      "tax_name": pa.array([t[2] for t in keys.taxes], pa.string())})
 
