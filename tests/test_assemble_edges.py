@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
 from decimal import Decimal
 
 import pytest
-from builders import ev, workspace
+from builders import ev, workspace, write_csv
 from conftest import run_bill
 
 from pipeline.billing.run import bill
@@ -104,3 +105,33 @@ def test_an_amount_of_exactly_ten_to_the_34_is_too_large(tmp_path):
     assert f"charge_id hours: amount {Decimal(10) ** 34:.2f} does not fit the outputs' DECIMAL(38, 4) " \
            "(below 10^34)" in str(err.value)
 
+
+
+def test_a_one_time_amount_too_large_names_its_invoice_contract_and_charge(tmp_path):
+    # k2's setup: 10^20 units at 10^15 = 10^35, above what DECIMAL(38, 4) holds; k1 (the first period) has none
+    ws = workspace(tmp_path / "ws", metrics=[CALLS], charges=[{"id": "fee", "model": "flat", "amount": 1}], events=[],
+                   customers=[{"customer_id": "c1", "name": "One", "country": "US"},
+                              {"customer_id": "c2", "name": "Two", "country": "US"}],
+                   contracts=[{"contract_id": "k1", "customer_id": "c1", "plan_id": "p", "start_date": "2026-10-01"},
+                              {"contract_id": "k2", "customer_id": "c2", "plan_id": "p", "start_date": "2026-10-01"}])
+    write_csv(ws / "one_time_charges.csv", [{"charge_id": "setup", "contract_id": "k2", "date": "2026-10-12",
+                                             "description": "Setup", "quantity": "100000000000000000000",
+                                             "unit_price": "1000000000000000"}])
+    with pytest.raises(InputDataError) as err:
+        bill(ws, OCTOBER)
+    k2 = "in_" + hashlib.sha256(b"k2\x1f2026-10-01").hexdigest()[:24]  # the documented invoice id
+    assert str(err.value).startswith(f"invoice_id {k2}, contract_id k2, charge_id setup: amount 1{'0' * 35}.00 "
+                                     "does not fit the outputs' DECIMAL(38, 4) (below 10^34)")
+
+
+def test_amounts_that_each_fit_but_not_their_sum_are_one_clean_error(tmp_path):
+    # 10^19 hours at 6 x 10^14 under two charges: 6 x 10^33 each (fits), 1.2 x 10^34 together (does not)
+    ws = workspace(tmp_path / "ws", metrics=[HOURS],
+                   charges=[{"id": "a", "metric": "hours", "model": "per_unit", "unit_price": "600000000000000"},
+                            {"id": "b", "metric": "hours", "model": "per_unit", "unit_price": "600000000000000"}],
+                   events=[ev("e1", "2026-10-05T11:00", "compute", hours=1e19)])
+    with pytest.raises(InputDataError) as err:
+        bill(ws, OCTOBER)
+    text = str(err.value)
+    assert text.startswith("the invoices' amounts overflow DECIMAL(38, 4) (Out of Range Error: ")  # DuckDB's words
+    assert text.endswith("); check the events' values and the prices that produce them") and "\n" not in text

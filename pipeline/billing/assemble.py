@@ -33,6 +33,7 @@ from .meter import MetricSql, weighted_quantity
 from .scope import Scope
 
 DEC9 = pa.decimal128(38, 9)
+UNMETERED = -1  # pragma: no mutate - the metric_idx of a metric the run does not meter: only has to join no row
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _charge_table(keys: _Keys, ms: MetricSql, metrics: dict) -> pa.Table:
                 keys.charges.append(c)
             metric = metrics.get(c.metric_id) if c.metric_id else None
             rows.append({"list_idx": t, "pos": pos, "charge_key": key, "charge_id": c.id,
-                         "metric_idx": None if c.metric_id is None else metric_idx.get(c.metric_id, -1),
+                         "metric_idx": None if c.metric_id is None else metric_idx.get(c.metric_id, UNMETERED),
                          "grouped": bool(metric and metric.group_by), "has_min": c.min_amount is not None})
     schema = pa.schema([("list_idx", pa.int32()), ("pos", pa.int32()), ("charge_key", pa.int32()),
                         ("charge_id", pa.string()), ("metric_idx", pa.int32()), ("grouped", pa.bool_()),

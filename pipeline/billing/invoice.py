@@ -41,7 +41,7 @@ class Line:
     unit_price: Decimal | None
     amount: Decimal
     exact_amount: Decimal
-    events: int = 0  # pragma: no mutate - usage lines always pass it; only theirs is read (usage table, explain)
+    events: int = 0  # pragma: no mutate - set by usage lines; the others reach only flat pricing, which ignores it
     service_day: dt.date | None = None  # one_time lines: service_start = service_end = this date
 
 
