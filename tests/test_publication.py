@@ -140,13 +140,19 @@ def test_alive_for_this_process():
 
 
 def test_alive_for_a_running_process_and_the_probe_sends_no_signal():
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    # the child takes SIGHUP's default action (ending it) even when started under nohup, and says when it does
+    child = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                              "signal.signal(signal.SIGHUP, signal.SIG_DFL); print('ready', flush=True); "
+                              "time.sleep(120)"], stdout=subprocess.PIPE, text=True)
     try:
+        assert child.stdout.readline() == "ready\n"
         assert uio._alive(child.pid) is True
     finally:
         child.send_signal(signal.SIGTERM)
         child.wait()
-    # had the probe sent a real signal (SIGHUP = 1), the lower-numbered pending signal would have ended it
+        child.stdout.close()
+    # had the probe sent a real signal (SIGHUP = 1) it would have ended the child first (the lower-numbered
+    # pending signal is delivered first)
     assert child.returncode == -signal.SIGTERM
 
 
