@@ -126,6 +126,9 @@ def test_reissue_credits_the_invoice_and_issues_it_again_both_series_gapless(ws)
                                            "WHERE invoice_number = 'HC-2' ORDER BY line_number")
     assert [without(r, "credit_note_number") for r in first.docs["credit_note_lines"].to_pylist()] == old_lines
     assert new["total"] == old["total"]  # nothing changed in between: the same amounts, a new number
+    # the replacement is dated when reissued and due by acme's terms (30 days, the default): 11-20 + 30 days
+    assert (old["issue_date"], old["due_date"]) == (day("2026-11-01"), day("2026-12-01"))
+    assert (new["issue_date"], new["due_date"]) == (day("2026-11-20"), day("2026-12-20"))
 
     second = issue(ws, window("2026-10-01", "2026-11-01"), reissue=True, issue_date=day("2026-11-21"))
     assert numbers(second) == ["HC-6", "HC-7", "HC-8", "HC-9"]

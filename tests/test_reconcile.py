@@ -71,6 +71,7 @@ def test_cli_late_event_is_named_adjusted_once_and_then_reconciled(ws):
     assert (adj["invoice_number"], adj["original_invoice_number"], adj["status"]) == ("HC-5", "HC-2", "issued")
     assert (adj["subtotal"], adj["total"], adj["issue_date"].isoformat()) == (Decimal("1.20"), Decimal("1.20"),
                                                                               "2026-11-21")
+    assert adj["due_date"].isoformat() == "2026-12-21"  # issued 11-21, acme's terms: 30 days
     p = usagebill("reconcile", ws, "--from", OCTOBER[0], "--to", OCTOBER[1])
     assert p.returncode == 0 and "0 differ" in p.stdout
     p = usagebill("reconcile", ws, "--from", OCTOBER[0], "--to", OCTOBER[1], "--adjust")
@@ -143,6 +144,8 @@ def test_a_new_tax_rate_credits_the_invoice_in_full_and_reissues_it(ws):
     (new,) = adjusted.docs["invoices"].to_pylist()
     assert (note["invoice_number"], note["reason"], note["total"]) == ("HC-4", "reissue", Decimal("180.00"))
     assert (new["invoice_number"], new["original_invoice_number"], new["total"]) == ("HC-5", "HC-4", Decimal("187.50"))
+    # the replacement of HC-4 (issued 11-01, due 12-01) is dated when reissued, due 30 days later
+    assert (new["issue_date"].isoformat(), new["due_date"].isoformat()) == ("2026-11-21", "2026-12-21")
     assert rows(ws / "ledger.duckdb", "SELECT status FROM invoices WHERE invoice_number = 'HC-4'") == \
         [{"status": "credited"}]
     assert not check(ws).differs

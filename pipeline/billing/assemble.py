@@ -34,6 +34,7 @@ from .meter import MetricSql, weighted_quantity
 from .scope import Scope
 
 DEC9 = pa.decimal128(38, 9)
+UNMETERED = -1  # pragma: no mutate - the metric_idx of a metric the run does not meter: only has to join no row
 
 
 @dataclass
@@ -125,7 +126,7 @@ def _charge_table(keys: _Keys, ms: MetricSql, metrics: dict) -> pa.Table:
                 keys.charges.append(c)
             metric = metrics.get(c.metric_id) if c.metric_id else None
             rows.append({"list_idx": t, "pos": pos, "charge_key": key, "charge_id": c.id,
-                         "metric_idx": None if c.metric_id is None else metric_idx.get(c.metric_id, -1),
+                         "metric_idx": None if c.metric_id is None else metric_idx.get(c.metric_id, UNMETERED),
                          "grouped": bool(metric and metric.group_by), "has_min": c.min_amount is not None})
     schema = pa.schema([("list_idx", pa.int32()), ("pos", pa.int32()), ("charge_key", pa.int32()),
                         ("charge_id", pa.string()), ("metric_idx", pa.int32()), ("grouped", pa.bool_()),
@@ -166,7 +167,8 @@ def _event_amount_t(percentage: pa.Table, pct_charges: list[str]) -> pa.Table:
     if not percentage.num_rows:
         return pa.table({"period_idx": pa.array([], pa.int32()), "charge_id": pa.array([], pa.string()),
                          "group_values": pa.array([], pa.list_(pa.string())),
-                         "event_amount": pa.array([], pa.decimal128(38, 12))})
+                         # an empty column (no percentage charge billed): no value, NULL event_amount when joined
+                         "event_amount": pa.array([], pa.decimal128(38, 12))})  # pragma: no mutate
     charge_ids = pa.array(pct_charges, pa.string())
     return pa.table({"period_idx": pc.cast(percentage["period_idx"], pa.int32()),
                      "charge_id": pc.take(charge_ids, percentage["charge_idx"]),
@@ -196,7 +198,7 @@ class _Where:
         self.inv, self.keys = inv, keys
 
     def __call__(self, first_period: int, charge_key: int | None = None) -> str:
-        row = self.inv.slice(first_period, 1).to_pylist()[0]
+        row = self.inv.slice(first_period, 1).to_pylist()[0]  # pragma: no mutate - [0] is that row for any length
         text = f"invoice_id {row['invoice_id']}, contract_id {row['contract_id']}"
         return text + (f", charge_id {self.keys.charges[charge_key].id}" if charge_key is not None else "")
 
@@ -250,7 +252,8 @@ def _flat_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> 
     with localcontext(EXACT):
         for r in distinct.to_pylist():
             c, factor = keys.charges[r["charge_key"]], keys.factors[r["factor_idx"]]
-            priced = rate.price(c.model, c.params, rate.Usage(Decimal(0), factor))
+            # only flat charges have no metric, and flat prices by the factor alone (the quantity is unread)
+            priced = rate.price(c.model, c.params, rate.Usage(Decimal(0), factor))  # pragma: no mutate
             amounts.append(round_money(priced.amount, r["digits"]))
             prices.append(priced.unit_price)
             descriptions.append(c.label if factor == 1
@@ -344,7 +347,9 @@ def _totals_t(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.
 
 def _tax_t(keys: _Keys) -> pa.Table:
     return pa.table({"tax_idx": pa.array(range(len(keys.taxes)), pa.int32()),
-                     "tax_percent": pa.array([emit.quantize(t[0], 6) for t in keys.taxes], emit.PERCENT),
+                     # tax_rates.csv refuses a percent of more than 6 places: quantizing to 6 or more is exact
+                     "tax_percent": pa.array([emit.quantize(t[0], 6)  # pragma: no mutate
+                                              for t in keys.taxes], emit.PERCENT),
                      "tax_note": pa.array([t[1] for t in keys.taxes], pa.string()),
                      "tax_name": pa.array([t[2] for t in keys.taxes], pa.string())})
 

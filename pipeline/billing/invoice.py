@@ -26,6 +26,7 @@ from .meter import GroupValues, Metered
 from .scope import BilledPeriod, Scope
 
 HUNDRED = Decimal(100)  # tax percent
+UNNUMBERED = 0  # pragma: no mutate - a placeholder: build_invoice numbers every line 1.. before returning
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Line:
     unit_price: Decimal | None
     amount: Decimal
     exact_amount: Decimal
-    events: int = 0  # usage lines: events the metric counted
+    events: int = 0  # pragma: no mutate - set by usage lines; the others reach only flat pricing, which ignores it
     service_day: dt.date | None = None  # one_time lines: service_start = service_end = this date
 
 
@@ -51,13 +52,13 @@ class Invoice:
     currency: str
     digits: int
     lines: list[Line] = field(default_factory=list)
-    subtotal: Decimal = Decimal(0)
+    subtotal: Decimal = Decimal(0)  # pragma: no mutate - build_invoice always sets it
     discount_total: Decimal = Decimal(0)
-    tax_percent: Decimal = Decimal(0)
+    tax_percent: Decimal = Decimal(0)  # pragma: no mutate - build_invoice always sets it
     tax_note: str = ""
     tax_name: str = ""
-    tax_total: Decimal = Decimal(0)
-    total: Decimal = Decimal(0)
+    tax_total: Decimal = Decimal(0)  # pragma: no mutate - build_invoice always sets it
+    total: Decimal = Decimal(0)  # pragma: no mutate - build_invoice always sets it
     invoice_number: str | None = None
     status: str = "draft"
 
@@ -89,12 +90,12 @@ def _usage_lines(charge: Charge, metric: Metric, metered: Metered, factor: Fract
         q, events = used.get(g, (Decimal(0), 0))
         priced = rate.price(charge.model, charge.params, rate.Usage(q, factor, amounts.get(g), events))
         desc = f"{charge.label}: {show_quantity(q)} {metric.unit or metric.id}" + (f" ({gk})" if gk else "")
-        lines.append(Line(0, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
+        lines.append(Line(UNNUMBERED, "usage", charge.id, metric.id, gk, desc, q, priced.unit_price,
                           round_money(priced.amount, digits), priced.amount, events))
     if charge.min_amount is not None:
         top = floors.minimum(charge.min_amount, sum((line.amount for line in lines), Decimal(0)), factor, digits)
         if top is not None:
-            lines.append(Line(0, "minimum", charge.id, None, "", f"{charge.label}: minimum", Decimal(1), None,
+            lines.append(Line(UNNUMBERED, "minimum", charge.id, None, "", f"{charge.label}: minimum", Decimal(1), None,
                               top.amount, top.amount))
     return lines
 
@@ -104,10 +105,11 @@ def _charge_lines(charges: tuple[Charge, ...], metrics: dict[str, Metric], meter
     lines: list[Line] = []
     for charge in charges:
         if charge.metric_id is None:
-            priced = rate.price(charge.model, charge.params, rate.Usage(Decimal(0), factor))
+            # only flat charges have no metric, and flat prices by the factor alone (the quantity is unread)
+            priced = rate.price(charge.model, charge.params, rate.Usage(Decimal(0), factor))  # pragma: no mutate
             desc = charge.label if factor == 1 else f"{charge.label} (prorated {factor.numerator}/{factor.denominator})"
-            lines.append(Line(0, charge.model, charge.id, None, "", desc, round_quantity(factor), priced.unit_price,
-                              round_money(priced.amount, digits), priced.amount))
+            lines.append(Line(UNNUMBERED, charge.model, charge.id, None, "", desc, round_quantity(factor),
+                              priced.unit_price, round_money(priced.amount, digits), priced.amount))
         else:
             lines += _usage_lines(charge, metrics[charge.metric_id], metered, factor, digits)
     return lines
@@ -118,7 +120,7 @@ def _one_time_lines(charges: tuple[OneTimeCharge, ...], digits: int) -> list[Lin
     lines = []
     for o in charges:
         exact = one_time_rule.price(o.quantity, o.unit_price, o.date).amount
-        lines.append(Line(0, "one_time", o.charge_id, None, "", o.description, o.quantity, o.unit_price,
+        lines.append(Line(UNNUMBERED, "one_time", o.charge_id, None, "", o.description, o.quantity, o.unit_price,
                           round_money(exact, digits), exact, service_day=o.date))
     return lines
 
@@ -142,13 +144,13 @@ def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoi
     if terms.minimum_commitment is not None:
         top = floors.commitment(terms.minimum_commitment, charged, factor, plan.digits)
         if top is not None:
-            lines.append(Line(0, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
+            lines.append(Line(UNNUMBERED, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
                               top.amount, top.amount))
             subtotal += top.amount
     inv.subtotal = subtotal
     if terms.discount_percent:
         inv.discount_total = discount(subtotal, terms.discount_percent, plan.digits).amount
-        lines.append(Line(0, "discount", None, None, "", f"Discount {terms.discount_percent.normalize():f}%",
+        lines.append(Line(UNNUMBERED, "discount", None, None, "", f"Discount {terms.discount_percent.normalize():f}%",
                           Decimal(1), None, 0 - inv.discount_total, 0 - inv.discount_total))
     rule = ws.tax_of(ws.customers[contract.customer_id])
     inv.tax_percent, inv.tax_note, inv.tax_name = rule.percent, rule.note, rule.name

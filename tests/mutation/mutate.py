@@ -53,14 +53,21 @@ MODULES: dict[str, list[str]] = {
     "pipeline/rate/floors.py": ["tests/test_pricing_rules.py", "tests/test_scenarios.py"],
     "pipeline/rate/discount.py": ["tests/test_pricing_rules.py", "tests/test_scenarios.py"],
     "pipeline/rate/one_time.py": ["tests/test_pricing_rules.py", "tests/test_terms.py"],
-    "pipeline/billing/invoice.py": ["tests/test_money_tax.py", "tests/test_scenarios.py", "tests/test_aggregations.py",
+    "pipeline/billing/invoice.py": ["tests/test_invoice_lines.py", "tests/test_money_tax.py", "tests/test_scenarios.py",
+                                    "tests/test_aggregations.py",
                             "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_form"],
-    "pipeline/core/io.py": ["tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
+    "pipeline/core/io.py": ["tests/test_publication.py",
+                            "tests/test_safety_rules.py::test_run_into_a_folder_that_is_not_an_output_is_refused_and_"
                        "left_untouched", "tests/test_safety_rules.py::test_manifest_inputs_are_the_sha256_of_each_"
                        "input_file", "tests/test_safety_rules.py::test_os_reason_gives_the_systems_words",
                        "tests/test_faults.py::test_kill_at_a_chosen_point",
                        "tests/test_faults.py::test_injected_no_space"],
-    "pipeline/ledger/documents.py": ["tests/test_ledger.py", "tests/test_reconcile.py",
+    "pipeline/billing/assemble.py": ["tests/test_invoice_lines.py", "tests/test_assemble_edges.py",
+                                     "tests/test_assemble.py", "tests/test_scenarios.py", "tests/test_money_tax.py",
+                                     "tests/test_aggregations.py", "tests/test_terms.py",
+                                     "tests/test_safety_rules.py::test_invoice_ids_and_numbers_keep_their_documented_"
+                                     "form"],
+    "pipeline/ledger/documents.py": ["tests/test_documents.py", "tests/test_ledger.py", "tests/test_reconcile.py",
                                      "tests/test_safety_rules.py::test_corrections_are_never_dated_before_the_"
                                      "invoice_they_correct"],
 }
@@ -195,6 +202,9 @@ def run_tests(copy_root: Path, tests: list[str], timeout: float) -> str:
                            env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return "killed (timeout)"
+    if p.returncode in (2, 4) and ("ImportError while loading conftest" in p.stdout + p.stderr
+                                   or "error during collection" in p.stdout):
+        return "killed (import error)"  # the mutant breaks the import of the module: every mapped test fails
     return "survived" if p.returncode == 0 else "killed" if p.returncode == 1 else f"error rc={p.returncode}"
 
 
