@@ -4,7 +4,6 @@ digits, and the error that names the one amount too large for the outputs."""
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import hashlib
 from decimal import Decimal
 
@@ -68,11 +67,8 @@ def test_prices_with_sixteen_integer_digits_are_billed(tmp_path):
     assert result.invoices.column("total").to_pylist() == [2 * Decimal(10) ** 15]
 
 
-@pytest.mark.xfail(raises=decimal.InvalidOperation, strict=True,
-                   reason="known bug: unit prices are quantized to 12 places under Python's default 28-digit "
-                          "context (assemble._usage_prices/_flat_prices), so a price of 10^16 or more, which the "
-                          "pricebook accepts (below 10^26), fails the run")
 def test_a_unit_price_of_ten_to_the_sixteen_is_billed(tmp_path):
+    """Was a known bug: quantizing under the default 28-digit context stopped the run (InvalidOperation)."""
     ws = workspace(tmp_path / "ws", metrics=[CALLS],
                    charges=[{"id": "calls", "metric": "calls", "model": "per_unit", "unit_price": "1e16"}],
                    events=[ev("e1", "2026-10-05T10:00")])
