@@ -131,3 +131,4 @@ def test_amounts_that_each_fit_but_not_their_sum_are_one_clean_error(tmp_path):
     text = str(err.value)
     assert text.startswith("the invoices' amounts overflow DECIMAL(38, 4) (Out of Range Error: ")  # DuckDB's words
     assert text.endswith("); check the events' values and the prices that produce them") and "\n" not in text
+

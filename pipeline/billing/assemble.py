@@ -203,6 +203,11 @@ class _Where:
         return text + (f", charge_id {self.keys.charges[charge_key].id}" if charge_key is not None else "")
 
 
+def _at_12_places(prices: list) -> list:
+    """Unit prices at the output's 12 places (the pricebook refuses more, so no price is rounded here)."""
+    return [emit.quantize(p, 12) for p in prices]  # pragma: no mutate - prices have at most 12 places
+
+
 def _distinct(con: duckdb.DuckDBPyConnection, keys: str, source: str) -> pa.Table:
     return fetch_table(con, sql("assemble_distinct", keys=keys, source=source))
 
@@ -235,7 +240,7 @@ def _usage_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, metrics: dict, wh
     at = lambda i: where(firsts[i], charge_keys[i])  # noqa: E731
     priced_t = _priced(distinct, ["first_period"], {
         "amount": _decimal(amounts, emit.MONEY, "amount", at),
-        "unit_price": _decimal([emit.quantize(p, 12) for p in prices], emit.PRICE, "unit_price", at),
+        "unit_price": _decimal(_at_12_places(prices), emit.PRICE, "unit_price", at),
         "head": pa.array(heads, pa.string())})
     groups = _distinct(con, "charge_key, group_values", "raw_lines WHERE kind = 'usage'")
     gks = [group_key(metrics[keys.charges[k].metric_id], tuple(g))
@@ -263,7 +268,7 @@ def _flat_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> 
     at = lambda i: where(firsts[i], charge_keys[i])  # noqa: E731
     return _priced(distinct, ["first_period"], {
         "amount": _decimal(amounts, emit.MONEY, "amount", at),
-        "unit_price": _decimal([emit.quantize(p, 12) for p in prices], emit.PRICE, "unit_price", at),
+        "unit_price": _decimal(_at_12_places(prices), emit.PRICE, "unit_price", at),
         "description": pa.array(descriptions, pa.string()), "quantity": pa.array(quantities, DEC9)})
 
 
