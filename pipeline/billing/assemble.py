@@ -204,7 +204,8 @@ class _Where:
 
 
 def _at_12_places(prices: list) -> list:
-    """Unit prices at the output's 12 places (the pricebook refuses more, so no price is rounded here)."""
+    """Unit prices at the output's 12 places (pricebook.yaml and one_time_charges refuse more, so no price
+    is rounded here)."""
     return [emit.quantize(p, 12) for p in prices]  # pragma: no mutate - prices have at most 12 places
 
 
@@ -306,7 +307,7 @@ def _one_time_t(one_time: list, inv: pa.Table) -> pa.Table:
     return pa.table({"period_idx": pa.array(cols[0], pa.int32()), "seq": pa.array(cols[1], pa.int32()),
                      "charge_id": pa.array(cols[2], pa.string()), "description": pa.array(cols[3], pa.string()),
                      "quantity": _decimal(list(cols[4]), DEC9, "quantity", at),
-                     "unit_price": _decimal([emit.quantize(p, 12) for p in cols[5]], emit.PRICE, "unit_price", at),
+                     "unit_price": _decimal(_at_12_places(cols[5]), emit.PRICE, "unit_price", at),
                      "amount": _decimal(list(cols[6]), emit.MONEY, "amount", at),
                      "service_day": pa.array(cols[7], pa.date32())})
 
