@@ -27,9 +27,8 @@ from ..core.errors import InputDataError
 from ..core.money import EXACT, round_money, round_quantity, show_quantity
 from ..rate import floors
 from ..rate import one_time as one_time_rule
-from ..rate.discount import discount
 from . import emit
-from .invoice import HUNDRED, group_key, one_time_in
+from .invoice import group_key, one_time_in, totals
 from .meter import MetricSql, weighted_quantity
 from .scope import Scope
 
@@ -313,9 +312,9 @@ def _one_time_t(one_time: list, inv: pa.Table) -> pa.Table:
 
 
 def _totals_t(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.Table:
-    """totals_t: per period, the commitment top-up (rate/floors.py), subtotal, discount (rate/discount.py),
-    tax and total, computed once per distinct (discount and commitment, factor, digits, tax rule, charged,
-    one_time)."""
+    """totals_t: per period, the commitment top-up, subtotal, discount, tax and total (invoice.totals, by
+    rate/floors.py and rate/discount.py), computed once per distinct (discount and commitment, factor,
+    digits, tax rule, charged, one_time)."""
     con.register("per_period_t", fetch_table(con, sql("assemble_totals")))
     group = ["deal_idx", "factor_idx", "digits", "tax_idx", "charged", "one_time"]
     distinct = _distinct(con, ", ".join(group), "per_period_t")
@@ -323,31 +322,18 @@ def _totals_t(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.
                                             "tax_total", "total")}
     with localcontext(EXACT):
         for r in distinct.to_pylist():
-            (discount_percent, minimum_commitment), factor = keys.deals[r["deal_idx"]], keys.factors[r["factor_idx"]]
-            digits = r["digits"]
-            charged, subtotal, commitment = r["charged"], r["charged"] + r["one_time"], None
-            if minimum_commitment is not None:
-                top = floors.commitment(minimum_commitment, charged, factor, digits)
-                if top is not None:
-                    commitment = top.amount
-                    subtotal += top.amount
-            discount_total, description = Decimal(0), None
-            if discount_percent:
-                discount_total = discount(subtotal, discount_percent, digits).amount
-                description = f"Discount {discount_percent.normalize():f}%"
-            percent = keys.taxes[r["tax_idx"]][0]
-            tax_total = round_money((subtotal - discount_total) * percent / HUNDRED, digits)
-            for name, value in (("commitment", commitment), ("subtotal", subtotal),
-                                ("discount_total", discount_total), ("discount_description", description),
-                                ("tax_total", tax_total), ("total", subtotal - discount_total + tax_total)):
-                out[name].append(value)
+            discount_percent, minimum_commitment = keys.deals[r["deal_idx"]]
+            t = totals(r["charged"], r["one_time"], discount_percent, minimum_commitment,
+                       keys.factors[r["factor_idx"]], keys.taxes[r["tax_idx"]][0], r["digits"])
+            for name, values in out.items():
+                values.append(getattr(t, name))
     firsts = distinct["first_period"].to_pylist()
     at = lambda i: where(firsts[i])  # noqa: E731
-    totals = distinct.select(group)
+    table = distinct.select(group)
     for name, values in out.items():
-        totals = totals.append_column(name, pa.array(values, pa.string()) if name == "discount_description"
-                                      else _decimal(values, emit.MONEY, name, at))
-    con.register("totals_key_t", totals)
+        table = table.append_column(name, pa.array(values, pa.string()) if name == "discount_description"
+                                    else _decimal(values, emit.MONEY, name, at))
+    con.register("totals_key_t", table)
     return fetch_table(con, sql("assemble_totals_join"))
 
 

@@ -131,6 +131,36 @@ def one_time_in(ws: Workspace, billed: BilledPeriod) -> tuple[OneTimeCharge, ...
     return tuple(o for o in ws.one_time.get(billed.contract.contract_id, ()) if p.start <= o.date < p.end)
 
 
+@dataclass(frozen=True)
+class Totals:
+    """An invoice's totals from what its lines charged (contract section 3)."""
+
+    commitment: Decimal | None  # the `commitment` top-up, when the charges are below the minimum commitment
+    subtotal: Decimal
+    discount_total: Decimal
+    discount_description: str | None  # the `discount` line's text, when there is a discount
+    tax_total: Decimal
+    total: Decimal
+
+
+def totals(charged: Decimal, one_time: Decimal, discount_percent: Decimal, minimum_commitment: Decimal | None,
+           factor: Fraction, tax_percent: Decimal, digits: int) -> Totals:
+    """charged: the charge lines (what the commitment compares); one_time: the one-time lines (outside
+    it, under discount and tax). Both builders of an invoice (build_invoice, assemble.py) call this."""
+    subtotal, commitment = charged + one_time, None
+    if minimum_commitment is not None:
+        top = floors.commitment(minimum_commitment, charged, factor, digits)
+        if top is not None:
+            commitment = top.amount
+            subtotal += top.amount
+    discount_total, description = Decimal(0), None
+    if discount_percent:
+        discount_total = discount(subtotal, discount_percent, digits).amount
+        description = f"Discount {discount_percent.normalize():f}%"
+    tax_total = round_money((subtotal - discount_total) * tax_percent / HUNDRED, digits)
+    return Totals(commitment, subtotal, discount_total, description, tax_total, subtotal - discount_total + tax_total)
+
+
 def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoice:
     ws = scope.workspace
     contract, factor, terms = billed.contract, billed.period.factor, billed.terms
@@ -140,22 +170,17 @@ def build_invoice(scope: Scope, billed: BilledPeriod, metered: Metered) -> Invoi
     charged = sum((line.amount for line in lines), Decimal(0))  # what the commitment compares
     one_time = _one_time_lines(one_time_in(ws, billed), plan.digits)
     lines += one_time
-    subtotal = charged + sum((line.amount for line in one_time), Decimal(0))
-    if terms.minimum_commitment is not None:
-        top = floors.commitment(terms.minimum_commitment, charged, factor, plan.digits)
-        if top is not None:
-            lines.append(Line(UNNUMBERED, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
-                              top.amount, top.amount))
-            subtotal += top.amount
-    inv.subtotal = subtotal
-    if terms.discount_percent:
-        inv.discount_total = discount(subtotal, terms.discount_percent, plan.digits).amount
-        lines.append(Line(UNNUMBERED, "discount", None, None, "", f"Discount {terms.discount_percent.normalize():f}%",
-                          Decimal(1), None, 0 - inv.discount_total, 0 - inv.discount_total))
     rule = ws.tax_of(ws.customers[contract.customer_id])
+    t = totals(charged, sum((line.amount for line in one_time), Decimal(0)), terms.discount_percent,
+               terms.minimum_commitment, factor, rule.percent, plan.digits)
+    if t.commitment is not None:
+        lines.append(Line(UNNUMBERED, "commitment", None, None, "", "Minimum commitment", Decimal(1), None,
+                          t.commitment, t.commitment))
+    if t.discount_description is not None:
+        lines.append(Line(UNNUMBERED, "discount", None, None, "", t.discount_description, Decimal(1), None,
+                          0 - t.discount_total, 0 - t.discount_total))
+    inv.subtotal, inv.discount_total, inv.tax_total, inv.total = t.subtotal, t.discount_total, t.tax_total, t.total
     inv.tax_percent, inv.tax_note, inv.tax_name = rule.percent, rule.note, rule.name
-    inv.tax_total = round_money((subtotal - inv.discount_total) * rule.percent / HUNDRED, plan.digits)
-    inv.total = subtotal - inv.discount_total + inv.tax_total
     for n, line in enumerate(lines, start=1):
         line.line_number = n
     inv.lines = lines
