@@ -28,7 +28,7 @@ from ..core.money import EXACT, round_money, round_quantity, show_quantity
 from ..rate import floors
 from ..rate import one_time as one_time_rule
 from . import emit
-from .invoice import group_key, one_time_in, totals
+from .invoice import group_key, invoice_id, one_time_in, totals
 from .meter import MetricSql, weighted_quantity
 from .scope import Scope
 
@@ -95,6 +95,7 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
     int32 = pa.int32()
     table = pa.table({
         "period_idx": pa.array(range(len(periods)), int32),
+        "invoice_id": pa.array([invoice_id(b.contract.contract_id, b.period.start) for b in periods], pa.string()),
         "contract_id": pa.array([k.contract_id for k in contracts], pa.string()),
         "customer_id": pa.array([k.customer_id for k in contracts], pa.string()),
         "plan_id": pa.array([k.plan_id for k in contracts], pa.string()),
