@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from decimal import localcontext
 from pathlib import Path
@@ -241,14 +241,18 @@ def finished(part: Part, ws: Workspace, scope: Scope, hashing: Future, watch: St
 def write_outputs(result: Bill, out: Path, *, report: bool = True) -> Path:
     """Publish every output file atomically into `out` (with report.html unless report=False)."""
     start = time.perf_counter()
-    with paused_gc(), staged_dir(out) as stage:
-        for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
-            emit.write_parquet(table, stage / f"{name}.parquet")
-            emit.write_csv(table, stage / f"{name}.csv", result.digits)
-        emit.write_parquet(result.usage, stage / "usage.parquet")
-        emit.write_parquet(result.quarantine, stage / "quarantine.parquet")
-        emit.write_parquet(daily.empty() if result.daily_usage is None else result.daily_usage,
-                           stage / "daily_usage.parquet")
+    parquet = {"invoices": result.invoices, "invoice_lines": result.lines, "usage": result.usage,
+               "quarantine": result.quarantine,
+               "daily_usage": daily.empty() if result.daily_usage is None else result.daily_usage}
+    with paused_gc(), staged_dir(out) as stage, ThreadPoolExecutor(max_workers=1) as writer:
+        # the Parquet files (pyarrow, one thread) are written while DuckDB renders the CSV files
+        written = writer.submit(lambda: [emit.write_parquet(t, stage / f"{n}.parquet") for n, t in parquet.items()])
+        try:
+            for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
+                emit.write_csv(table, stage / f"{name}.csv", result.digits)
+        finally:  # a failed CSV still waits for the writer: the staging folder is removed after it
+            wait([written])
+        written.result()
         result.timings["emit"] = time.perf_counter() - start
         if report:
             from .report import write_report
