@@ -70,40 +70,64 @@ def _indexed(values: list, keys: list | None = None) -> tuple[list[int], list]:
     return out, firsts
 
 
+def _first_seen(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's index among the distinct codes in order of first appearance, and those codes."""
+    distinct, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[inverse.reshape(-1)], distinct[order]
+
+
 def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
-    """inv_t: one row per billed period (period_idx = its place in scope.periods), with the indices of
-    its charge list, discount and commitment, proration factor and tax rule; the one-time charges of
-    each period; plan_t (currency and digits per plan)."""
+    """inv_t: one row per billed period (period_idx = its row in scope.billed), with the indices of
+    its charge list, discount and commitment, proration factor and tax rule (each numbered in order of
+    first appearance); the one-time charges of each period; plan_t (currency and digits per plan)."""
     ws = scope.workspace
-    periods = scope.periods
-    contracts = [b.contract for b in periods]
-    charge_lists = [b.terms.charges for b in periods]
-    list_idx, lists = _indexed(charge_lists, [id(c) for c in charge_lists])  # a plan's periods share its list
-    deal_idx, deals = _indexed([(b.terms.discount_percent, b.terms.minimum_commitment) for b in periods])
-    factor_idx, days = _indexed([((b.period.end - b.period.start).days,
-                                  (b.period.full_end - b.period.full_start).days) for b in periods])
-    customers = [ws.customers[k.customer_id] for k in contracts]
+    billed = scope.billed
+    # each key numbered in order of first appearance among the periods, as one loop over them would
+    t_rank, t_order = _first_seen(billed.terms_idx)
+    p_rank, p_order = _first_seen(billed.period)
+    c_rank, c_order = _first_seen(billed.contract)
+    terms = [billed.terms[i] for i in t_order]
+    list_code, lists = _indexed([t.charges for t in terms], [id(t.charges) for t in terms])
+    deal_code, deals = _indexed([(t.discount_percent, t.minimum_commitment) for t in terms])
+    day_code, days = _indexed([((p.end - p.start).days, (p.full_end - p.full_start).days)
+                               for p in (billed.calendar[i] for i in p_order)])
     rules: dict[tuple, tuple] = {}  # the tax rule of each distinct (country, tax_id, exempt)
+    customers = [ws.customers[scope.contracts[i].customer_id] for i in c_order]
     for c in customers:
         key = (c.country, c.tax_id, c.tax_exempt)
         if key not in rules:
             rule = ws.tax_of(c)
             rules[key] = (rule.percent, rule.note, rule.name)
-    tax_idx, taxes = _indexed([rules[c.country, c.tax_id, c.tax_exempt] for c in customers])
+    tax_code, taxes = _indexed([rules[c.country, c.tax_id, c.tax_exempt] for c in customers])
     keys = _Keys(lists, deals, [], [Fraction(*d) for d in days], taxes)
-    one_time = [(i, one_time_in(ws, b)) for i, b in enumerate(periods) if b.contract.contract_id in ws.one_time]
+    at = lambda code, rank: np.array(code, np.int32)[rank] if len(rank) else np.zeros(0, np.int32)  # noqa: E731
+    list_idx, deal_idx = at(list_code, t_rank), at(deal_code, t_rank)
+    factor_idx, tax_idx = at(day_code, p_rank), at(tax_code, c_rank)
+    # per contract (in scope.contracts order): customer, plan, payment terms
+    per_contract = [(k.customer_id, k.plan_id, ws.customers[k.customer_id].payment_terms_days)
+                    for k in scope.contracts]
+    customer_ids, plan_ids, pay = (list(c) for c in zip(*per_contract)) if per_contract else ([], [], [])
+    owners = np.array([k.contract_id in ws.one_time for k in scope.contracts] or [False], bool)
+    one_time = [(int(i), one_time_in(ws, scope.period_at(int(i))))
+                for i in np.flatnonzero(owners[billed.contract])] if ws.one_time and len(billed) else []
+    contract = pa.array(billed.contract)
+    starts = scope.days("start")
     int32 = pa.int32()
     table = pa.table({
-        "period_idx": pa.array(range(len(periods)), int32),
-        "invoice_id": pa.array([invoice_id(b.contract.contract_id, b.period.start) for b in periods], pa.string()),
-        "contract_id": pa.array([k.contract_id for k in contracts], pa.string()),
-        "customer_id": pa.array([k.customer_id for k in contracts], pa.string()),
-        "plan_id": pa.array([k.plan_id for k in contracts], pa.string()),
-        "period_start": pa.array([b.period.start for b in periods], pa.date32()),
-        "period_end": pa.array([b.period.end for b in periods], pa.date32()),
-        "list_idx": pa.array(list_idx, int32), "deal_idx": pa.array(deal_idx, int32),
-        "factor_idx": pa.array(factor_idx, int32), "tax_idx": pa.array(tax_idx, int32),
-        "payment_terms_days": pa.array([c.payment_terms_days for c in customers], int32),
+        "period_idx": pa.array(range(len(billed)), int32),
+        "invoice_id": pa.array([invoice_id(k, d) for k, d in zip(scope.contract_ids.to_pylist(), starts.to_pylist())],
+                               pa.string()),
+        "contract_id": scope.contract_ids,
+        "customer_id": pa.array(customer_ids, pa.string()).take(contract),
+        "plan_id": pa.array(plan_ids, pa.string()).take(contract),
+        "period_start": starts,
+        "period_end": scope.days("end"),
+        "list_idx": pa.array(list_idx), "deal_idx": pa.array(deal_idx),
+        "factor_idx": pa.array(factor_idx), "tax_idx": pa.array(tax_idx),
+        "payment_terms_days": pa.array(pay, int32).take(contract),
     })
     plans = ws.pricebook.plans
     plan_ids = sorted(plans)
@@ -144,13 +168,8 @@ def _usage_t(scope: Scope, usage: pa.Table, weighted: pa.Table, ms: MetricSql) -
     if weighted.num_rows:
         rows = [r for r in weighted.to_pylist()
                 if not (r["events"] == 0 and r["opening"] == 0 and ms.metrics[r["metric_idx"]].group_by)]
-        full = {}
-        q = []
-        for r in rows:
-            i = r["period_idx"]
-            if i not in full:
-                full[i] = scope.periods[i].full_seconds_us
-            q.append(weighted_quantity(r["level_us"], full[i]))
+        full = scope.full_seconds_us.take(pa.array([r["period_idx"] for r in rows], pa.int64())).to_pylist()
+        q = [weighted_quantity(r["level_us"], f) for r, f in zip(rows, full)]
         parts.append(pa.table({"period_idx": pa.array([r["period_idx"] for r in rows], pa.int32()),
                                "metric_idx": pa.array([r["metric_idx"] for r in rows], pa.int32()),
                                "group_values": pa.array([r["group_values"] for r in rows], pa.list_(pa.string())),

@@ -14,6 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ..config.pricebook import Metric
@@ -231,10 +232,21 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
         return EMPTY
     ws = scope.workspace
     basis = scope.whole or scope  # a shard reads the history its whole run reads
-    weighted_plans = {k.contract_id for k in basis.contracts
-                      if ws.metric_ids_ever(k) & {ms.metrics[i].id for i in ks}}
-    starts = [b.contract.start_date for b in basis.periods if b.contract.contract_id in weighted_plans]
-    if not starts or not any(b.contract.contract_id in weighted_plans for b in scope.periods):
+    ids = {ms.metrics[i].id for i in ks}
+    of_plan: dict[str, bool] = {}  # contracts whose terms never change: their plan's metrics
+
+    def weighted(k) -> bool:
+        if not ws.unchanging(k):
+            return bool(ws.metric_ids_ever(k) & ids)
+        if k.plan_id not in of_plan:
+            of_plan[k.plan_id] = bool(ws.metric_ids_ever(k) & ids)
+        return of_plan[k.plan_id]
+
+    def billed_and_weighted(s: Scope) -> list:
+        return [s.contracts[i] for i in np.unique(s.billed.contract) if weighted(s.contracts[i])]
+
+    starts = [k.start_date for k in billed_and_weighted(basis)]
+    if not starts or not billed_and_weighted(scope):
         return EMPTY
     history_start = dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
     branches = "\n    UNION ALL\n".join(

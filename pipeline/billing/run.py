@@ -15,6 +15,7 @@ from decimal import localcontext
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from ..config.workspace import Workspace, load_workspace
@@ -72,12 +73,12 @@ def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[str]]
     index = {m.id: k for k, m in enumerate(ms.metrics)}
     of_list: dict[int, list[int]] = {}  # id(charge list) -> its percentage charges' template rows
     template: list[dict] = []
-    take, period_of = [], []
-    for i, b in enumerate(scope.periods):
-        rows = of_list.get(id(b.terms.charges))
+    per_terms = []  # per distinct terms of the run: its template rows
+    for t in scope.billed.terms:
+        rows = of_list.get(id(t.charges))
         if rows is None:
-            rows = of_list[id(b.terms.charges)] = []
-            for c in b.terms.charges:
+            rows = of_list[id(t.charges)] = []
+            for c in t.charges:
                 if c.model == "percentage":
                     p = c.params
                     rows.append(len(template))
@@ -85,15 +86,20 @@ def _percentage_table(scope: Scope, ms: MetricSql) -> tuple[pa.Table, list[str]]
                                      "fixed_fee": p.fixed_fee, "per_event_min": p.per_event_min,
                                      "per_event_max": p.per_event_max, "free_events": p.free_events,
                                      "free_amount": p.free_amount})
-        for r in rows:
-            take.append(r)
-            period_of.append(i)
+        per_terms.append(rows)
+    # each period's rows, in period order: its terms' template rows, gathered without a loop per period
+    sizes = np.array([len(r) for r in per_terms], np.int64)
+    counts = sizes[scope.billed.terms_idx]
+    flat = np.array([x for r in per_terms for x in r], np.int64)
+    period_of = np.repeat(np.arange(len(counts)), counts)
+    within = np.arange(len(period_of)) - np.repeat(np.cumsum(counts) - counts, counts)
+    take = flat[np.repeat((np.cumsum(sizes) - sizes)[scope.billed.terms_idx], counts) + within]
     dec = pa.decimal128(38, 12)
     schema = pa.schema([("charge_id", pa.string()), ("metric_idx", pa.int32()), ("rate", pa.decimal128(38, 14)),
                         ("fixed_fee", dec), ("per_event_min", dec), ("per_event_max", dec),
                         ("free_events", pa.int64()), ("free_amount", pa.decimal128(38, 9))])
     rows_t = pa.Table.from_pylist(template, schema=schema).take(pa.array(take, pa.int64()))
-    table = pa.table({"period_idx": pa.array(period_of, pa.int32()), "metric_idx": rows_t["metric_idx"],
+    table = pa.table({"period_idx": pa.array(period_of.astype(np.int32)), "metric_idx": rows_t["metric_idx"],
                       "charge_idx": pa.array(range(len(take)), pa.int32()),
                       **{n: rows_t[n] for n in ("rate", "fixed_fee", "per_event_min", "per_event_max", "free_events",
                                                 "free_amount")}})
@@ -116,7 +122,7 @@ def _overflow_is_input_error(ms: MetricSql) -> Iterator[None]:
 def billed_metrics(ws: Workspace, scope: Scope) -> list:
     """The metrics that the charges in force of the billed periods use (a metric named by a charge
     that prices none of this run's periods cannot bill anyone wrongly)."""
-    lists = {id(b.terms.charges): b.terms for b in scope.periods}  # periods share their plan's charge list
+    lists = {id(t.charges): t for t in scope.billed.terms}  # the distinct terms of the run's periods
     ids = set().union(*(t.metric_ids() for t in lists.values()))
     return [ws.pricebook.metrics[m] for m in sorted(ids) if m in ws.pricebook.metrics]
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config.terms import Terms
 from ..config.workspace import Contract, Workspace
@@ -48,23 +50,95 @@ class BilledPeriod:
 
 
 @dataclass(frozen=True)
+class Billed:
+    """The billed periods as columns, in the run's order (row = period_idx): each row's contract (an
+    index into Scope.contracts), period (into `calendar`, the distinct Period objects: contracts of
+    one calendar share them) and terms (into `terms`, the distinct terms in force)."""
+
+    contract: np.ndarray  # int64
+    period: np.ndarray  # int64
+    terms_idx: np.ndarray  # int64
+    calendar: tuple[Period, ...]
+    terms: tuple[Terms, ...]
+
+    def __len__(self) -> int:
+        return len(self.contract)
+
+    def rows(self, mask: np.ndarray, contract: np.ndarray) -> Billed:
+        """The rows where mask holds, with their contracts renumbered by `contract` (old -> new index)."""
+        return Billed(contract[self.contract[mask]], self.period[mask], self.terms_idx[mask], self.calendar,
+                      self.terms)
+
+
+@dataclass(frozen=True)
 class Scope:
     workspace: Workspace
     contracts: tuple[Contract, ...]  # selected, sorted by id
-    periods: tuple[BilledPeriod, ...]  # sorted by (period_end, contract_id)
+    billed: Billed  # the billed periods, sorted by (period_end, contract_id, period_start)
+    zones: tuple[str, ...]  # the time zones of the contracts' customers
+    zone_idx: np.ndarray  # per contract: its customer's zone (an index into zones)
     selected: bool  # --contract or --customer given
     shard: Shard | None = None  # a shard of a distributed run: only the customers hashing to it
     whole: Scope | None = None  # the run a shard is cut from: its span bounds every event read
     until: dt.datetime | None = None  # preview: events at or after this instant are not read
 
+    @cached_property
+    def periods(self) -> tuple[BilledPeriod, ...]:
+        """The billed periods as objects (explain, preview, build_invoice); a run reads the columns."""
+        return tuple(self.period_at(i) for i in range(len(self.billed)))
+
+    def period_at(self, i: int) -> BilledPeriod:
+        b = self.billed
+        k = int(b.contract[i])
+        return BilledPeriod(self.contracts[k], b.calendar[b.period[i]], self.zones[self.zone_idx[k]],
+                            b.terms[b.terms_idx[i]])
+
+    @cached_property
+    def contract_ids(self) -> pa.Array:
+        """Each billed period's contract_id."""
+        ids = pa.array([k.contract_id for k in self.contracts], pa.string())
+        return ids.take(pa.array(self.billed.contract))
+
+    def days(self, name: str) -> pa.Array:
+        """Each billed period's `name` date (start, end, full_start, full_end) as date32."""
+        values = pa.array([getattr(p, name) for p in self.billed.calendar], pa.date32())
+        return values.take(pa.array(self.billed.period))
+
+    def _per_zone(self, value) -> tuple[list, pa.Array]:
+        """value(period, zone) for each billed period, worked out once per distinct (period, zone)."""
+        b = self.billed
+        zone = self.zone_idx[b.contract]
+        nz = max(len(self.zones), 1)
+        pairs, inverse = np.unique(b.period * nz + zone, return_inverse=True)
+        values = [value(b.calendar[int(x) // nz], self.zones[int(x) % nz]) for x in pairs]
+        return values, pa.array(inverse.astype(np.int64))
+
+    @cached_property
+    def start_at(self) -> pa.Array:
+        values, at = self._per_zone(lambda p, tz: instant(p.start, tz))
+        return pa.array(values, TS).take(at)
+
+    @cached_property
+    def end_at(self) -> pa.Array:
+        values, at = self._per_zone(lambda p, tz: instant(p.end, tz))
+        return pa.array(values, TS).take(at)
+
+    @cached_property
+    def full_seconds_us(self) -> pa.Array:
+        """Each billed period's full period length in microseconds (as BilledPeriod.full_seconds_us)."""
+        values, at = self._per_zone(
+            lambda p, tz: (instant(p.full_end, tz) - instant(p.full_start, tz)) // dt.timedelta(microseconds=1))
+        return pa.array(values, pa.int64()).take(at)
+
     @cached_property  # read by several stages; the periods do not change
     def span(self) -> tuple[dt.datetime, dt.datetime] | None:
         if self.whole is not None:
             return self.whole.span
-        if not self.periods:
+        if not len(self.billed):
             return None
-        end = max(p.end_at for p in self.periods)
-        return min(p.start_at for p in self.periods), end if self.until is None else min(end, self.until)
+        end = pc.max(self.end_at).as_py().astimezone(dt.UTC)
+        start = pc.min(self.start_at).as_py().astimezone(dt.UTC)
+        return start, end if self.until is None else min(end, self.until)
 
 
 def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: tuple[str, ...] = (),
@@ -90,20 +164,63 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
             if found is None:
                 found = calendars[key] = closing_periods(k, first, stop)
             return found
-    periods = [BilledPeriod(k, p, ws.customers[k.customer_id].timezone, ws.terms_at(k, p.start))
-               for k in chosen for p in periods_of(k, first_day, stop_day)]
-    periods.sort(key=lambda b: (b.period.end, b.contract.contract_id, b.period.start))
-    return Scope(ws, tuple(chosen), tuple(periods), bool(contract_ids or customer_ids), until=until)
+    calendar: list[Period] = []
+    placed: dict[int, int] = {}  # id(a list of periods) -> where it starts in calendar
+    kept: list[list[Period]] = []  # keeps each placed list alive, so that no id is reused
+    row_contract: list[int] = []
+    row_period: list[int] = []
+    row_terms: list[int] = []
+    terms: list[Terms] = []
+    plain: dict[tuple, int] = {}  # (plan, discount, commitment) -> the terms of contracts whose terms never change
+    for ci, k in enumerate(chosen):
+        found = periods_of(k, first_day, stop_day)
+        if not found:
+            continue
+        at = placed.get(id(found))
+        if at is None:
+            at = placed[id(found)] = len(calendar)
+            calendar.extend(found)
+            kept.append(found)
+        n = len(found)
+        row_contract.extend([ci] * n)
+        row_period.extend(range(at, at + n))
+        if ws.unchanging(k):  # its plan's charges and its own discount and commitment, on every day
+            key = (k.plan_id, k.discount_percent, k.minimum_commitment)
+            t = plain.get(key)
+            if t is None:
+                t = plain[key] = len(terms)
+                terms.append(ws.terms_at(k, found[0].start))
+            row_terms.extend([t] * n)
+        else:
+            for p in found:
+                row_terms.append(len(terms))
+                terms.append(ws.terms_at(k, p.start))
+    contract, period = np.array(row_contract, np.int64), np.array(row_period, np.int64)
+    ordinal = np.array([p.end.toordinal() for p in calendar] or [0], np.int64)
+    first = np.array([p.start.toordinal() for p in calendar] or [0], np.int64)
+    order = np.lexsort((first[period], contract, ordinal[period]))  # (period.end, contract_id, period.start)
+    billed = Billed(contract[order], period[order], np.array(row_terms, np.int64)[order], tuple(calendar),
+                    tuple(terms))
+    zone_names, zone_idx = _zones_of(ws, chosen)
+    return Scope(ws, tuple(chosen), billed, zone_names, zone_idx, bool(contract_ids or customer_ids), until=until)
+
+
+def _zones_of(ws: Workspace, contracts: list[Contract]) -> tuple[tuple[str, ...], np.ndarray]:
+    """The distinct time zones of the contracts' customers, and each contract's."""
+    index: dict[str, int] = {}
+    out = [index.setdefault(ws.customers[k.customer_id].timezone, len(index)) for k in contracts]
+    return tuple(index), np.array(out, np.int64)
 
 
 def cut(scope: Scope, shard: Shard) -> Scope:
     """The part of a run that one shard rates: the contracts and periods of the customers hashing to
     it, in the run's order, with the run's span (so outside_window, the dedup lookback and the
     weighted_sum history are the same as in the whole run)."""
-    def mine(k: Contract) -> bool:
-        return shard_of(k.customer_id, shard.count) == shard.index
-    return Scope(scope.workspace, tuple(k for k in scope.contracts if mine(k)),
-                 tuple(b for b in scope.periods if mine(b.contract)), scope.selected, shard, scope)
+    mine = np.array([shard_of(k.customer_id, shard.count) == shard.index for k in scope.contracts], bool)
+    renumber = np.cumsum(mine) - 1
+    billed = scope.billed.rows(mine[scope.billed.contract], renumber)
+    return Scope(scope.workspace, tuple(k for k, m in zip(scope.contracts, mine) if m), billed, scope.zones,
+                 scope.zone_idx[mine], scope.selected, shard, scope)
 
 
 def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]:
@@ -200,17 +317,12 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     if scope.shard is not None:
         customers = {c for c in customers if shard_of(c, scope.shard.count) == scope.shard.index}
     contracts = [k for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id) if k.customer_id in customers]
-    at: dict[tuple[dt.date, str], dt.datetime] = {}  # local midnights, each worked out once
-    for b in scope.periods:
-        for day in (b.period.start, b.period.end):
-            if (day, b.timezone) not in at:
-                at[day, b.timezone] = instant(day, b.timezone)
     con.register("periods_t", pa.table({
-        "period_idx": pa.array(range(len(scope.periods)), pa.int32()),
-        "contract_id": pa.array([b.contract.contract_id for b in scope.periods], pa.string()),
-        "period_start": pa.array([b.period.start for b in scope.periods], pa.date32()),
-        "start_at": pa.array([at[b.period.start, b.timezone] for b in scope.periods], TS),
-        "end_at": pa.array([at[b.period.end, b.timezone] for b in scope.periods], TS),
+        "period_idx": pa.array(range(len(scope.billed)), pa.int32()),
+        "contract_id": scope.contract_ids,
+        "period_start": scope.days("start"),
+        "start_at": scope.start_at,
+        "end_at": scope.end_at,
     }))
     shapes: dict[frozenset[str], int] = {}
     segments_t = _segments_table(ws, contracts, True, shapes)

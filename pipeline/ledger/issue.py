@@ -201,7 +201,7 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
     ws = load_workspace(workspace)  # configuration errors before the ledger is touched
     if not allow_open:
         scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers)
-        open_periods(ws, scope.periods, now or dt.datetime.now(dt.UTC))
+        open_periods(scope, now or dt.datetime.now(dt.UTC))
     issue_date = issue_date or dt.date.today()
     progress("ledger lock")
     with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
@@ -251,15 +251,17 @@ def uninvoiced(ws: Workspace, live: dict, as_of: dt.datetime, grace: dt.timedelt
     return todo
 
 
-def open_periods(ws: Workspace, scope_periods, now: dt.datetime) -> None:  # scope.BilledPeriod list
+def open_periods(scope, now: dt.datetime) -> None:  # a billing.scope.Scope
     """Refuse to issue a period that has not ended yet, naming the first one and when it ends."""
-    pending = sorted((b.end_at, b.contract.contract_id, b.period.start) for b in scope_periods if b.end_at > now)
-    if pending:
+    late = pc.greater(scope.end_at, pa.scalar(now, scope.end_at.type))
+    if pc.any(late).as_py():
+        rows = zip(*(pc.filter(a, late).to_pylist() for a in (scope.end_at, scope.contract_ids, scope.days("start"))))
+        pending = sorted(rows)
         end_at, contract_id, start = pending[0]
         more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
         raise BillingError(f"contract {contract_id}: the period from {start} has not ended yet: it closes at "
-                           f"{end_at.isoformat()}{more}; issue it after that, or pass --allow-open to issue it now "
-                           "(its usage so far, final and numbered)")
+                           f"{end_at.astimezone(dt.UTC).isoformat()}{more}; issue it after that, or pass "
+                           "--allow-open to issue it now (its usage so far, final and numbered)")
 
 
 def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelta = dt.timedelta(0),
