@@ -26,4 +26,4 @@ SELECT c.customer_id, c.event_type, c.contract_id, p.piece_from AS active_from, 
        p.period_idx
 FROM pieces p
 JOIN lookup_cov c USING (row_id)
-ORDER BY p.row_id, p.piece_from
+

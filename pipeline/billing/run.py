@@ -138,19 +138,20 @@ def run_warnings(ws: Workspace, scope: Scope, usage: pa.Table, quarantine: pa.Ta
 
 def bill(workspace: Path, args: RunArgs, *, threads: int | None = None, memory_limit: str | None = None,
          progress: Callable[[str], None] | None = None, periods_of: Callable = closing_periods,
-         until: dt.datetime | None = None, objects: bool = False) -> Bill:
+         until: dt.datetime | None = None, objects: bool = False, loaded: Workspace | None = None) -> Bill:
     """Rate the window [first_day, stop_day) of a workspace, every stage in memory: validated, the
     rated part, finished (fingerprints, run_id, warnings, checks).
 
     periods_of(contract, first_day, stop_day) picks the periods billed (default: those closing in
     the window); until, when given, caps the span: events at or after that instant are not read
     (`usagebill preview` bills an open period with the usage so far); objects: also build each invoice
-    as Python objects (`Bill.invoice_objects`, for explain and preview). The cyclic garbage collector
-    is paused meanwhile (pipeline/core/gcpause.py)."""
+    as Python objects (`Bill.invoice_objects`, for explain and preview); loaded: the workspace, when the
+    caller has just loaded it (issue, nightly), so that it is not read twice. The cyclic garbage
+    collector is paused meanwhile (pipeline/core/gcpause.py)."""
     watch = Stopwatch(progress)
     with paused_gc():
         part, ws, whole, hashing = _rate(workspace, args, watch, threads, memory_limit, None, periods_of, until,
-                                            objects)
+                                            objects, loaded)
         return finished(part, ws, whole, hashing, watch)
 
 
@@ -164,11 +165,12 @@ def rate_part(workspace: Path, args: RunArgs, shard: Shard, *, threads: int | No
 
 def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None, memory_limit: str | None,
           shard: Shard | None, periods_of: Callable = closing_periods, until: dt.datetime | None = None,
-          objects: bool = False) -> tuple[Part, Workspace, Scope, Future | None]:
+          objects: bool = False, loaded: Workspace | None = None) -> tuple[Part, Workspace, Scope, Future | None]:
     """The stages from validate to assemble: (the part, the workspace, the whole run's scope, the inputs'
     fingerprints being taken meanwhile, or None for a shard: its driver takes them once)."""
     with watch.stage("validate"):
-        ws, events, whole = validated(workspace, args, None if shard is None else shard.files, periods_of, until)
+        ws, events, whole = validated(workspace, args, None if shard is None else shard.files, periods_of, until,
+                                      loaded)
         scope = whole if shard is None else cut(whole, shard)
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
@@ -218,11 +220,11 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
 
 def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = None,
               periods_of: Callable = closing_periods, until: dt.datetime | None = None,
-              ) -> tuple[Workspace, ingest.EventFiles, Scope]:
+              loaded: Workspace | None = None) -> tuple[Workspace, ingest.EventFiles, Scope]:
     """The validate stage of every engine: the workspace, its event files (only `files` of a bucket
     layout when given: a shard's own) and the whole run's scope. A run that reads every file (not a
     shard) also checks that each metric's column is in some file of its event type."""
-    ws = load_workspace(workspace)
+    ws = load_workspace(workspace) if loaded is None else loaded
     events = ingest.discover(events_of(ws, args.events), files)
     scope = select(ws, args.first_day, args.stop_day, args.contracts, args.customers, periods_of, until)
     if files is None:  # a driver checks for its shards

@@ -228,6 +228,25 @@ def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]
     return instant(k.start_date, tz), instant(k.end_date, tz) if k.end_date else FOREVER
 
 
+def _active_ranges(ws: Workspace, contracts: list[Contract]) -> tuple[pa.Array, pa.Array]:
+    """Every contract's active range [lo, hi) as instants (as _active_range), each distinct (day, zone)
+    worked out once."""
+    zones: dict[str, int] = {}
+    zone = np.array([zones.setdefault(ws.customers[k.customer_id].timezone, len(zones)) for k in contracts],
+                    np.int64)
+    names = list(zones)
+    start = np.array([k.start_date.toordinal() for k in contracts], np.int64)
+    end = np.array([k.end_date.toordinal() if k.end_date else 0 for k in contracts], np.int64)  # 0: no end
+
+    def midnights(days: np.ndarray) -> pa.Array:
+        nz = max(len(names), 1)
+        pairs, inverse = np.unique(days * nz + zone, return_inverse=True)
+        values = [FOREVER if int(x) // nz == 0 else instant(dt.date.fromordinal(int(x) // nz), names[int(x) % nz])
+                  for x in pairs]
+        return pa.array(values, TS).take(pa.array(inverse.reshape(-1)))
+    return midnights(start), midnights(end)
+
+
 def _segments(ws: Workspace, k: Contract) -> list[tuple[dt.datetime, dt.datetime, set[str]]]:
     """The contract's active range cut where its terms change (at period starts), each piece
     with the metrics its charges use."""
@@ -243,39 +262,46 @@ def _segments(ws: Workspace, k: Contract) -> list[tuple[dt.datetime, dt.datetime
 def _segments_table(ws: Workspace, contracts: list[Contract], segmented: bool,
                    shapes: dict[frozenset[str], int]) -> pa.Table:
     """segments_t: one row per contract's whole active range, or (segmented) per piece of it between
-    changes of terms, with shape_idx = the index in `shapes` of the set of metrics in force there."""
-    cols: dict[str, list] = {"customer_id": [], "contract_id": [], "active_from": [], "active_to": [],
-                             "shape_idx": []}
-    customer, contract, active_from, active_to, shape = cols.values()
-    plain: dict[str, int] = {}  # plan_id -> the shape of its contracts whose terms never change
-    for k in contracts:
-        if ws.unchanging(k):
-            lo, hi = _active_range(ws, k)
-            s = plain.get(k.plan_id)
-            if s is None:
-                used = frozenset(c.metric_id for c in ws.pricebook.plans[k.plan_id].charges if c.metric_id)
-                s = plain[k.plan_id] = shapes.setdefault(used, len(shapes))
-            customer.append(k.customer_id)
-            contract.append(k.contract_id)
-            active_from.append(lo)
-            active_to.append(hi)
-            shape.append(s)
-            continue
-        if segmented:
-            pieces = _segments(ws, k)
-        else:
-            lo, hi = _active_range(ws, k)
-            pieces = [(lo, hi, ws.metric_ids_ever(k))]
-        for lo, hi, used in pieces:
-            customer.append(k.customer_id)
-            contract.append(k.contract_id)
-            active_from.append(lo)
-            active_to.append(hi)
-            shape.append(shapes.setdefault(frozenset(used), len(shapes)))
-    return pa.table({"seq": pa.array(range(len(customer)), pa.int64()),
-                     "customer_id": pa.array(customer, pa.string()), "contract_id": pa.array(contract, pa.string()),
-                     "active_from": pa.array(active_from, TS), "active_to": pa.array(active_to, TS),
-                     "shape_idx": pa.array(shape, pa.int32())})
+    changes of terms, with shape_idx = the index in `shapes` of the set of metrics in force there.
+    Contracts whose terms never change (no plan version, no contract entry) are one row each, taken
+    as columns; the others are cut piece by piece."""
+    plans, entries = ws.pricebook.plans, ws.terms.entries
+    plan_of = [k.plan_id for k in contracts]
+    plain_shape = {}  # plan_id -> the shape of its contracts whose terms never change
+    for pid in dict.fromkeys(plan_of):
+        used = frozenset(c.metric_id for c in plans[pid].charges if c.metric_id)
+        plain_shape[pid] = shapes.setdefault(used, len(shapes))
+    changing = np.array([bool(plans[pid].versions) or k.contract_id in entries for pid, k in zip(plan_of, contracts)]
+                        or [False], bool)[:len(contracts)]
+    lo, hi = _active_ranges(ws, contracts)
+    plain = pa.array(~changing)
+    position = [np.flatnonzero(~changing)]
+    customer = [pa.array([k.customer_id for k in contracts], pa.string()).filter(plain)]
+    contract = [pa.array([k.contract_id for k in contracts], pa.string()).filter(plain)]
+    active_from, active_to = [lo.filter(plain)], [hi.filter(plain)]
+    shape = [pa.array(np.array([plain_shape[p] for p in plan_of] or [0], np.int32)[:len(contracts)]).filter(plain)]
+    cut: dict[str, list] = {"position": [], "customer": [], "contract": [], "from": [], "to": [], "shape": []}
+    for i in np.flatnonzero(changing):  # cut where the terms change, each piece after the one before it
+        k = contracts[i]
+        pieces = _segments(ws, k) if segmented else [(*_active_range(ws, k), ws.metric_ids_ever(k))]
+        for lo_i, hi_i, used in pieces:
+            cut["position"].append(i)
+            cut["customer"].append(k.customer_id)
+            cut["contract"].append(k.contract_id)
+            cut["from"].append(lo_i)
+            cut["to"].append(hi_i)
+            cut["shape"].append(shapes.setdefault(frozenset(used), len(shapes)))
+    position.append(np.array(cut["position"], np.int64))
+    customer.append(pa.array(cut["customer"], pa.string()))
+    contract.append(pa.array(cut["contract"], pa.string()))
+    active_from.append(pa.array(cut["from"], TS))
+    active_to.append(pa.array(cut["to"], TS))
+    shape.append(pa.array(cut["shape"], pa.int32()))
+    order = pa.array(np.argsort(np.concatenate(position), kind="stable"))  # contract order, pieces in order
+    columns = {name: pa.concat_arrays(parts).take(order) for name, parts in (
+        ("customer_id", customer), ("contract_id", contract), ("active_from", active_from),
+        ("active_to", active_to), ("shape_idx", shape))}
+    return pa.table({"seq": pa.array(range(len(order)), pa.int64()), **columns})
 
 
 def _shapes_table(ws: Workspace, shapes: dict[frozenset[str], int], metric_ids: list[str]) -> pa.Table:
@@ -299,9 +325,9 @@ def _shapes_table(ws: Workspace, shapes: dict[frozenset[str], int], metric_ids: 
 
 def _ranges_table(ws: Workspace) -> pa.Table:
     """ranges_t: every contract's active range [lo, hi) as instants (sql/lookup_timeline.sql)."""
-    ranges = [(k.customer_id, *_active_range(ws, k)) for k in ws.contracts.values()]
-    return pa.table({"customer_id": pa.array([r[0] for r in ranges], pa.string()),
-                     "lo": pa.array([r[1] for r in ranges], TS), "hi": pa.array([r[2] for r in ranges], TS)})
+    contracts = list(ws.contracts.values())
+    lo, hi = _active_ranges(ws, contracts)
+    return pa.table({"customer_id": pa.array([k.customer_id for k in contracts], pa.string()), "lo": lo, "hi": hi})
 
 
 def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list[str]) -> None:
@@ -326,7 +352,9 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     }))
     shapes: dict[frozenset[str], int] = {}
     segments_t = _segments_table(ws, contracts, True, shapes)
-    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts if not ws.unchanging(k))
+    versioned = {p for p, plan in ws.pricebook.plans.items() if plan.versions}
+    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts
+                   if k.plan_id in versioned or k.contract_id in ws.terms.entries)
     # without a change of terms inside a contract's life, the whole-range table is the same one
     whole_t = _segments_table(ws, contracts, False, shapes) if changing else None
     flags = "".join(f", t.m{i}" for i in range(len(metric_ids)))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,6 +31,7 @@ from ..billing.run import bill
 from ..billing.scope import select
 from ..billing.types import Bill, RunArgs
 from ..config.workspace import Workspace, load_workspace
+from ..core.db import sql
 from ..core.errors import BillingError, ConfigError
 from ..core.io import staged_dir, write_bytes
 from ..core.money import currency_digits, format_money
@@ -105,20 +107,42 @@ def _numbers(t: pa.Table, column: str) -> dict:
 
 def line_terms(ws: Workspace, invoices: pa.Table, lines: pa.Table) -> pa.Table:
     """invoice_line_terms rows for a batch's invoices: what set the prices of each line, from the
-    terms in force for the invoice's contract and period (pipeline/config/terms.py)."""
-    head = invoices.select(["invoice_number", "contract_id", "period_start"]).to_pydict()
-    terms = {}
-    for number, contract_id, start in zip(head["invoice_number"], head["contract_id"], head["period_start"]):
+    terms in force for the invoice's contract and period (pipeline/config/terms.py). The terms are
+    resolved once per plan for contracts whose terms never change (their sources are the plan's and
+    contracts.csv), once per invoice for the others; each distinct (terms, line type, charge) is
+    looked up once and joined to the lines (sql/ledger/line_terms.sql)."""
+    head = invoices.select(["contract_id", "period_start"]).to_pydict()
+    versioned = {p for p, plan in ws.pricebook.plans.items() if plan.versions}
+    index: dict[tuple, int] = {}
+    terms = []
+    of_invoice: list[int | None] = []
+    for contract_id, start in zip(head["contract_id"], head["period_start"]):
         k = ws.contracts.get(contract_id)
-        if k is not None and k.plan_id in ws.pricebook.plans:
-            terms[number] = ws.terms_at(k, start)
-    cols = lines.select(["invoice_number", "line_number", "line_type", "charge_id"]).to_pydict()
-    rows: dict[str, list] = {"invoice_number": [], "line_number": [], "terms_source": []}
-    for number, n, line_type, charge_id in zip(*cols.values()):
-        source = terms[number].line_source(line_type, charge_id) if number in terms else None
-        if source is not None:
-            rows["invoice_number"].append(number), rows["line_number"].append(n), rows["terms_source"].append(source)
-    return pa.Table.from_pydict(rows, schema=LINE_TERMS)
+        if k is None or k.plan_id not in ws.pricebook.plans:
+            of_invoice.append(None)
+            continue
+        plain = k.plan_id not in versioned and contract_id not in ws.terms.entries
+        key = ("plan", k.plan_id) if plain else (contract_id, start)
+        i = index.get(key)
+        if i is None:
+            i = index[key] = len(terms)
+            terms.append(ws.terms_at(k, start))
+        of_invoice.append(i)
+    at = pc.index_in(lines.column("invoice_number"), value_set=invoices.column("invoice_number"))
+    lines_k = pa.table({"row": pa.array(range(lines.num_rows), pa.int64()),
+                        "invoice_number": lines.column("invoice_number"), "line_number": lines.column("line_number"),
+                        "terms_key": pa.array(of_invoice, pa.int64()).take(at),
+                        "line_type": lines.column("line_type"), "charge_id": lines.column("charge_id")})
+    distinct = lines_k.group_by(["terms_key", "line_type", "charge_id"], use_threads=False).aggregate([])
+    sources = [None if k is None else terms[k].line_source(t, c)
+               for k, t, c in zip(*(distinct.column(n).to_pylist() for n in ("terms_key", "line_type", "charge_id")))]
+    con = duckdb.connect()
+    try:
+        con.register("lines_k", lines_k)
+        con.register("sources_t", distinct.append_column("terms_source", pa.array(sources, pa.string())))
+        return con.sql(sql("ledger/line_terms")).to_arrow_table().cast(LINE_TERMS)
+    finally:
+        con.close()
 
 
 def batch_run_id(command: str, arguments: dict, inputs: dict[str, str], batch: Batch) -> str:
@@ -205,7 +229,7 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
     issue_date = issue_date or dt.date.today()
     progress("ledger lock")
     with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
-        result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress)
+        result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress, loaded=ws)
         progress("number")
         live = live_invoices(led)
         periods = period_keys(result)
@@ -297,7 +321,7 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
         extra = {} if dedup_window_days is None else {"dedup_window_days": dedup_window_days}
         args = RunArgs(first, stop, selected, (), **extra, events=events)
         outcome.bill = result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress,
-                                     periods_of=lambda k, _first, _stop: todo.get(k.contract_id, []))
+                                     periods_of=lambda k, _first, _stop: todo.get(k.contract_id, []), loaded=ws)
         progress("number")
         batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, as_of.date())
         for row, (key, _) in enumerate(period_keys(result)):
