@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import io
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -43,6 +43,30 @@ T = TypeVar("T")
 class Row:
     where: str  # "customers.csv line 4"
     cells: dict[str, str | None]
+
+
+class Rows(Sequence[Row]):
+    """A table's cells (text, stripped, None when empty), held by column: read row by row (`Row`s,
+    made when asked, for the messages) or column by column (`column`, the fast path of many rows)."""
+
+    def __init__(self, header: list[str], columns: dict[str, list[str | None]], places: list[str]):
+        self.header, self.columns, self.places = header, columns, places  # places[i]: "customers.csv line 4"
+
+    def __len__(self) -> int:
+        return len(self.places)
+
+    def __getitem__(self, i):  # a Row, or a list of them for a slice
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Row(self.places[i], {h: self.columns[h][i] for h in self.header})
+
+    def column(self, key: str) -> list[str | None]:
+        """The column's cells in row order (all None when the header has no such column)."""
+        found = self.columns.get(key)
+        return found if found is not None else [None] * len(self)
+
+    def where(self, i: int) -> str:
+        return self.places[i]
 
 
 def _folded(name: str) -> str:
@@ -81,7 +105,7 @@ def _check_spelling(name: str, header: list[str], known: tuple[str, ...]) -> Non
         raise ConfigError(problems)
 
 
-def read_table(workspace: Path, stem: str, required: tuple[str, ...], known: tuple[str, ...] = ()) -> list[Row]:
+def read_table(workspace: Path, stem: str, required: tuple[str, ...], known: tuple[str, ...] = ()) -> Rows:
     """Rows of WORKSPACE/stem.csv or stem.parquet; missing file or columns is a ConfigError, and so
     is a header cell that looks like a misspelling of a `known` column."""
     csv_path, pq_path = workspace / f"{stem}.csv", workspace / f"{stem}.parquet"
@@ -102,25 +126,29 @@ def read_table(workspace: Path, stem: str, required: tuple[str, ...], known: tup
     return rows
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[Row]]:
+def _read_csv(path: Path) -> tuple[list[str], Rows]:
     text = read_utf8(path)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = [h.strip() for h in next(reader, [])]
         _check_header(path.name, header)
-        rows = []
+        width = len(header)
+        values_by_row, places = [], []
         for values in reader:
-            if not any(v.strip() for v in values):
+            if not "".join(values).strip():  # a row of blank cells is no row
                 continue
             where = f"{path.name} line {reader.line_num}"
-            if len(values) > len(header):
+            if len(values) > width:
                 raise ConfigError([f"{where}: {len(values)} cells but the header has {len(header)}; "
                                    "quote cells that contain commas"])
-            cells = {h: (v.strip() or None) for h, v in zip(header, values)}
-            rows.append(Row(where, cells))
+            if len(values) < width:  # the missing cells are empty
+                values += [""] * (width - len(values))
+            values_by_row.append(values)
+            places.append(where)
     except csv.Error as exc:
         raise ConfigError([f"{path.name} line {reader.line_num}: malformed CSV ({exc}); check quoting"]) from None
-    return header, rows
+    columns = zip(*values_by_row) if values_by_row else ([] for _ in header)
+    return header, Rows(header, {h: [v.strip() or None for v in col] for h, col in zip(header, columns)}, places)
 
 
 def _check_header(name: str, header: list[str]) -> None:
@@ -142,16 +170,15 @@ def _text(value: object) -> str | None:
     return str(value).strip() or None
 
 
-def _read_parquet(path: Path) -> tuple[list[str], list[Row]]:
+def _read_parquet(path: Path) -> tuple[list[str], Rows]:
     try:
         table = pq.read_table(path)
     except Exception as exc:  # any reader failure is the same user problem
         raise ConfigError([f"{path.name}: cannot be read as Parquet ({exc}); re-export the file"]) from None
     header = table.column_names
     _check_header(path.name, header)
-    rows = [Row(f"{path.name} row {i + 1}", {k: _text(v) for k, v in rec.items()})
-            for i, rec in enumerate(table.to_pylist())]
-    return header, rows
+    columns = {k: [_text(v) for v in table.column(k).to_pylist()] for k in header}
+    return header, Rows(header, columns, [f"{path.name} row {i + 1}" for i in range(table.num_rows)])
 
 
 @lru_cache(maxsize=1024)

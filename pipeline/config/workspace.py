@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from ..core.errors import ConfigError, ProblemList
 from ..core.tax import TaxRule, tax_id_is_valid, tax_rule
 from .one_time import OneTimeCharge, load_one_time
 from .pricebook import Plan, Pricebook, load_pricebook
 from .settings import Settings, load_settings
-from .tables import BILLING_PERIODS, OPEN_END, Cells, bad_id_char, parsed_once, read_table
+from .tables import BILLING_PERIODS, OPEN_END, Cells, Rows, bad_id_char, parsed_once, read_table
 from .terms import TERMS_FILE, Terms, TermsBook, load_terms
 
 
-@dataclass(frozen=True)
-class Customer:
+class Customer(NamedTuple):  # a tuple: made 500,000 times by a run, 3x faster than a frozen dataclass
     customer_id: str
     name: str
     country: str
@@ -34,8 +34,7 @@ class Customer:
     send_ubl: bool = False  # `usagebill send` attaches the UBL file to the PDF (optional column, docs/production.md)
 
 
-@dataclass(frozen=True)
-class Contract:
+class Contract(NamedTuple):  # a tuple, as Customer
     contract_id: str
     customer_id: str
     plan_id: str
@@ -130,18 +129,18 @@ CONTRACT_COLUMNS = ("contract_id", "customer_id", "plan_id", "start_date", "end_
 TAX_RATE_COLUMNS = ("country", "percent", "name")
 
 
-def _tax_id_warnings(rows: list, ids: list, countries: list, tax_ids: list, warnings: list[tuple[str, str]]) -> None:
-    for row, cid, country, tax_id in zip(rows, ids, countries, tax_ids):
+def _tax_id_warnings(rows: Rows, ids: list, countries: list, tax_ids: list, warnings: list[tuple[str, str]]) -> None:
+    for i, (cid, country, tax_id) in enumerate(zip(ids, countries, tax_ids)):
         if tax_id and country and cid and tax_id_is_valid(country, tax_id) is False:
-            warnings.append(("tax_id_invalid", f"customer {cid} ({row.where}): tax_id {tax_id!r} fails the checksum "
-                                               f"rules of {country}; taxed as a customer without a valid tax id (no "
-                                               "reverse charge) until the number is corrected"))
+            warnings.append(("tax_id_invalid", f"customer {cid} ({rows.where(i)}): tax_id {tax_id!r} fails the "
+                                               f"checksum rules of {country}; taxed as a customer without a valid "
+                                               "tax id (no reverse charge) until the number is corrected"))
 
 
-def _customers_at_once(rows: list, warnings: list[tuple[str, str]]) -> dict[str, Customer] | None:
+def _customers_at_once(rows: Rows, warnings: list[tuple[str, str]]) -> dict[str, Customer] | None:
     """customers.csv read column by column, each distinct value checked once (the usual, valid table
     of many customers); None at the first problem: `_customers` then reads row by row, for the messages."""
-    col = {k: [r.cells.get(k) for r in rows] for k in CUSTOMER_COLUMNS}
+    col = {k: rows.column(k) for k in CUSTOMER_COLUMNS}
     ids = col["customer_id"]
     if None in ids or None in col["name"] or len(set(ids)) != len(ids) or \
             any(bad_id_char(i) is not None for i in ids):
@@ -196,10 +195,10 @@ def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]
     return out
 
 
-def _contracts_at_once(rows: list, pricebook: Pricebook, customers: dict[str, Customer]) -> dict[str, Contract] | None:
+def _contracts_at_once(rows: Rows, pricebook: Pricebook, customers: dict[str, Customer]) -> dict[str, Contract] | None:
     """contracts.csv read column by column, each distinct value checked once; None at the first
     problem: `_contracts` then reads row by row, for the messages."""
-    col = {k: [r.cells.get(k) for r in rows] for k in CONTRACT_COLUMNS}
+    col = {k: rows.column(k) for k in CONTRACT_COLUMNS}
     ids = col["contract_id"]
     if None in ids or len(set(ids)) != len(ids) or any(bad_id_char(i) is not None for i in ids):
         return None
