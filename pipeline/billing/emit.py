@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor, wait
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 
@@ -111,6 +112,20 @@ def _io_reason(exc: duckdb.Error) -> str:
     if m := re.search(r'"errno"\s*:\s*"?(\d+)', text):
         return os.strerror(int(m.group(1)))
     return text.rsplit(": ", 1)[-1].strip('"} ')
+
+
+def write_files(parquet: dict[Path, pa.Table], csv: dict[Path, pa.Table], digits_of: dict[str, int]) -> None:
+    """Write the Parquet files (pyarrow, in a thread of their own) while DuckDB renders the CSV files;
+    on a failure of either, the other has finished before the error is raised (the caller removes the
+    staging folder)."""
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        written = writer.submit(lambda: [write_parquet(t, path) for path, t in parquet.items()])
+        try:
+            for path, t in csv.items():
+                write_csv(t, path, digits_of)
+        finally:
+            wait([written])
+        written.result()
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import localcontext
 from pathlib import Path
@@ -252,15 +252,9 @@ def write_outputs(result: Bill, out: Path, *, report: bool = True) -> Path:
     parquet = {"invoices": result.invoices, "invoice_lines": result.lines, "usage": result.usage,
                "quarantine": result.quarantine,
                "daily_usage": daily.empty() if result.daily_usage is None else result.daily_usage}
-    with paused_gc(), staged_dir(out) as stage, ThreadPoolExecutor(max_workers=1) as writer:
-        # the Parquet files (pyarrow, one thread) are written while DuckDB renders the CSV files
-        written = writer.submit(lambda: [emit.write_parquet(t, stage / f"{n}.parquet") for n, t in parquet.items()])
-        try:
-            for name, table in (("invoices", result.invoices), ("invoice_lines", result.lines)):
-                emit.write_csv(table, stage / f"{name}.csv", result.digits)
-        finally:  # a failed CSV still waits for the writer: the staging folder is removed after it
-            wait([written])
-        written.result()
+    with paused_gc(), staged_dir(out) as stage:
+        emit.write_files({stage / f"{n}.parquet": t for n, t in parquet.items()},
+                         {stage / f"{n}.csv": parquet[n] for n in ("invoices", "invoice_lines")}, result.digits)
         result.timings["emit"] = time.perf_counter() - start
         if report:
             from .report import write_report

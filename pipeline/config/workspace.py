@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..core.errors import ConfigError, ProblemList
+from ..core.gcpause import paused_gc
 from ..core.tax import TaxRule, tax_id_is_valid, tax_rule
 from .one_time import OneTimeCharge, load_one_time
 from .pricebook import Plan, Pricebook, load_pricebook
@@ -308,8 +309,13 @@ def _check_overlaps(ws: Workspace, problems: ProblemList) -> None:
 
 
 def load_workspace(root: Path) -> Workspace:
-    """Read and validate all configuration; raise one ConfigError listing every problem."""
-    root = Path(root)
+    """Read and validate all configuration; raise one ConfigError listing every problem. The cyclic
+    garbage collector is paused meanwhile (a million rows of cells are made at once: pipeline/core/gcpause.py)."""
+    with paused_gc():
+        return _load_workspace(Path(root))
+
+
+def _load_workspace(root: Path) -> Workspace:
     if not root.is_dir():
         raise ConfigError([f"{root}: workspace folder not found; pass the folder holding pricebook.yaml"])
     problems = ProblemList()

@@ -33,9 +33,14 @@ class Numbering:
     last: dict[str, int]  # series -> last number used
 
     def next(self, series: str) -> tuple[str, int]:
-        self.last[series] += 1
-        n = self.last[series]
-        return (f"{self.prefix}-{n}" if series == "invoice" else f"{self.prefix}-CN-{n}"), n
+        return self.take(series, 1)[0]
+
+    def take(self, series: str, count: int) -> list[tuple[str, int]]:
+        """The next `count` (number, sequence) of a series, in order."""
+        first = self.last[series] + 1
+        self.last[series] += count
+        form = f"{self.prefix}-{{}}" if series == "invoice" else f"{self.prefix}-CN-{{}}"
+        return [(form.format(n), n) for n in range(first, first + count)]
 
 
 def net_lines(lines: list[dict]) -> dict[LineKey, NetLine]:
@@ -123,6 +128,13 @@ class Batch:
         self.from_run.append((row, number, seq, original and original["invoice_number"],
                               original and self.dated(original["issue_date"])))
         return number
+
+    def issue_rows(self, invoices: pa.Table, lines: pa.Table, rows: list[int]) -> None:
+        """`issue_row` for each of `rows`, in order (new invoices, no replacement), numbered at once."""
+        assert self.run_invoices is None or self.run_invoices is invoices
+        self.run_invoices, self.run_lines = invoices, lines
+        numbers = self.numbering.take("invoice", len(rows))
+        self.from_run += [(row, number, seq, None, None) for row, (number, seq) in zip(rows, numbers)]
 
     def _issued_from_run(self) -> tuple[pa.Table, pa.Table]:
         rows, numbers, seqs, originals, dates = (list(c) for c in zip(*self.from_run))

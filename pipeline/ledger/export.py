@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..billing import emit
 from ..core.errors import BillingError
@@ -45,16 +46,15 @@ def run_record(ledger: Ledger, run_seq: int) -> dict:
 
 
 def digits_of(*tables: pa.Table) -> dict[str, int]:
-    currencies = {c for t in tables if "currency" in t.column_names for c in t.column("currency").to_pylist()}
+    currencies = {c for t in tables if "currency" in t.column_names
+                  for c in pc.unique(t.column("currency")).to_pylist()}
     return {c: currency_digits(c) or 0 for c in sorted(currencies)}
 
 
 def write_documents(stage: Path, docs: dict[str, pa.Table]) -> None:
     """Parquet and CSV of each document table (money at its currency's minor unit in the CSV)."""
-    digits = digits_of(*docs.values())
-    for name, t in docs.items():
-        emit.write_parquet(t, stage / f"{FILES[name]}.parquet")
-        emit.write_csv(t, stage / f"{FILES[name]}.csv", digits)
+    emit.write_files({stage / f"{FILES[name]}.parquet": t for name, t in docs.items()},
+                     {stage / f"{FILES[name]}.csv": t for name, t in docs.items()}, digits_of(*docs.values()))
 
 
 def export_run(ledger: Ledger, run_seq: int, out: Path | None, workspace: Path) -> Path:

@@ -17,7 +17,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -89,14 +88,11 @@ def new_batch(ledger: Ledger, prefix: str, issue_date: dt.date) -> tuple[Batch, 
 def _totals(t: pa.Table) -> dict[str, dict]:
     """Count and money per currency of a documents table."""
     money = ("subtotal", "discount_total", "tax_total", "total")
-    out: dict[str, dict] = {}
-    for r in t.select(["currency", *money]).to_pylist():
-        s = out.setdefault(r["currency"], {"count": 0, **{k: Decimal(0) for k in money}})
-        s["count"] += 1
-        for k in money:
-            s[k] += r[k]
-    return {c: {k: v if isinstance(v, int) else format_money(v, currency_digits(c) or 0) for k, v in s.items()}
-            for c, s in sorted(out.items())}
+    sums = t.group_by("currency", use_threads=False).aggregate(
+        [("currency", "count"), *((k, "sum") for k in money)]).sort_by("currency").to_pylist()
+    return {r["currency"]: {"count": r["currency_count"],
+                            **{k: format_money(r[f"{k}_sum"], currency_digits(r["currency"]) or 0) for k in money}}
+            for r in sums}
 
 
 def _numbers(t: pa.Table, column: str) -> dict:
@@ -236,9 +232,13 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
         held = chains(led, [k for k, _ in periods if k in live], live) if reissue else {}
         batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, issue_date)
         outcome = Outcome("issue", bill=result)
+        if not reissue:  # new periods issued in the run's order, numbered at once; the others skipped
+            batch.issue_rows(result.invoices, result.lines, [row for row, (key, _) in enumerate(periods)
+                                                             if key not in live])
         for row, (key, period_end) in enumerate(periods):
             if key not in live:
-                batch.issue_row(result.invoices, result.lines, row)
+                if reissue:
+                    batch.issue_row(result.invoices, result.lines, row)
             elif reissue:
                 batch.cancel(held[key], "reissue")
                 batch.issue_row(result.invoices, result.lines, row, original=live[key])
