@@ -115,12 +115,11 @@ def matched_nothing(metrics: list[Metric], usage: pa.Table, quarantine: pa.Table
     types = sorted({str(t) for t in unmetered.column("event_type").to_pylist() if t is not None})
     if not types:
         return []
-    matched: dict[str, int] = {}
-    for metric_id, n in zip(usage.column("metric_id").to_pylist(), usage.column("events").to_pylist()):
-        matched[metric_id] = matched.get(metric_id, 0) + (n or 0)
+    sums = usage.group_by("metric_id", use_threads=False).aggregate([("events", "sum")])
+    matched = dict(zip(sums.column("metric_id").to_pylist(), sums.column("events_sum").to_pylist()))
     out = []
     for m in sorted(metrics, key=lambda m: m.id):
-        if matched.get(m.id, 0) or m.event_type in types:
+        if matched.get(m.id) or m.event_type in types:  # a sum of no counted event is 0 or null
             continue
         closest = max(types, key=lambda t: (difflib.SequenceMatcher(None, m.event_type, t).ratio(), t))
         n = len(unmetered.filter(pc.equal(unmetered.column("event_type").cast(pa.string()), closest)))

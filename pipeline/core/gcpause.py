@@ -12,9 +12,13 @@ reference cycle among them would outlive the run, and a run builds none on purpo
 """
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+F = TypeVar("F", bound=Callable)
 
 
 @contextmanager
@@ -28,3 +32,12 @@ def paused_gc() -> Iterator[None]:
         if was:
             gc.freeze()  # what survived the pause is not walked again (see the module's note)
             gc.enable()
+
+
+def without_gc(fn: F) -> F:
+    """`fn` run inside `paused_gc` (a command that loads a workspace and rates it: issue, nightly, reconcile)."""
+    @functools.wraps(fn)
+    def paused(*args, **kwargs):
+        with paused_gc():
+            return fn(*args, **kwargs)
+    return paused  # type: ignore[return-value]

@@ -32,6 +32,7 @@ from ..billing.types import Bill, RunArgs
 from ..config.workspace import Workspace, load_workspace
 from ..core.db import sql
 from ..core.errors import BillingError, ConfigError
+from ..core.gcpause import without_gc
 from ..core.io import staged_dir, write_bytes
 from ..core.money import currency_digits, format_money
 from .chains import chains, live_invoices
@@ -210,6 +211,7 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
     return outcome
 
 
+@without_gc
 def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue: bool = False,
           issue_date: dt.date | None = None, out: Path | None = None, wait: float = DEFAULT_WAIT,
           threads: int | None = None, memory_limit: str | None = None, allow_open: bool = False,
@@ -228,22 +230,25 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
         result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress, loaded=ws)
         progress("number")
         live = live_invoices(led)
-        periods = period_keys(result)
+        periods = period_keys(result) if live else []  # with nothing issued yet, every period is new
         held = chains(led, [k for k, _ in periods if k in live], live) if reissue else {}
         batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, issue_date)
         outcome = Outcome("issue", bill=result)
-        if not reissue:  # new periods issued in the run's order, numbered at once; the others skipped
-            batch.issue_rows(result.invoices, result.lines, [row for row, (key, _) in enumerate(periods)
-                                                             if key not in live])
-        for row, (key, period_end) in enumerate(periods):
-            if key not in live:
-                if reissue:
+        if reissue and live:  # a period issued before is cancelled and issued again, in the run's order
+            for row, (key, _) in enumerate(periods):
+                if key in live:
+                    batch.cancel(held[key], "reissue")
+                    batch.issue_row(result.invoices, result.lines, row, original=live[key])
+                else:
                     batch.issue_row(result.invoices, result.lines, row)
-            elif reissue:
-                batch.cancel(held[key], "reissue")
-                batch.issue_row(result.invoices, result.lines, row, original=live[key])
-            else:
-                outcome.skipped.append(Skipped(*key, period_end, live[key]["invoice_number"]))
+        else:  # new periods are issued, numbered at once in the run's order; the others are skipped
+            new = [] if live else list(range(result.invoices.num_rows))
+            for row, (key, period_end) in enumerate(periods):
+                if key in live:
+                    outcome.skipped.append(Skipped(*key, period_end, live[key]["invoice_number"]))
+                else:
+                    new.append(row)
+            batch.issue_rows(result.invoices, result.lines, new)
         arguments = {**args.as_dict(), "reissue": reissue}
         if reissue:
             arguments["issue_date"] = issue_date.isoformat()
@@ -288,6 +293,7 @@ def open_periods(scope, now: dt.datetime) -> None:  # a billing.scope.Scope
                            "--allow-open to issue it now (its usage so far, final and numbered)")
 
 
+@without_gc
 def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelta = dt.timedelta(0),
             contracts: tuple[str, ...] = (), customers: tuple[str, ...] = (), ledger: Path | None = None,
             out: Path | None = None, wait: float = DEFAULT_WAIT, dedup_window_days: int | None = None,

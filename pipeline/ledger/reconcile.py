@@ -30,6 +30,7 @@ from ..billing import emit
 from ..billing.run import bill
 from ..billing.types import Bill, RunArgs
 from ..config.workspace import load_workspace
+from ..core.gcpause import without_gc
 from .chains import Chain, Key, NetLine, chains, live_invoices
 from .documents import Batch, line_differences, net_lines
 from .issue import DEFAULT_WAIT, Outcome, finish, new_batch
@@ -178,6 +179,7 @@ def _selection(workspace: Path, args: RunArgs) -> set[str] | None:
             if k.contract_id in args.contracts or k.customer_id in args.customers}
 
 
+@without_gc
 def reconcile(workspace: Path, args: RunArgs, *, ledger: Path | None = None, do_adjust: bool = False,
               issue_date: dt.date | None = None, out: Path | None = None, wait: float = DEFAULT_WAIT,
               threads: int | None = None, memory_limit: str | None = None,
