@@ -152,7 +152,7 @@ class Batch:
         invoices = pa.table({f.name: extra[f.name] if f.name in extra else picked.column(f.name) for f in INVOICES},
                             schema=INVOICES)
         position = pc.index_in(self.run_lines.column("invoice_id"), value_set=picked.column("invoice_id"))
-        kept = self.run_lines.filter(pc.is_valid(position))
+        kept = self.run_lines if position.null_count == 0 else self.run_lines.filter(pc.is_valid(position))
         number_of_line = pa.array(numbers, pa.string()).take(pc.drop_null(position))
         lines = pa.table({f.name: number_of_line if f.name == "invoice_number" else kept.column(f.name)
                           for f in INVOICE_LINES}, schema=INVOICE_LINES)
