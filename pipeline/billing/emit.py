@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..core.db import quote_ident
+from ..core.db import connect, quote_ident
 from ..core.errors import OutputError
 from ..core.io import os_reason
 from ..core.money import MONEY_SCALE, QUANTITY_SCALE
@@ -93,7 +93,7 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
         codes = list(digits_of)
         place = pc.index_in(table["currency"], value_set=pa.array(codes, pa.string()))
         table = table.append_column("_digits", pc.take(pa.array([digits_of[c] for c in codes], pa.int32()), place))
-    con = duckdb.connect()
+    con = connect()  # the run's default memory bound (the sort below holds the whole table)
     try:  # a parallel COPY does not keep the rows' order by itself (measured): _n orders them
         con.register("t", table.append_column("_n", pa.array(range(table.num_rows), pa.int64())))
         select = ", ".join(f"{_csv_expr(f)} AS {quote_ident(f.name)}" for f in table.schema if f.name != "_digits")
