@@ -342,8 +342,8 @@ _CONNECT = duckdb.connect
 class _FullDuckDB:
     """duckdb.connect() whose COPY fails as on a full disk."""
 
-    def __init__(self):
-        self.con = _CONNECT()
+    def __init__(self, **kwargs):  # the writer's connection has a configuration (pipeline/core/db.py)
+        self.con = _CONNECT(**kwargs)
 
     def __getattr__(self, name):
         return getattr(self.con, name)
