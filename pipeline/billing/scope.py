@@ -185,7 +185,7 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
         row_contract.extend([ci] * n)
         row_period.extend(range(at, at + n))
         if ws.unchanging(k):  # its plan's charges and its own discount and commitment, on every day
-            key = (k.plan_id, k.discount_percent, k.minimum_commitment)
+            key = (k.plan_id, str(k.discount_percent), str(k.minimum_commitment))  # as written: 10 is not 10.0
             t = plain.get(key)
             if t is None:
                 t = plain[key] = len(terms)
