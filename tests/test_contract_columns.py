@@ -1,0 +1,228 @@
+"""The contract side held as columns (issue 17) against the object-by-object definitions it replaced:
+the workspace's tables by column (config/tables.py Rows), the billed periods as index arrays
+(billing/scope.py Billed, select, cut), the contracts' active ranges and segments, the local
+midnights and period lengths by distinct (period, zone), and at issue the numbering of a whole
+batch and the terms recorded per line. Each reference below is written out plainly, one object at
+a time, as the code was before."""
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.billing import scope as S
+from pipeline.billing.periods import closing_periods, instant, terms_starts
+from pipeline.billing.shards import Shard
+from pipeline.config.tables import read_table
+from pipeline.config.workspace import load_workspace
+from pipeline.core.gcpause import paused_gc
+from pipeline.ledger.documents import Batch, Numbering
+from pipeline.ledger.issue import line_terms
+
+GENERATE = Path(__file__).parent / "tools" / "generate.py"
+OCTOBER = (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+
+
+@pytest.fixture(scope="module", params=[(), ("--terms",), ("--incremental", "--terms", "--seed", "7")],
+                ids=["plain", "terms", "incremental"])
+def ws(request, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ws") / "ws"
+    subprocess.run([sys.executable, str(GENERATE), "--customers", "150", "--events", "5000", *request.param,
+                    str(path)], check=True, capture_output=True)
+    return load_workspace(path)
+
+
+def _periods_one_by_one(ws, first, stop, chosen=None):
+    """The billed periods as select built them before: one object per period, sorted."""
+    contracts = sorted(chosen if chosen is not None else ws.contracts.values(), key=lambda k: k.contract_id)
+    out = [S.BilledPeriod(k, p, ws.customers[k.customer_id].timezone, ws.terms_at(k, p.start))
+           for k in contracts for p in closing_periods(k, first, stop)]
+    out.sort(key=lambda b: (b.period.end, b.contract.contract_id, b.period.start))
+    return out
+
+
+def test_select_gives_the_periods_object_by_object(ws):
+    scope = S.select(ws, *OCTOBER)
+    expected = _periods_one_by_one(ws, *OCTOBER)
+    assert len(expected) > 150  # weekly and daily contracts have several periods
+    assert list(scope.periods) == expected
+    assert scope.contract_ids.to_pylist() == [b.contract.contract_id for b in expected]
+    assert scope.days("start").to_pylist() == [b.period.start for b in expected]
+    assert scope.days("end").to_pylist() == [b.period.end for b in expected]
+    assert [t.astimezone(dt.UTC) for t in scope.start_at.to_pylist()] == [b.start_at for b in expected]
+    assert [t.astimezone(dt.UTC) for t in scope.end_at.to_pylist()] == [b.end_at for b in expected]
+    assert scope.full_seconds_us.to_pylist() == [b.full_seconds_us for b in expected]
+    assert scope.span == (min(b.start_at for b in expected), max(b.end_at for b in expected))
+
+
+def test_terms_are_shared_only_by_equal_terms(ws):
+    scope = S.select(ws, *OCTOBER)
+    for b in scope.periods:
+        own = ws.terms_at(b.contract, b.period.start)
+        assert (b.terms.charges, b.terms.sources, b.terms.discount_source, b.terms.commitment_source) == \
+            (own.charges, own.sources, own.discount_source, own.commitment_source)
+        assert str(b.terms.discount_percent) == str(own.discount_percent)  # as written, not only equal
+        assert str(b.terms.minimum_commitment) == str(own.minimum_commitment)
+
+
+def test_a_selection_and_a_custom_calendar(ws):
+    some = sorted(ws.contracts)[::7]
+    scope = S.select(ws, *OCTOBER, contract_ids=tuple(some))
+    assert list(scope.periods) == _periods_one_by_one(ws, *OCTOBER, [ws.contracts[c] for c in some])
+    # a caller's own periods (nightly, preview): each call's list is placed once, empty ones skipped
+    only = {some[0]: closing_periods(ws.contracts[some[0]], *OCTOBER)}
+    picked = S.select(ws, *OCTOBER, periods_of=lambda k, _a, _b: list(only.get(k.contract_id, [])))
+    assert [b.contract.contract_id for b in picked.periods] == [some[0]] * len(only[some[0]])
+
+
+def test_an_empty_scope(ws):
+    scope = S.select(ws, dt.date(1990, 1, 1), dt.date(1990, 1, 2))
+    assert scope.periods == () and scope.span is None and len(scope.start_at) == 0
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_shard_is_the_whole_runs_periods_of_its_customers(ws, count):
+    whole = S.select(ws, *OCTOBER)
+    seen = []
+    for index in range(count):
+        part = S.cut(whole, Shard(index, count))
+        mine = {k.customer_id for k in part.contracts}
+        assert list(part.periods) == [b for b in whole.periods if b.contract.customer_id in mine]
+        assert part.span == whole.span
+        seen += list(part.periods)
+    assert sorted(seen, key=lambda b: (b.period.end, b.contract.contract_id)) == list(whole.periods)
+
+
+def test_active_ranges_and_segments_are_those_of_each_contract(ws):
+    contracts = sorted(ws.contracts.values(), key=lambda k: k.contract_id)
+    lo, hi = S._active_ranges(ws, contracts)
+    assert [(a.astimezone(dt.UTC), b.astimezone(dt.UTC)) for a, b in zip(lo.to_pylist(), hi.to_pylist())] == \
+        [S._active_range(ws, k) for k in contracts]
+    for segmented in (True, False):
+        shapes: dict[frozenset[str], int] = {}
+        table = S._segments_table(ws, contracts, segmented, shapes).to_pylist()
+        names = {i: used for used, i in shapes.items()}
+        got = [(r["contract_id"], r["active_from"].astimezone(dt.UTC), r["active_to"].astimezone(dt.UTC),
+                names[r["shape_idx"]]) for r in table]
+        expected = []
+        for k in contracts:  # the old loop: one row per contract, or per piece where its terms change
+            if segmented and len(terms_starts(k, ws.terms.change_dates(k))) > 1:
+                pieces = S._segments(ws, k)
+            elif segmented:
+                pieces = [(*S._active_range(ws, k), ws.terms_at(k, k.start_date).metric_ids())]
+            else:
+                pieces = [(*S._active_range(ws, k), ws.metric_ids_ever(k))]
+            expected += [(k.contract_id, a, b, frozenset(used)) for a, b, used in pieces]
+        assert got == expected
+        assert [r["seq"] for r in table] == list(range(len(table)))
+
+
+def test_local_midnights_of_a_contract_without_end_and_across_zones():
+    class _Customer:
+        def __init__(self, tz):
+            self.timezone = tz
+
+    class _Ws:
+        customers = {"a": _Customer("Pacific/Auckland"), "b": _Customer("America/Los_Angeles")}
+
+    from pipeline.config.workspace import Contract
+    ks = [Contract("k1", "a", "p", dt.date(2026, 4, 5), None, "monthly", 5, 0, None),
+          Contract("k2", "b", "p", dt.date(2026, 4, 5), dt.date(2026, 11, 1), "monthly", 5, 0, None),
+          Contract("k3", "a", "p", dt.date(2026, 4, 5), dt.date(2026, 11, 1), "monthly", 5, 0, None)]
+    lo, hi = S._active_ranges(_Ws(), ks)
+    # local midnight of 5 April in Auckland is still summer time (+13: DST ends at 03:00 that day)
+    assert lo.to_pylist()[0].astimezone(dt.UTC) == instant(dt.date(2026, 4, 5), "Pacific/Auckland") == \
+        dt.datetime(2026, 4, 4, 11, tzinfo=dt.UTC)
+    assert lo.to_pylist()[1].astimezone(dt.UTC) == dt.datetime(2026, 4, 5, 7, tzinfo=dt.UTC)  # PDT, -7
+    assert lo.to_pylist()[2] == lo.to_pylist()[0]  # the same (day, zone), worked out once
+    # 1 November: Los Angeles still -7 at midnight (DST ends at 02:00), Auckland +13
+    assert [h.astimezone(dt.UTC) for h in hi.to_pylist()] == [
+        S.FOREVER, dt.datetime(2026, 11, 1, 7, tzinfo=dt.UTC), dt.datetime(2026, 10, 31, 11, tzinfo=dt.UTC)]
+
+
+def test_rows_by_column_read_as_the_rows_were(tmp_path):
+    (tmp_path / "t.csv").write_text('a,b,c\n1, two ,"3\nmore"\n , ,\n\n4\n5,,6\n', encoding="utf-8")
+    rows = read_table(tmp_path, "t", ("a",), ("a", "b", "c"))
+    assert len(rows) == 3  # the blank rows are no rows
+    assert [r.where for r in rows] == ["t.csv line 3", "t.csv line 6", "t.csv line 7"]
+    assert [r.cells for r in rows] == [{"a": "1", "b": "two", "c": "3\nmore"}, {"a": "4", "b": None, "c": None},
+                                       {"a": "5", "b": None, "c": "6"}]
+    assert rows.column("b") == ["two", None, None]
+    assert rows.column("unknown") == [None, None, None]
+    assert [r.cells for r in rows[1:]] == [r.cells for r in list(rows)[1:]]
+    pq.write_table(pa.table({"a": [1, None], "b": ["x ", ""]}), tmp_path / "u.parquet")
+    parquet = read_table(tmp_path, "u", ("a",))
+    assert [(r.where, r.cells) for r in parquet] == [("u.parquet row 1", {"a": "1", "b": "x"}),
+                                                     ("u.parquet row 2", {"a": None, "b": None})]
+
+
+def test_a_batch_numbered_at_once_is_numbered_as_one_by_one():
+    invoices = pa.table({"invoice_id": ["i0", "i1", "i2", "i3"]})
+    lines = pa.table({"invoice_id": ["i0", "i1", "i1", "i3"]})
+    one, bulk = (Batch(7, dt.date(2026, 11, 2), Numbering("DC", {"invoice": 41, "credit_note": 3})) for _ in "ab")
+    numbers = [one.issue_row(invoices, lines, row) for row in (0, 1, 3)]
+    bulk.issue_rows(invoices, lines, [0, 1, 3])
+    assert numbers == ["DC-42", "DC-43", "DC-44"]
+    assert bulk.from_run == one.from_run and bulk.numbering.last == one.numbering.last == \
+        {"invoice": 44, "credit_note": 3}
+    assert Numbering("DC", {"invoice": 0, "credit_note": 9}).take("credit_note", 2) == [("DC-CN-10", 10),
+                                                                                       ("DC-CN-11", 11)]
+
+
+def test_line_terms_are_each_lines_terms(ws):
+    scope = S.select(ws, *OCTOBER)
+    periods = scope.periods[:60]
+    invoices = pa.table({"invoice_number": [f"DC-{i}" for i in range(len(periods))],
+                         "contract_id": [b.contract.contract_id for b in periods],
+                         "period_start": pa.array([b.period.start for b in periods], pa.date32())})
+    rows = {"invoice_number": [], "line_number": [], "line_type": [], "charge_id": []}
+    for i, b in enumerate(periods):
+        for n, (line_type, charge) in enumerate([*(("usage", c.id) for c in b.terms.charges), ("flat", "nope"),
+                                                 ("discount", None), ("commitment", None), ("one_time", "x")], 1):
+            rows["invoice_number"].append(f"DC-{i}")
+            rows["line_number"].append(n)
+            rows["line_type"].append(line_type)
+            rows["charge_id"].append(charge)
+    rows["invoice_number"].append("DC-unknown")  # a line of no invoice of the batch: no terms
+    rows["line_number"].append(1)
+    rows["line_type"].append("discount")
+    rows["charge_id"].append(None)
+    lines = pa.table(rows)
+    expected = [(number, n, ws.terms_at(b.contract, b.period.start).line_source(t, c))
+                for number, n, t, c in zip(*rows.values()) if number != "DC-unknown"
+                for b in [periods[int(number[3:])]]]
+    assert [tuple(r.values()) for r in line_terms(ws, invoices, lines).to_pylist()] == \
+        [e for e in expected if e[2] is not None]
+
+
+def test_a_pause_freezes_what_survived_and_gives_the_collector_back():
+    gc.unfreeze()
+    assert gc.isenabled()
+    with paused_gc():
+        kept = [[i] for i in range(1000)]
+        assert not gc.isenabled()
+        with paused_gc():  # nesting: only the outermost pause gives it back
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() >= len(kept)
+    gc.unfreeze()
+
+
+def test_contracts_of_a_plan_keep_their_own_discount_as_written(tmp_path):
+    from builders import workspace
+    root = workspace(tmp_path / "ws", metrics=[], charges=[{"id": "base", "model": "flat", "amount": "100"}],
+                     events=[], customers=[{"customer_id": c, "name": c, "country": "US"} for c in ("c1", "c2", "c3")],
+                     contracts=[{"contract_id": k, "customer_id": c, "plan_id": "p", "start_date": "2026-10-01",
+                                 "discount_percent": d, "minimum_commitment": m}
+                                for k, c, d, m in (("k1", "c1", "10", "500"), ("k2", "c2", "10.0", "500"),
+                                                   ("k3", "c3", "10", "500.00"))])
+    scope = S.select(load_workspace(root), *OCTOBER)
+    assert [(b.contract.contract_id, str(b.terms.discount_percent), str(b.terms.minimum_commitment))
+            for b in scope.periods] == [("k1", "10", "500"), ("k2", "10.0", "500"), ("k3", "10", "500.00")]
+    assert len(scope.billed.terms) == 3
