@@ -49,7 +49,7 @@ class BilledPeriod:
         return span // dt.timedelta(microseconds=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # index arrays: compared (and hashed) by identity
 class Billed:
     """The billed periods as columns, in the run's order (row = period_idx): each row's contract (an
     index into Scope.contracts), period (into `calendar`, the distinct Period objects: contracts of
@@ -70,7 +70,7 @@ class Billed:
                       self.terms)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds index arrays: compared (and hashed) by identity
 class Scope:
     workspace: Workspace
     contracts: tuple[Contract, ...]  # selected, sorted by id
