@@ -224,7 +224,7 @@ def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Free a lookup table (or view) of the run's connection once no later query reads it."""
     kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = $n", {"n": name}).fetchall()
     if kind:
-        con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} {name}")  # one of our own names
+        con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} IF EXISTS {name}")  # our own names
 
 
 def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = None,
