@@ -202,8 +202,6 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                 usage_rows = meter.meter_usage(con, ms)
                 pct_rows = meter.rate_percentage(con, ms, pct)
                 weighted_rows = meter.meter_weighted(con, ms, scope, events)
-    for name in ("slots_t", "timeline_t", "coverage_t", "lookup_cov"):  # read by ingest and meter only
-        _drop(con, name)
     with watch.stage("rate"):
         tables = assemble(con, scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("assemble"):
@@ -218,13 +216,6 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     return Part(args, counts, tables.invoices, tables.lines, tables.usage, quarantine, digits, watch.timings,
                 invoices, daily_t), ws, whole, hashing
-
-
-def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Free a lookup table (or view) of the run's connection once no later query reads it."""
-    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = $n", {"n": name}).fetchall()
-    if kind:
-        con.execute(f"DROP {'VIEW' if kind[0][0] == 'VIEW' else 'TABLE'} IF EXISTS {name}")  # our own names
 
 
 def validated(workspace: Path, args: RunArgs, files: tuple[str, ...] | None = None,
