@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -80,26 +79,40 @@ def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: 
     return ledger.fetch("list_invoices", params, invoice_balances_t=balances(ledger))
 
 
-def _values(t: pa.Table) -> list[dict]:
-    """Rows with money as exact text at its currency's minor unit and dates as ISO text."""
+def _columns(t: pa.Table) -> list[list]:
+    """The table's columns with money as exact text at its currency's minor unit and dates as ISO
+    text (a money column is cast to each currency's digits by Arrow, where its values already are)."""
     digits = digits_of(t)
-    out = []
-    for r in t.to_pylist():
-        for name, v in r.items():
-            if isinstance(v, Decimal):
-                r[name] = f"{v.quantize(Decimal(1).scaleb(-digits[r['currency']])):f}"
-            elif hasattr(v, "isoformat"):
-                r[name] = v.isoformat()
-        out.append(r)
+    columns = []
+    for field in t.schema:
+        column = t.column(field.name)
+        if pa.types.is_decimal(field.type):
+            columns.append(_money_text(column, t.column("currency"), digits).to_pylist())
+        elif pa.types.is_temporal(field.type):
+            columns.append([None if v is None else v.isoformat() for v in column.to_pylist()])
+        else:
+            columns.append(column.to_pylist())
+    return columns
+
+
+def _money_text(column: pa.ChunkedArray, currency: pa.ChunkedArray, digits: dict[str, int]) -> pa.ChunkedArray:
+    """Each amount as text with its row's currency's digits (12.30, 1230 for JPY)."""
+    place = pc.index_in(currency, value_set=pa.array(list(digits), pa.string()))
+    of_row = pc.take(pa.array(list(digits.values()), pa.int8()), place)
+    out = pa.nulls(len(column), pa.string())
+    for d in sorted(set(digits.values())):
+        mine = pc.fill_null(pc.equal(of_row, d), False)
+        exact = pc.if_else(mine, column, pa.scalar(0, column.type))  # the other rows' digits would not fit
+        out = pc.if_else(mine, pc.cast(pc.cast(exact, pa.decimal128(38, d)), pa.string()), out)
     return out
 
 
 def render(t: pa.Table, fmt: str) -> str:
     """The listing as an aligned text table, CSV (spreadsheet-safe) or JSON (money as exact strings)."""
-    names, values = t.column_names, _values(t)
+    names, columns = t.column_names, _columns(t)
     if fmt == "json":
-        return json.dumps(values, indent=2) + "\n"
-    rows = [["" if r[n] is None else str(r[n]) for n in names] for r in values]
+        return json.dumps([dict(zip(names, row)) for row in zip(*columns)], indent=2) + "\n"
+    rows = [["" if v is None else str(v) for v in row] for row in zip(*columns)]
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
