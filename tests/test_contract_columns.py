@@ -226,3 +226,35 @@ def test_contracts_of_a_plan_keep_their_own_discount_as_written(tmp_path):
     assert [(b.contract.contract_id, str(b.terms.discount_percent), str(b.terms.minimum_commitment))
             for b in scope.periods] == [("k1", "10", "500"), ("k2", "10.0", "500"), ("k3", "10", "500.00")]
     assert len(scope.billed.terms) == 3
+
+
+def test_listings_render_money_at_each_currencys_digits_as_row_by_row():
+    import json
+    from decimal import Decimal
+
+    from pipeline.ledger import export
+
+    money = pa.decimal128(38, 4)
+    t = pa.table({"invoice_number": ["DC-1", "DC-2", "DC-3", "DC-4"],
+                  "currency": ["JPY", "KWD", "USD", "EUR"],
+                  "issue_date": pa.array([dt.date(2026, 11, 2), None, dt.date(2026, 11, 3), dt.date(2026, 12, 1)]),
+                  "total": pa.array([Decimal("1230"), Decimal("-0.125"), Decimal("12.30"), None], money),
+                  "paid": pa.array([Decimal("0"), Decimal("1234567.891"), Decimal("-12.3"), Decimal("0.01")], money),
+                  "note": ["=1+1", None, "plain", ""]})
+    digits = {"JPY": 0, "KWD": 3, "USD": 2, "EUR": 2}
+
+    def text(v, currency):  # the rule row by row, as listings were rendered before
+        if isinstance(v, Decimal):
+            return f"{v.quantize(Decimal(1).scaleb(-digits[currency])):f}"
+        return v.isoformat() if hasattr(v, "isoformat") else v
+
+    rows = [{k: text(v, r["currency"]) for k, v in r.items()} for r in t.to_pylist()]
+    assert [r["total"] for r in rows] == ["1230", "-0.125", "12.30", None]
+    assert [r["paid"] for r in rows] == ["0", "1234567.891", "-12.30", "0.01"]
+    assert json.loads(export.render(t, "json")) == rows
+    csv_text = export.render(t, "csv")
+    # every listing cell goes through the spreadsheet guard, a negative amount too (as before this change)
+    assert csv_text.splitlines()[1:] == ["DC-1,JPY,2026-11-02,1230,0,'=1+1", "DC-2,KWD,,'-0.125,1234567.891,",
+                                         "DC-3,USD,2026-11-03,12.30,'-12.30,plain", "DC-4,EUR,2026-12-01,,0.01,"]
+    assert export.render(t, "text").splitlines()[1].split() == ["DC-1", "JPY", "2026-11-02", "1230", "0", "=1+1"]
+    assert export.render(t.slice(0, 0), "json") == "[]\n"
