@@ -20,6 +20,7 @@ usagebill and DuckDB versions as the driver (checked).
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -82,6 +83,7 @@ def rate_shard(workspace: str, args: RunArgs, shard: Shard, threads: int | None,
     if memory_limit is None:
         memory_limit = _worker_memory()
     part = rate_part(Path(workspace), args, shard, threads=threads, memory_limit=memory_limit)
+    gc.unfreeze()  # a worker rates task after task: what a task left behind goes back to its collector
     return {"part": part, "versions": versions(), "host": socket.gethostname(), "pid": os.getpid()}
 
 
