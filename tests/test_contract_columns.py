@@ -258,3 +258,7 @@ def test_listings_render_money_at_each_currencys_digits_as_row_by_row():
                                          "DC-3,USD,2026-11-03,12.30,'-12.30,plain", "DC-4,EUR,2026-12-01,,0.01,"]
     assert export.render(t, "text").splitlines()[1].split() == ["DC-1", "JPY", "2026-11-02", "1230", "0", "=1+1"]
     assert export.render(t.slice(0, 0), "json") == "[]\n"
+    # a column with more places than its currency (none of the listings has one) is rounded half to even
+    odd = pa.table({"currency": ["USD", "JPY"], "rate": pa.array([Decimal("8.875"), Decimal("2.5")], money)})
+    assert json.loads(export.render(odd, "json")) == [{"currency": "USD", "rate": "8.88"},
+                                                      {"currency": "JPY", "rate": "2"}]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -87,8 +88,12 @@ def _columns(t: pa.Table) -> list[list]:
     for field in t.schema:
         column = t.column(field.name)
         if pa.types.is_decimal(field.type):
-            columns.append(_money_text(column, t.column("currency"), digits).to_pylist())
-        elif pa.types.is_temporal(field.type):
+            try:
+                columns.append(_money_text(column, t.column("currency"), digits).to_pylist())
+            except pa.ArrowInvalid:  # a value with more places than its currency: rounded as Decimal does
+                columns.append([None if v is None else f"{v.quantize(Decimal(1).scaleb(-digits[c])):f}"
+                                for v, c in zip(column.to_pylist(), t.column("currency").to_pylist())])
+        elif any(is_type(field.type) for is_type in (pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)):
             columns.append([None if v is None else v.isoformat() for v in column.to_pylist()])
         else:
             columns.append(column.to_pylist())
