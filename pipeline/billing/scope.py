@@ -231,10 +231,7 @@ def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]
 def _active_ranges(ws: Workspace, contracts: list[Contract]) -> tuple[pa.Array, pa.Array]:
     """Every contract's active range [lo, hi) as instants (as _active_range), each distinct (day, zone)
     worked out once."""
-    zones: dict[str, int] = {}
-    zone = np.array([zones.setdefault(ws.customers[k.customer_id].timezone, len(zones)) for k in contracts],
-                    np.int64)
-    names = list(zones)
+    names, zone = _zones_of(ws, contracts)
     start = np.array([k.start_date.toordinal() for k in contracts], np.int64)
     end = np.array([k.end_date.toordinal() if k.end_date else 0 for k in contracts], np.int64)  # 0: no end
 
