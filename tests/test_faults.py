@@ -356,9 +356,35 @@ class _FullDuckDB:
         return self.con.execute(query, params)
 
 
+class _FullFile:
+    """A file that takes its first bytes (the CSV header), then fails as a full disk does."""
+
+    def __init__(self, path, mode):
+        self.file = open(path, mode)  # noqa: SIM115 (closed by __exit__)
+        self.written = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def write(self, data):
+        if self.written:
+            _no_space()
+        self.written += len(data)
+        return self.file.write(data)
+
+
+def _duckdb_csv_full(mp):
+    mp.setattr(emit, "_arrow_renders", lambda table: False)  # every table through DuckDB's COPY
+    mp.setattr(emit.duckdb, "connect", _FullDuckDB)
+
+
 INJECTED = {
     "parquet writer": lambda mp: mp.setattr(emit.pq, "write_table", _no_space),
-    "csv writer (DuckDB)": lambda mp: mp.setattr(emit.duckdb, "connect", _FullDuckDB),
+    "csv writer": lambda mp: mp.setattr(emit, "open", _FullFile, raising=False),
+    "csv writer (DuckDB)": _duckdb_csv_full,
     "manifest": lambda mp: mp.setattr(run, "write_bytes", _no_space),
     "fsync": lambda mp: mp.setattr(io.os, "fsync", _no_space),
     "staging folder": lambda mp: mp.setattr(io.Path, "mkdir", _no_space),

@@ -6,13 +6,16 @@ many fractional digits. Rows are sorted, so the same inputs give the same bytes.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -87,12 +90,164 @@ def _csv_expr(field: pa.Field) -> str:
 def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
     """CSV with a header, quotes only where needed, empty cells for nulls, money at the currency's minor unit.
 
-    Rendered and written by DuckDB in one vectorized pass, rows in the table's order.
-    """
-    if "currency" in table.column_names:  # each row's minor-unit digits, for its money columns
-        codes = list(digits_of)
-        place = pc.index_in(table["currency"], value_set=pa.array(codes, pa.string()))
-        table = table.append_column("_digits", pc.take(pa.array([digits_of[c] for c in codes], pa.int32()), place))
+    Rendered column by column with Arrow kernels and written in slices of rows, in the table's order;
+    a table with a column type those kernels do not render as DuckDB does (timestamps, floats,
+    booleans, dates outside years 1000 to 9999) is rendered and written by DuckDB in one pass. Both
+    give the same bytes (tests/test_csv_writer.py holds one against the other)."""
+    table = _with_digits(table, digits_of)
+    if not _arrow_renders(table):
+        return _write_csv_duckdb(table, path)
+    fields = [f for f in table.schema if f.name != "_digits"]
+    try:
+        with open(path, "wb") as out:
+            out.write((",".join(_quoted(f.name) for f in fields) + "\n").encode())
+            for start in range(0, table.num_rows, _CSV_SLICE):
+                part = table.slice(start, _CSV_SLICE).combine_chunks()
+                digits = part["_digits"].chunk(0) if "_digits" in part.column_names else None
+                cells = [_cells(f, part[f.name].chunk(0), digits) for f in fields]
+                cells = [pc.fill_null(c, "") if c.null_count else c for c in cells]  # a null: an empty cell
+                last = pc.binary_join_element_wise(cells[-1], "", "\n")  # each line ends with its break
+                lines = pc.binary_join_element_wise(*cells[:-1], last, ",")
+                out.write(_string_bytes(lines))
+    except _Unrendered:  # a money value with more places than its currency (never from the run's tables)
+        return _write_csv_duckdb(table, path)
+    except OSError as exc:  # a full disk, a read-only folder: the caller removes the partial output
+        raise OutputError(f"writing {path.name} failed ({os_reason(exc)}); check free space and permissions, "
+                          "then rerun") from None
+
+
+_CSV_SLICE = 500_000  # rows rendered at once (a slice's text is held in memory while it is written)
+_NEEDS_QUOTES = '[,"\n\r]'  # DuckDB's CSV writer quotes a cell holding the delimiter, a quote or a line break
+_STRUCTURAL = (b",", b'"', b"\n", b"\r")
+_FORMULA_BYTES = np.frombuffer("".join(FORMULA_STARTS).encode(), np.uint8)
+_DATES = (dt.date(1000, 1, 1), dt.date(9999, 12, 31))  # Arrow and DuckDB write these alike (ISO, 4-digit years)
+
+
+def _with_digits(table: pa.Table, digits_of: dict[str, int]) -> pa.Table:
+    """The table with each row's minor-unit digits (_digits, by its currency), for its money columns."""
+    if "currency" not in table.column_names:
+        return table
+    codes = list(digits_of)
+    place = pc.index_in(table["currency"], value_set=pa.array(codes, pa.string()))
+    return table.append_column("_digits", pc.take(pa.array([digits_of[c] for c in codes], pa.int32()), place))
+
+
+class _Unrendered(Exception):
+    """A value the Arrow rendering does not write as DuckDB would; the table is written by DuckDB."""
+
+
+def _arrow_renders(table: pa.Table) -> bool:
+    """Whether every column is of a kind the Arrow rendering writes as DuckDB does."""
+    for f in table.schema:
+        t = f.type
+        if pa.types.is_date32(t):
+            low, high = pc.min_max(table[f.name]).values()
+            if low.is_valid and (low.as_py() < _DATES[0] or high.as_py() > _DATES[1]):
+                return False
+        elif not (pa.types.is_decimal(t) or (f.name not in MONEY_COLUMNS and
+                                             (pa.types.is_string(t) or pa.types.is_integer(t)))):
+            return False  # money is a decimal; any other column a decimal, a string or an integer
+    return True
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if re.search(_NEEDS_QUOTES, text) else text
+
+
+def _cells(field: pa.Field, col: pa.Array, digits: pa.Array | None) -> pa.Array:
+    """One column's cells as CSV text (null: an empty cell), by the rules of `_csv_expr`."""
+    if field.name in MONEY_COLUMNS:
+        return _money_cells(col, digits)
+    if pa.types.is_decimal(field.type):
+        if field.name in QUANTITY_COLUMNS:
+            return _by_value(col, _decimal_text)
+        return _by_value(col, lambda v: pc.utf8_rtrim(pc.utf8_rtrim(_decimal_text(v), characters="0"), characters=".")
+                         if field.type.scale else _decimal_text(v))  # 0.120000000000 -> 0.12
+    if pa.types.is_integer(field.type) or pa.types.is_date32(field.type):
+        return _by_value(col, lambda v: pc.cast(v, pa.string()))  # numbers and dates: never a formula, never quoted
+    return _text_cells(col)
+
+
+def _by_value(col: pa.Array, render: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """render(col), done once per distinct value when the values repeat (dates, line numbers, prices)."""
+    if len(col) < 4096:
+        return render(col)
+    coded = pc.dictionary_encode(col)
+    if len(coded.dictionary) * 4 > len(col):
+        return render(col)
+    return render(coded.dictionary).take(coded.indices)
+
+
+def _text_cells(col: pa.Array) -> pa.Array:
+    """Text cells: a formula's first character neutralized, an empty string an empty cell, a cell
+    holding a delimiter, quote or line break quoted. Whether a column has any such value is first
+    looked up in its bytes (most have none, and are written as they are)."""
+    offsets = np.frombuffer(col.buffers()[1], np.int32)[col.offset:col.offset + len(col) + 1]
+    data = np.frombuffer(col.buffers()[2], np.uint8) if col.buffers()[2] is not None else np.zeros(0, np.uint8)
+    sizes = np.diff(offsets)
+    firsts = data[offsets[:-1][sizes > 0]]
+    if np.isin(firsts, _FORMULA_BYTES).any():
+        formula = pc.is_in(pc.utf8_slice_codeunits(col, 0, 1), value_set=pa.array(FORMULA_STARTS, pa.string()))
+        col = pc.if_else(formula, pc.binary_join_element_wise("'", col, ""), col)
+    if (sizes == 0).any():  # null slots too: looked at again exactly
+        col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+    body = data[offsets[0]:offsets[-1]].tobytes() if len(col) else b""
+    if any(c in body for c in _STRUCTURAL):
+        quote = pc.match_substring_regex(col, _NEEDS_QUOTES)
+        col = pc.if_else(quote, pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', ""),
+                         col)
+    return col
+
+
+def _money_cells(col: pa.Array, digits: pa.Array | None) -> pa.Array:
+    """Each value at its row's currency digits: its text at the column's scale with the surplus places
+    cut off, which must be zeros (a value with more places than its currency is not rendered here)."""
+    if digits is None:
+        raise _Unrendered
+    scale = col.type.scale
+    text = pc.cast(col, pa.string())  # plain at scale <= 6
+    places = sorted(d for d in pc.unique(digits).to_pylist() if d is not None)
+    if not places:
+        return pa.nulls(len(col), pa.string())
+    if places[-1] > scale or scale > 6:
+        raise _Unrendered
+    texts = []
+    for d in places:
+        cut = scale - d + (1 if d == 0 else 0)  # the surplus places (and the point, for none)
+        if cut:
+            inexact = pc.and_(pc.equal(digits, d), pc.invert(pc.ends_with(text, "0" * (scale - d))))
+            if pc.any(inexact).as_py():
+                raise _Unrendered
+        texts.append(pc.utf8_slice_codeunits(text, 0, -cut) if cut else text)
+    return texts[0] if len(texts) == 1 else pc.choose(pc.index_in(digits, value_set=pa.array(places, pa.int32())),
+                                                       *texts)
+
+
+def _decimal_text(col: pa.Array) -> pa.Array:
+    """Plain decimal text at the column's scale, as DuckDB casts it (Arrow writes 0E-9 and 1.00E-7
+    for values below 10^-6 at more than 6 places: those few are written by Python's Decimal)."""
+    text = pc.cast(col, pa.string())
+    if col.type.scale <= 6:
+        return text
+    small = pc.fill_null(pc.less(pc.abs(col), pa.scalar(Decimal("0.000001"), col.type)), False)
+    if not pc.any(small).as_py():
+        return text
+    zero = pc.fill_null(pc.equal(col, pa.scalar(Decimal(0), col.type)), False)
+    text = pc.if_else(zero, pa.scalar("0." + "0" * col.type.scale), text)
+    tiny = np.flatnonzero(pc.and_(small, pc.invert(zero)).to_numpy(zero_copy_only=False))
+    if len(tiny):
+        plain = pa.array([format(v, "f") for v in col.take(tiny).to_pylist()], pa.string())
+        text = pc.replace_with_mask(text, pc.and_(small, pc.invert(zero)), plain)
+    return text
+
+
+def _string_bytes(lines: pa.Array) -> memoryview:
+    """The text of a string array's values, end to end (they hold no nulls)."""
+    offsets = np.frombuffer(lines.buffers()[1], np.int32 if pa.types.is_string(lines.type) else np.int64)
+    return memoryview(lines.buffers()[2])[offsets[lines.offset]:offsets[lines.offset + len(lines)]]
+
+
+def _write_csv_duckdb(table: pa.Table, path: Path) -> None:
     con = connect()  # the run's default memory bound (the sort below holds the whole table)
     try:  # a parallel COPY does not keep the rows' order by itself (measured): _n orders them
         con.register("t", table.append_column("_n", pa.array(range(table.num_rows), pa.int64())))
