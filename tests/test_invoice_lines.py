@@ -89,3 +89,25 @@ def test_a_prorated_month_with_a_commitment(month):
         (2, "API: 2 requests", D(2), D("1.0"), 2),
         (3, "Minimum commitment", D(1), D(20), 0)]
     assert (inv.subtotal, inv.discount_total, inv.total) == (D("42.00"), D(0), D("42.00"))
+
+
+def test_the_runs_invoice_ids_follow_the_invoice_id_rule():
+    """assemble_periods.sql computes every period's invoice_id at once; it is invoice.invoice_id's
+    rule, for any contract id (non-ASCII, a comma, the separator itself) and any date."""
+    import duckdb
+    import pyarrow as pa
+
+    from pipeline.billing.invoice import invoice_id
+    from pipeline.core.db import fetch_table, sql
+
+    ids = ["k1", "ünï,cöde", "a\x1fb", "", "K1"]
+    days = [dt.date(2026, 10, 1), dt.date(1, 1, 1), dt.date(999, 12, 31), dt.date(9999, 12, 31), dt.date(2026, 10, 1)]
+    con = duckdb.connect()
+    con.register("periods_base", pa.table({"period_idx": pa.array(range(5), pa.int32()), "contract_id": ids,
+                                           "plan_id": ["p"] * 5, "period_start": pa.array(days, pa.date32())}))
+    con.register("plan_t", pa.table({"plan_id": ["p"], "currency": ["USD"], "digits": pa.array([2], pa.int32())}))
+    got = fetch_table(con, sql("assemble_periods"))
+    assert got.column_names[:2] == ["period_idx", "invoice_id"]
+    assert got["invoice_id"].to_pylist() == [invoice_id(k, d) for k, d in zip(ids, days)]
+    assert invoice_id("k1", dt.date(2026, 10, 1)) == "in_" + __import__("hashlib").sha256(
+        "k1\x1f2026-10-01".encode()).hexdigest()[:24]

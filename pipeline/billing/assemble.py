@@ -28,7 +28,7 @@ from ..core.money import EXACT, round_money, round_quantity, show_quantity
 from ..rate import floors
 from ..rate import one_time as one_time_rule
 from . import emit
-from .invoice import group_key, invoice_id, one_time_in, totals
+from .invoice import group_key, one_time_in, totals
 from .meter import MetricSql, weighted_quantity
 from .scope import Scope
 
@@ -118,8 +118,6 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
     int32 = pa.int32()
     table = pa.table({
         "period_idx": pa.array(range(len(billed)), int32),
-        "invoice_id": pa.array([invoice_id(k, d) for k, d in zip(scope.contract_ids.to_pylist(), starts.to_pylist())],
-                               pa.string()),
         "contract_id": scope.contract_ids,
         "customer_id": pa.array(customer_ids, pa.string()).take(contract),
         "plan_id": pa.array(plan_ids, pa.string()).take(contract),

@@ -357,14 +357,10 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     flags = "".join(f", t.m{i}" for i in range(len(metric_ids)))
     con.register("shapes_t", _shapes_table(ws, shapes, metric_ids))
     con.register("segments_t", segments_t)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE lookup_cov AS {sql('lookup_coverage', flags=flags)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE slots_t AS {sql('lookup_slots', flags=flags.replace('t.', 'c.'))}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE slots_t AS {sql('lookup_slots', flags=flags)}")
     if whole_t is not None:
         con.register("segments_t", whole_t)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE coverage_t AS SELECT * EXCLUDE (row_id) FROM "
-                    f"({sql('lookup_coverage', flags=flags)})")
-    else:
-        con.execute("CREATE OR REPLACE TEMP VIEW coverage_t AS SELECT * EXCLUDE (row_id) FROM lookup_cov")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE coverage_t AS {sql('lookup_coverage', flags=flags)}")
     con.register("ranges_t", _ranges_table(ws))
     con.register("customers_t", pa.table({"customer_id": pa.array(sorted(customers), pa.string())}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE timeline_t AS {sql('lookup_timeline')}",
