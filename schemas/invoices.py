@@ -109,5 +109,5 @@ class InvoiceTotals(pa.DataFrameModel):
 
     @pa.dataframe_check
     def lines_are_numbered_one_to_n(cls, data: pa.PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select((pl.col("max_line_number") == pl.col("lines_count"))
-                                     & (pl.col("distinct_line_numbers") == pl.col("lines_count")))
+        """n line numbers, each >= 1 and none twice in an invoice (InvoiceLines), the largest n: 1..n."""
+        return data.lazyframe.select(pl.col("max_line_number") == pl.col("lines_count"))

@@ -10,6 +10,7 @@ import pytest
 from conftest import run_bill
 from ledger_support import copy_example, day, documents, ledger_problems, noon, rows, snapshot, usagebill, window
 
+import pipeline.ledger.issue as issuing
 from pipeline.billing.run import write_outputs
 from pipeline.core.errors import BillingError
 from pipeline.ledger import store
@@ -181,6 +182,67 @@ def test_a_batch_that_would_break_the_ledger_rules_is_refused_whole(ws, monkeypa
     with pytest.raises(CheckError, match="gapless numbers"):  # a numbering bug skipping every other number
         nightly(ws, noon("2026-11-01"))
     assert snapshot(ws / "ledger.duckdb") == before
+
+
+def _set(table, name: str, row: int, value):
+    import pyarrow as pa
+
+    values = table.column(name).to_pylist()
+    values[row] = value
+    return table.set_column(table.schema.get_field_index(name), name, pa.array(values, table.schema.field(name).type))
+
+
+def _total_plus_one(tables, credited, old):
+    tables["invoices"] = _set(tables["invoices"], "total", 0, tables["invoices"]["total"][0].as_py() + 1)
+
+
+def _line_dropped(tables, credited, old):
+    lines = tables["invoice_lines"]
+    tables["invoice_lines"] = lines.slice(0, lines.num_rows - 1)
+
+
+def _line_of_an_old_invoice(tables, credited, old):
+    import pyarrow as pa
+
+    extra = _set(_set(tables["invoice_lines"].slice(0, 1), "invoice_number", 0, old["invoice_number"]),
+                 "line_number", 0, 999)
+    tables["invoice_lines"] = pa.concat_tables([tables["invoice_lines"], extra])
+
+
+def _period_issued_twice(tables, credited, old):
+    invoices = _set(tables["invoices"], "contract_id", 0, old["contract_id"])
+    tables["invoices"] = _set(invoices, "period_start", 0, old["period_start"])
+
+
+def _credited_without_credit_note(tables, credited, old):
+    credited.append(old["invoice_number"])
+
+
+@pytest.mark.parametrize(("tamper", "rule"), [
+    (_total_plus_one, "header arithmetic"), (_line_dropped, "lines"), (_line_of_an_old_invoice, "orphan lines"),
+    (_period_issued_twice, "one live invoice per period"),
+    (_credited_without_credit_note, "credited has a credit note")])
+def test_the_commit_check_refuses_a_broken_batch_whole(ws, monkeypatch, tamper, rule):
+    """The rules are checked on what the batch writes (sql/ledger/check_batch.sql), before COMMIT: a
+    bug that breaks one leaves the ledger as it was; check-ledger's whole-ledger rules agree."""
+    from pipeline.core.errors import CheckError
+
+    first = nightly(ws, noon("2026-10-01")).docs["invoices"].to_pylist()[0]
+    before = snapshot(ws / "ledger.duckdb")
+    real = store.commit
+
+    def tampered(ledger, tables, credited, *args, **kwargs):
+        tables, credited = dict(tables), list(credited)
+        tamper(tables, credited, first)
+        return real(ledger, tables, credited, *args, **kwargs)
+
+    monkeypatch.setattr(issuing, "commit", tampered)
+    with pytest.raises(CheckError, match=rule):
+        nightly(ws, noon("2026-11-01"))
+    assert snapshot(ws / "ledger.duckdb") == before
+    monkeypatch.undo()
+    assert ledger_problems(ws / "ledger.duckdb") == []
+    assert numbers(nightly(ws, noon("2026-11-01"))) == [f"HC-{n}" for n in range(5, 9)]
 
 
 def test_a_ledger_of_a_newer_schema_or_another_database_is_refused(ws, tmp_path):

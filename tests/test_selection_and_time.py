@@ -139,3 +139,22 @@ def test_invoices_always_add_up(tmp_path_factory, calls, price, discount, commit
     assert all(x["amount"] == round(x["amount"], digits) for x in lines)
     assert 0 <= invoice["discount_total"] <= invoice["subtotal"]
     assert lines_by(result)[("usage", "calls", "")]["quantity"] == calls
+
+
+@pytest.mark.parametrize(("second", "rule"), [(3, "InvoiceTotals failed.*lines_are_numbered_one_to_n"),
+                                              (1, "InvoiceLines failed.*unique"),
+                                              (0, "InvoiceLines failed.*greater_than_or_equal_to")])
+def test_pandera_catches_lines_not_numbered_one_to_n(tmp_path, second, rule):
+    """Numbers 1..n per invoice: a gap (1, 3), a number twice (1, 1) or one below 1 (0) stops the run."""
+    import pyarrow as pa
+
+    charges = [{"id": "fee", "model": "flat", "amount": 5}, *CHARGES]
+    result = run_bill(workspace(tmp_path / "ws", metrics=METRICS, charges=charges, events=EVENTS,
+                                customers=CUSTOMERS, contracts=CONTRACTS))
+    numbers = result.lines.column("line_number").to_pylist()
+    assert numbers[:2] == [1, 2]
+    numbers[1] = second
+    tampered = result.lines.set_column(result.lines.schema.get_field_index("line_number"), "line_number",
+                                       pa.array(numbers, pa.int32()))
+    with pytest.raises(CheckError, match=rule):
+        validate_bill(dataclasses.replace(result, lines=tampered))

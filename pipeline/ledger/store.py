@@ -217,20 +217,22 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
 
     `expected` are the sequences the numbers were assigned from; they cannot have moved (the batch
     holds the exclusive lock), and are checked again inside the transaction all the same. Before
-    COMMIT the ledger's integrity rules (sql/ledger/check.sql) are checked on the result; any
-    failure rolls the whole batch back. `then` runs in the same transaction once the documents, statuses
+    COMMIT the ledger's integrity rules are checked on what the batch wrote (sql/ledger/check_batch.sql:
+    the rules of check.sql, without reading the older documents' lines); any failure rolls the whole
+    batch back. `then` runs in the same transaction once the documents, statuses
     and run row are in (the draw-down of prepaid credit, pipeline/ledger/credits.py).
     """
     con = ledger.con
-    with transaction(con, [*(f"new_{n}" for n in STORED), "new_invoice_line_terms", "credited_t"]):
+    with transaction(con, [*(f"new_{n}" for n in STORED), "new_invoice_line_terms", "credited_t", "batch_t",
+                           "batch_lines_t"]):
         if ledger.sequences() != expected or ledger.last_run_seq() != record.run_seq - 1:
             raise BillingError(f"{ledger.path}: the ledger changed while this batch was prepared; run it again")
         for name in [*STORED, "invoice_line_terms"]:
             if name in tables and tables[name].num_rows:
                 con.register(f"new_{name}", tables[name])
                 run(con, sql("ledger/insert_rows", table=name))  # our own table names
+        con.register("credited_t", pa.table({"invoice_number": pa.array(credited, pa.string())}))
         if credited:
-            con.register("credited_t", pa.table({"invoice_number": pa.array(credited, pa.string())}))
             run(con, sql("ledger/mark_credited"))
         for series, value in numbers.items():
             run(con, sql("ledger/set_sequence"), {"v": value, "s": series})
@@ -240,11 +242,32 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
              "credit_notes": tables["credit_notes"].num_rows, "manifest": record.manifest})
         if then is not None:
             then(ledger)
-        broken = run(con, sql("ledger/check"))
+        con.register("batch_t", pa.table({"series": list(expected), "before": pa.array(expected.values(), pa.int64()),
+                                          "after": pa.array([numbers.get(k, v) for k, v in expected.items()],
+                                                            pa.int64())}))
+        con.register("batch_lines_t", _batch_lines(tables))
+        broken = run(con, sql("ledger/check_batch"), {"run_seq": record.run_seq})
         if broken:  # a bug, never the user's input: nothing of the batch is kept
             raise CheckError(f"{ledger.path}: the ledger would break its rules with this batch, so nothing was "
                              "written (a bug in usagebill, or a ledger edited by hand; run check-ledger): "
                              + "; ".join(f"{c}: {d}" for c, d in broken[:5]))
+
+
+def _batch_lines(tables: dict[str, pa.Table]) -> pa.Table:
+    """The lines a batch inserts, of both series, with what sql/ledger/check_batch.sql checks."""
+    parts = []
+    for series, name, number in (("invoice", "invoice_lines", "invoice_number"),
+                                 ("credit_note", "credit_note_lines", "credit_note_number")):
+        t = tables.get(name)
+        if t is not None and t.num_rows:
+            parts.append(pa.table({"series": pa.array([series] * t.num_rows, pa.string()), "number": t[number],
+                                   "line_number": t["line_number"].cast(pa.int32()), "line_type": t["line_type"],
+                                   "amount": t["amount"].cast(pa.decimal128(38, 4))}))
+    if not parts:
+        return pa.table({"series": pa.array([], pa.string()), "number": pa.array([], pa.string()),
+                         "line_number": pa.array([], pa.int32()), "line_type": pa.array([], pa.string()),
+                         "amount": pa.array([], pa.decimal128(38, 4))})
+    return pa.concat_tables(parts)
 
 
 def has_exports(ledger: Ledger) -> bool:
