@@ -22,8 +22,9 @@ demo: install
 	$(BIN)/usagebill run $(DEMO)/ws --from 2026-10-01 --to 2026-11-01 --out $(DEMO)/out
 	@echo "invoices: $(DEMO)/out/invoices.csv and invoice_lines.csv (Parquet beside them); run report: $(DEMO)/out/report.html"
 
+# the suite in parallel processes, one per core up to 4 (each test has its own folders, ports and ledgers)
 test: install browser
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs -n auto --maxprocesses=4
 
 # Debian's chromium, for the test that opens report.html in a real headless browser
 browser:
