@@ -113,3 +113,16 @@ def test_money_with_more_places_than_its_currency_is_rounded_as_duckdb_rounds(tm
     table = pa.table({"currency": ["USD", "JPY"], "amount": pa.array([Decimal("1.2350"), Decimal("7.5")], emit.MONEY)})
     arrow, duck = _both(table, tmp_path)
     assert arrow == duck == b"currency,amount\nUSD,1.24\nJPY,8\n"
+
+
+def test_money_of_a_currency_without_digits_and_at_scale_zero_give_duckdbs_bytes(tmp_path):
+    """A currency missing from digits_of has no money cell (DuckDB's CASE gives none); a money column
+    of scale 0 has no point to cut."""
+    table = pa.table({"currency": ["USD", "XXX", "JPY"],
+                      "amount": pa.array([Decimal("1.5000"), Decimal("2.0000"), Decimal("3.0000")], emit.MONEY),
+                      "total": pa.array([Decimal(15), Decimal(20), Decimal(3)], pa.decimal128(38, 0))})
+    arrow, duck = _both(table, tmp_path, {"USD": 2, "JPY": 0})
+    assert arrow == duck
+    only_usd = table.drop_columns(["total"]).filter(pa.array([True, True, False]))  # one currency with digits
+    arrow, duck = _both(only_usd, tmp_path, {"USD": 2, "JPY": 0})
+    assert arrow == duck

@@ -213,14 +213,15 @@ def _money_cells(col: pa.Array, digits: pa.Array | None) -> pa.Array:
         raise _Unrendered
     texts = []
     for d in places:
-        cut = scale - d + (1 if d == 0 else 0)  # the surplus places (and the point, for none)
+        cut = scale - d + (1 if d == 0 < scale else 0)  # the surplus places (and the point, for none)
         if cut:
             inexact = pc.and_(pc.equal(digits, d), pc.invert(pc.ends_with(text, "0" * (scale - d))))
             if pc.any(inexact).as_py():
                 raise _Unrendered
         texts.append(pc.utf8_slice_codeunits(text, 0, -cut) if cut else text)
-    return texts[0] if len(texts) == 1 else pc.choose(pc.index_in(digits, value_set=pa.array(places, pa.int32())),
-                                                       *texts)
+    if len(texts) == 1 and not digits.null_count:
+        return texts[0]
+    return pc.choose(pc.index_in(digits, value_set=pa.array(places, pa.int32())), *texts)  # no digits: no cell
 
 
 def _decimal_text(col: pa.Array) -> pa.Array:
