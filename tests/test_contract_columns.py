@@ -106,7 +106,7 @@ def test_active_ranges_and_segments_are_those_of_each_contract(ws):
         [S._active_range(ws, k) for k in contracts]
     for segmented in (True, False):
         shapes: dict[frozenset[str], int] = {}
-        table = S._segments_table(ws, contracts, segmented, shapes).to_pylist()
+        table = S._segments_table(ws, contracts, segmented, shapes, S._ranges(ws, contracts)).to_pylist()
         names = {i: used for used, i in shapes.items()}
         got = [(r["contract_id"], r["active_from"].astimezone(dt.UTC), r["active_to"].astimezone(dt.UTC),
                 names[r["shape_idx"]]) for r in table]

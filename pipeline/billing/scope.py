@@ -257,7 +257,7 @@ def _segments(ws: Workspace, k: Contract) -> list[tuple[dt.datetime, dt.datetime
 
 
 def _segments_table(ws: Workspace, contracts: list[Contract], segmented: bool,
-                   shapes: dict[frozenset[str], int]) -> pa.Table:
+                   shapes: dict[frozenset[str], int], ranges: tuple[pa.Array, pa.Array, pa.Array]) -> pa.Table:
     """segments_t: one row per contract's whole active range, or (segmented) per piece of it between
     changes of terms, with shape_idx = the index in `shapes` of the set of metrics in force there.
     Contracts whose terms never change (no plan version, no contract entry) are one row each, taken
@@ -270,10 +270,10 @@ def _segments_table(ws: Workspace, contracts: list[Contract], segmented: bool,
         plain_shape[pid] = shapes.setdefault(used, len(shapes))
     changing = np.array([bool(plans[pid].versions) or k.contract_id in entries for pid, k in zip(plan_of, contracts)]
                         or [False], bool)[:len(contracts)]
-    lo, hi = _active_ranges(ws, contracts)
+    customers, lo, hi = ranges
     plain = pa.array(~changing)
     position = [np.flatnonzero(~changing)]
-    customer = [pa.array([k.customer_id for k in contracts], pa.string()).filter(plain)]
+    customer = [customers.filter(plain)]
     contract = [pa.array([k.contract_id for k in contracts], pa.string()).filter(plain)]
     active_from, active_to = [lo.filter(plain)], [hi.filter(plain)]
     shape = [pa.array(np.array([plain_shape[p] for p in plan_of] or [0], np.int32)[:len(contracts)]).filter(plain)]
@@ -320,11 +320,11 @@ def _shapes_table(ws: Workspace, shapes: dict[frozenset[str], int], metric_ids: 
                      **{f"m{i}": pa.array(rows[f"m{i}"], pa.bool_()) for i in range(len(metric_ids))}})
 
 
-def _ranges_table(ws: Workspace) -> pa.Table:
-    """ranges_t: every contract's active range [lo, hi) as instants (sql/lookup_timeline.sql)."""
-    contracts = list(ws.contracts.values())
+def _ranges(ws: Workspace, contracts: list[Contract]) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The contracts' customer ids and active ranges [lo, hi) as instants: ranges_t
+    (sql/lookup_timeline.sql), and the segments' bounds."""
     lo, hi = _active_ranges(ws, contracts)
-    return pa.table({"customer_id": pa.array([k.customer_id for k in contracts], pa.string()), "lo": lo, "hi": hi})
+    return pa.array([k.customer_id for k in contracts], pa.string()), lo, hi
 
 
 def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list[str]) -> None:
@@ -348,12 +348,13 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
         "end_at": scope.end_at,
     }))
     shapes: dict[frozenset[str], int] = {}
-    segments_t = _segments_table(ws, contracts, True, shapes)
+    ranges = _ranges(ws, contracts)  # of the considered customers' contracts: the timeline reads no other
+    segments_t = _segments_table(ws, contracts, True, shapes, ranges)
     versioned = {p for p, plan in ws.pricebook.plans.items() if plan.versions}
     changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts
                    if k.plan_id in versioned or k.contract_id in ws.terms.entries)
     # without a change of terms inside a contract's life, the whole-range table is the same one
-    whole_t = _segments_table(ws, contracts, False, shapes) if changing else None
+    whole_t = _segments_table(ws, contracts, False, shapes, ranges) if changing else None
     flags = "".join(f", t.m{i}" for i in range(len(metric_ids)))
     con.register("shapes_t", _shapes_table(ws, shapes, metric_ids))
     con.register("segments_t", segments_t)
@@ -361,7 +362,7 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     if whole_t is not None:
         con.register("segments_t", whole_t)
     con.execute(f"CREATE OR REPLACE TEMP TABLE coverage_t AS {sql('lookup_coverage', flags=flags)}")
-    con.register("ranges_t", _ranges_table(ws))
+    con.register("ranges_t", pa.table(dict(zip(("customer_id", "lo", "hi"), ranges))))
     con.register("customers_t", pa.table({"customer_id": pa.array(sorted(customers), pa.string())}))
     con.execute(f"CREATE OR REPLACE TEMP TABLE timeline_t AS {sql('lookup_timeline')}",
                 {"beginning": BEGINNING, "forever": FOREVER})
