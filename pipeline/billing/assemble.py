@@ -94,25 +94,31 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
     deal_code, deals = _indexed([(t.discount_percent, t.minimum_commitment) for t in terms])
     day_code, days = _indexed([((p.end - p.start).days, (p.full_end - p.full_start).days)
                                for p in (billed.calendar[i] for i in p_order)])
-    rules: dict[tuple, tuple] = {}  # the tax rule of each distinct (country, tax_id, exempt)
-    customers = [ws.customers[scope.contracts[i].customer_id] for i in c_order]
-    for c in customers:
-        key = (c.country, c.tax_id, c.tax_exempt)
-        if key not in rules:
-            rule = ws.tax_of(c)
-            rules[key] = (rule.percent, rule.note, rule.name)
-    tax_code, taxes = _indexed([rules[c.country, c.tax_id, c.tax_exempt] for c in customers])
+    # per contract (in scope.contracts order), in one pass: its customer, plan and payment terms, and
+    # the index of its customer's tax situation (country, tax_id, exempt) among the distinct ones
+    customer_ids, plan_ids, pay, situation = [], [], [], []
+    situations: dict[tuple, int] = {}
+    customers = ws.customers
+    for k in scope.contracts:
+        c = customers[k.customer_id]
+        customer_ids.append(k.customer_id)
+        plan_ids.append(k.plan_id)
+        pay.append(c.payment_terms_days)
+        situation.append(situations.setdefault((c.country, c.tax_id, c.tax_exempt), len(situations)))
+    rule_of: dict[int, tuple] = {}  # the tax rule of each situation of a billed contract
+    for i in c_order:
+        if situation[i] not in rule_of:
+            rule = ws.tax_of(customers[customer_ids[i]])
+            rule_of[situation[i]] = (rule.percent, rule.note, rule.name)
+    tax_code, taxes = _indexed([rule_of[situation[i]] for i in c_order])
     keys = _Keys(lists, deals, [], [Fraction(*d) for d in days], taxes)
     at = lambda code, rank: np.array(code, np.int32)[rank] if len(rank) else np.zeros(0, np.int32)  # noqa: E731
     list_idx, deal_idx = at(list_code, t_rank), at(deal_code, t_rank)
     factor_idx, tax_idx = at(day_code, p_rank), at(tax_code, c_rank)
-    # per contract (in scope.contracts order): customer, plan, payment terms
-    per_contract = [(k.customer_id, k.plan_id, ws.customers[k.customer_id].payment_terms_days)
-                    for k in scope.contracts]
-    customer_ids, plan_ids, pay = (list(c) for c in zip(*per_contract)) if per_contract else ([], [], [])
-    owners = np.array([k.contract_id in ws.one_time for k in scope.contracts] or [False], bool)
-    one_time = [(int(i), one_time_in(ws, scope.period_at(int(i))))
-                for i in np.flatnonzero(owners[billed.contract])] if ws.one_time and len(billed) else []
+    one_time = []  # (period, its one-time charges) of the periods of contracts that have any
+    if ws.one_time and len(billed):
+        owners = np.array([k.contract_id in ws.one_time for k in scope.contracts], bool)
+        one_time = [(int(i), one_time_in(ws, scope.period_at(int(i)))) for i in np.flatnonzero(owners[billed.contract])]
     contract = pa.array(billed.contract)
     starts = scope.days("start")
     int32 = pa.int32()

@@ -268,8 +268,11 @@ def _segments_table(ws: Workspace, contracts: list[Contract], segmented: bool,
     for pid in dict.fromkeys(plan_of):
         used = frozenset(c.metric_id for c in plans[pid].charges if c.metric_id)
         plain_shape[pid] = shapes.setdefault(used, len(shapes))
-    changing = np.array([bool(plans[pid].versions) or k.contract_id in entries for pid, k in zip(plan_of, contracts)]
-                        or [False], bool)[:len(contracts)]
+    if any(plans[pid].versions for pid in plain_shape) or entries:
+        changing = np.array([bool(plans[pid].versions) or k.contract_id in entries
+                             for pid, k in zip(plan_of, contracts)] or [False], bool)[:len(contracts)]
+    else:  # no plan version and no contract entry: no contract's terms change
+        changing = np.zeros(len(contracts), bool)
     customers, lo, hi = ranges
     plain = pa.array(~changing)
     position = [np.flatnonzero(~changing)]
@@ -351,8 +354,9 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     ranges = _ranges(ws, contracts)  # of the considered customers' contracts: the timeline reads no other
     segments_t = _segments_table(ws, contracts, True, shapes, ranges)
     versioned = {p for p, plan in ws.pricebook.plans.items() if plan.versions}
-    changing = any(len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts
-                   if k.plan_id in versioned or k.contract_id in ws.terms.entries)
+    changing = bool(versioned or ws.terms.entries) and any(
+        len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts
+        if k.plan_id in versioned or k.contract_id in ws.terms.entries)
     # without a change of terms inside a contract's life, the whole-range table is the same one
     whole_t = _segments_table(ws, contracts, False, shapes, ranges) if changing else None
     flags = "".join(f", t.m{i}" for i in range(len(metric_ids)))
