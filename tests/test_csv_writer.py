@@ -126,3 +126,14 @@ def test_money_of_a_currency_without_digits_and_at_scale_zero_give_duckdbs_bytes
     only_usd = table.drop_columns(["total"]).filter(pa.array([True, True, False]))  # one currency with digits
     arrow, duck = _both(only_usd, tmp_path, {"USD": 2, "JPY": 0})
     assert arrow == duck
+
+
+def test_wide_rows_are_written_in_smaller_slices(tmp_path, monkeypatch):
+    """A slice holds about _SLICE_BYTES of the table, so a table of wide rows (long descriptions)
+    never builds a text of 2 GB at once; the bytes are the same."""
+    monkeypatch.setattr(emit, "_SLICE_BYTES", 10_000)
+    table = pa.table({"description": [("x" * 997) + f"{i:03d}" for i in range(60)],
+                      "n": pa.array(range(60), pa.int64())})
+    assert emit._slice_rows(table) < 20
+    arrow, duck = _both(table, tmp_path)
+    assert arrow == duck

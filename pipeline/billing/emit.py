@@ -101,8 +101,9 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
     try:
         with open(path, "wb") as out:
             out.write((",".join(_quoted(f.name) for f in fields) + "\n").encode())
-            for start in range(0, table.num_rows, _CSV_SLICE):
-                part = table.slice(start, _CSV_SLICE).combine_chunks()
+            step = _slice_rows(table)
+            for start in range(0, table.num_rows, step):
+                part = table.slice(start, step).combine_chunks()
                 digits = part["_digits"].chunk(0) if "_digits" in part.column_names else None
                 cells = [_cells(f, part[f.name].chunk(0), digits) for f in fields]
                 cells = [pc.fill_null(c, "") if c.null_count else c for c in cells]  # a null: an empty cell
@@ -117,6 +118,13 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
 
 
 _CSV_SLICE = 500_000  # rows rendered at once (a slice's text is held in memory while it is written)
+_SLICE_BYTES = 256 << 20  # ... and fewer when the rows are wide: a slice's text stays far below 2 GB
+
+
+def _slice_rows(table: pa.Table) -> int:
+    """Rows per slice: _CSV_SLICE, or fewer so that a slice holds about _SLICE_BYTES of the table."""
+    per_row = table.nbytes / max(table.num_rows, 1)
+    return max(1, min(_CSV_SLICE, int(_SLICE_BYTES / max(per_row, 1))))
 _NEEDS_QUOTES = '[,"\n\r]'  # DuckDB's CSV writer quotes a cell holding the delimiter, a quote or a line break
 _STRUCTURAL = (b",", b'"', b"\n", b"\r")
 _FORMULA_BYTES = np.frombuffer("".join(FORMULA_STARTS).encode(), np.uint8)
