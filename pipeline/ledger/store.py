@@ -219,8 +219,8 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
     holds the exclusive lock), and are checked again inside the transaction all the same. Before
     COMMIT the ledger's integrity rules are checked on what the batch wrote (sql/ledger/check_batch.sql:
     the rules of check.sql, without reading the older documents' lines); any failure rolls the whole
-    batch back. `then` runs in the same transaction once the documents, statuses
-    and run row are in (the draw-down of prepaid credit, pipeline/ledger/credits.py).
+    batch back. `then` runs in the same transaction once the documents, statuses and run row are in
+    (the draw-down of prepaid credit, pipeline/ledger/credits.py).
     """
     con = ledger.con
     with transaction(con, [*(f"new_{n}" for n in STORED), "new_invoice_line_terms", "credited_t", "batch_t",
@@ -253,20 +253,19 @@ def commit(ledger: Ledger, tables: dict[str, pa.Table], credited: list[str], num
                              + "; ".join(f"{c}: {d}" for c, d in broken[:5]))
 
 
+_BATCH_LINES = pa.schema([("series", pa.string()), ("number", pa.string()), ("line_number", pa.int32()),
+                          ("line_type", pa.string()), ("amount", pa.decimal128(38, 4))])
+
+
 def _batch_lines(tables: dict[str, pa.Table]) -> pa.Table:
     """The lines a batch inserts, of both series, with what sql/ledger/check_batch.sql checks."""
-    parts = []
+    parts = [_BATCH_LINES.empty_table()]
     for series, name, number in (("invoice", "invoice_lines", "invoice_number"),
                                  ("credit_note", "credit_note_lines", "credit_note_number")):
         t = tables.get(name)
         if t is not None and t.num_rows:
-            parts.append(pa.table({"series": pa.array([series] * t.num_rows, pa.string()), "number": t[number],
-                                   "line_number": t["line_number"].cast(pa.int32()), "line_type": t["line_type"],
-                                   "amount": t["amount"].cast(pa.decimal128(38, 4))}))
-    if not parts:
-        return pa.table({"series": pa.array([], pa.string()), "number": pa.array([], pa.string()),
-                         "line_number": pa.array([], pa.int32()), "line_type": pa.array([], pa.string()),
-                         "amount": pa.array([], pa.decimal128(38, 4))})
+            parts.append(pa.table([pa.array([series] * t.num_rows, pa.string()), t[number], t["line_number"],
+                                   t["line_type"], t["amount"]], names=_BATCH_LINES.names).cast(_BATCH_LINES))
     return pa.concat_tables(parts)
 
 
