@@ -109,7 +109,7 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
                 cells = [pc.fill_null(c, "") if c.null_count else c for c in cells]  # a null: an empty cell
                 last = pc.binary_join_element_wise(cells[-1], "", "\n")  # each line ends with its break
                 lines = pc.binary_join_element_wise(*cells[:-1], last, ",")
-                out.write(_string_bytes(lines))
+                out.write(string_bytes(lines))
     except _Unrendered:  # a money value with more places than its currency (never from the run's tables)
         return _write_csv_duckdb(table, path)
     except OSError as exc:  # a full disk, a read-only folder: the caller removes the partial output
@@ -125,8 +125,8 @@ def _slice_rows(table: pa.Table) -> int:
     """Rows per slice: _CSV_SLICE, or fewer so that a slice holds about _SLICE_BYTES of the table."""
     per_row = table.nbytes / max(table.num_rows, 1)
     return max(1, min(_CSV_SLICE, int(_SLICE_BYTES / max(per_row, 1))))
-_NEEDS_QUOTES = '[,"\n\r]'  # DuckDB's CSV writer quotes a cell holding the delimiter, a quote or a line break
-_STRUCTURAL = (b",", b'"', b"\n", b"\r")
+QUOTED_BY_DUCKDB = ',"\n\r'  # DuckDB's CSV writer quotes a cell holding the delimiter, a quote or a line break
+QUOTED_BY_PYTHON = ',"\n'  # Python's csv.writer (lineterminator "\n", the listings') leaves a lone \r unquoted
 _FORMULA_BYTES = np.frombuffer("".join(FORMULA_STARTS).encode(), np.uint8)
 _DATES = (dt.date(1000, 1, 1), dt.date(9999, 12, 31))  # Arrow and DuckDB write these alike (ISO, 4-digit years)
 
@@ -159,7 +159,7 @@ def _arrow_renders(table: pa.Table) -> bool:
 
 
 def _quoted(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if re.search(_NEEDS_QUOTES, text) else text
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in QUOTED_BY_DUCKDB) else text
 
 
 def _cells(field: pa.Field, col: pa.Array, digits: pa.Array | None) -> pa.Array:
@@ -173,7 +173,7 @@ def _cells(field: pa.Field, col: pa.Array, digits: pa.Array | None) -> pa.Array:
                          if field.type.scale else _decimal_text(v))  # 0.120000000000 -> 0.12
     if pa.types.is_integer(field.type) or pa.types.is_date32(field.type):
         return _by_value(col, lambda v: pc.cast(v, pa.string()))  # numbers and dates: never a formula, never quoted
-    return _text_cells(col)
+    return text_cells(col)
 
 
 def _by_value(col: pa.Array, render: Callable[[pa.Array], pa.Array]) -> pa.Array:
@@ -186,9 +186,9 @@ def _by_value(col: pa.Array, render: Callable[[pa.Array], pa.Array]) -> pa.Array
     return render(coded.dictionary).take(coded.indices)
 
 
-def _text_cells(col: pa.Array) -> pa.Array:
+def text_cells(col: pa.Array, quoted_on: str = QUOTED_BY_DUCKDB) -> pa.Array:
     """Text cells: a formula's first character neutralized, an empty string an empty cell, a cell
-    holding a delimiter, quote or line break quoted. Whether a column has any such value is first
+    holding one of the characters `quoted_on` quoted. Whether a column has any such value is first
     looked up in its bytes (most have none, and are written as they are)."""
     offsets = np.frombuffer(col.buffers()[1], np.int32)[col.offset:col.offset + len(col) + 1]
     data = np.frombuffer(col.buffers()[2], np.uint8) if col.buffers()[2] is not None else np.zeros(0, np.uint8)
@@ -200,8 +200,8 @@ def _text_cells(col: pa.Array) -> pa.Array:
     if (sizes == 0).any():  # null slots too: looked at again exactly
         col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
     body = data[offsets[0]:offsets[-1]].tobytes() if len(col) else b""
-    if any(c in body for c in _STRUCTURAL):
-        quote = pc.match_substring_regex(col, _NEEDS_QUOTES)
+    if any(c.encode() in body for c in quoted_on):
+        quote = pc.match_substring_regex(col, "[" + quoted_on + "]")  # , " and line breaks: none special
         col = pc.if_else(quote, pc.binary_join_element_wise('"', pc.replace_substring(col, '"', '""'), '"', ""),
                          col)
     return col
@@ -250,7 +250,7 @@ def _decimal_text(col: pa.Array) -> pa.Array:
     return text
 
 
-def _string_bytes(lines: pa.Array) -> memoryview:
+def string_bytes(lines: pa.Array) -> memoryview:
     """The text of a string array's values, end to end (they hold no nulls)."""
     offsets = np.frombuffer(lines.buffers()[1], np.int32 if pa.types.is_string(lines.type) else np.int64)
     return memoryview(lines.buffers()[2])[offsets[lines.offset]:offsets[lines.offset + len(lines)]]

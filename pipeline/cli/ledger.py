@@ -192,12 +192,14 @@ def credit_notes(workspace: Path, contracts: tuple[str, ...], customers: tuple[s
 
 def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, ...], customers: tuple[str, ...],
           fmt: str, ledger: Path | None, wait: float) -> None:
-    from ..ledger.export import listing, render
+    from ..ledger.export import listing, write_listing
     from ..ledger.store import ledger_path, open_ledger
 
     with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
         table = listing(led, what, status=status, contracts=contracts, customers=customers)
-    click.echo(render(table, fmt), nl=False)
+    out = click.get_binary_stream("stdout")
+    write_listing(table, fmt, out)  # slice by slice: millions of rows are never one string
+    out.flush()
 
 
 @click.command("check-ledger")

@@ -7,10 +7,12 @@ killed between its commit and its output loses nothing.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -80,27 +82,7 @@ def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: 
     return ledger.fetch("list_invoices", params, invoice_balances_t=balances(ledger))
 
 
-def _columns(t: pa.Table) -> list[list]:
-    """The table's columns with money as exact text at its currency's minor unit and dates as ISO
-    text (a money column is cast to each currency's digits by Arrow, where its values already are)."""
-    digits = digits_of(t)
-    columns = []
-    for field in t.schema:
-        column = t.column(field.name)
-        if pa.types.is_decimal(field.type):
-            try:
-                columns.append(_money_text(column, t.column("currency"), digits).to_pylist())
-            except pa.ArrowInvalid:  # a value with more places than its currency: rounded as Decimal does
-                columns.append([None if v is None else f"{v.quantize(Decimal(1).scaleb(-digits[c])):f}"
-                                for v, c in zip(column.to_pylist(), t.column("currency").to_pylist())])
-        elif any(is_type(field.type) for is_type in (pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)):
-            columns.append([None if v is None else v.isoformat() for v in column.to_pylist()])
-        else:
-            columns.append(column.to_pylist())
-    return columns
-
-
-def _money_text(column: pa.ChunkedArray, currency: pa.ChunkedArray, digits: dict[str, int]) -> pa.ChunkedArray:
+def _money_text(column: pa.Array, currency: pa.Array, digits: dict[str, int]) -> pa.Array:
     """Each amount as text with its row's currency's digits (12.30, 1230 for JPY)."""
     place = pc.index_in(currency, value_set=pa.array(list(digits), pa.string()))
     of_row = pc.take(pa.array(list(digits.values()), pa.int8()), place)
@@ -112,21 +94,132 @@ def _money_text(column: pa.ChunkedArray, currency: pa.ChunkedArray, digits: dict
     return out
 
 
-def render(t: pa.Table, fmt: str) -> str:
-    """The listing as an aligned text table, CSV (spreadsheet-safe) or JSON (money as exact strings)."""
-    names, columns = t.column_names, _columns(t)
+_ISO_DATES = (dt.date(1000, 1, 1), dt.date(9999, 12, 31))  # Arrow writes these as isoformat() does
+
+
+def _texts(part: pa.Table, digits: dict[str, int]) -> list[pa.Array]:
+    """A slice's columns as text (null: no value): money exactly at its currency's minor unit, dates
+    ISO, numbers and text as str() writes them. Arrow kernels, except for the kinds of value they
+    write otherwise (more places than the currency, years outside 1000-9999, timestamps, floats,
+    booleans), which Python writes value by value."""
+    out = []
+    for field in part.schema:
+        col, t = part.column(field.name).combine_chunks(), field.type
+        if pa.types.is_decimal(t):
+            try:
+                out.append(_money_text(col, part.column("currency").combine_chunks(), digits))
+            except pa.ArrowInvalid:  # a value with more places than its currency: rounded as Decimal does
+                out.append(pa.array([None if v is None else f"{v.quantize(Decimal(1).scaleb(-digits[c])):f}"
+                                     for v, c in zip(col.to_pylist(), part.column("currency").to_pylist())],
+                                    pa.string()))
+        elif pa.types.is_date32(t) and _in_iso_years(col):
+            out.append(pc.cast(col, pa.string()))
+        elif pa.types.is_temporal(t):
+            out.append(pa.array([None if v is None else v.isoformat() for v in col.to_pylist()], pa.string()))
+        elif pa.types.is_integer(t):
+            out.append(pc.cast(col, pa.string()))
+        elif pa.types.is_string(t):
+            out.append(col)
+        else:
+            out.append(pa.array([None if v is None else str(v) for v in col.to_pylist()], pa.string()))
+    return out
+
+
+def _in_iso_years(col: pa.Array) -> bool:
+    low, high = pc.min_max(col).values()
+    return not low.is_valid or (low.as_py() >= _ISO_DATES[0] and high.as_py() <= _ISO_DATES[1])
+
+
+_SLICE = 200_000  # rows rendered at once: a listing of millions of documents is written slice by slice
+_JSON_PLAIN = r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$"  # printable ASCII without " and \: JSON text as it is
+
+
+def write_listing(t: pa.Table, fmt: str, out: BinaryIO) -> None:
+    """The listing as an aligned text table, CSV (spreadsheet-safe, as Python's csv module quotes) or
+    JSON (money as exact strings; json.dumps(rows, indent=2)), written to `out` slice by slice, each
+    column rendered by Arrow kernels."""
+    names, digits = t.column_names, digits_of(t)
+    slices = [t.slice(i, _SLICE) for i in range(0, t.num_rows, _SLICE)]
     if fmt == "json":
-        return json.dumps([dict(zip(names, row)) for row in zip(*columns)], indent=2) + "\n"
-    rows = [["" if v is None else str(v) for v in row] for row in zip(*columns)]
+        return _write_json(slices, names, digits, out)
     if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(names)
-        w.writerows([[emit.neutralize(c) for c in r] for r in rows])
-        return buf.getvalue()
-    widths = [max([len(n)] + [len(r[i]) for r in rows]) for i, n in enumerate(names)]
-    money = {i for i, f in enumerate(t.schema) if pa.types.is_decimal(f.type)}
-    lines = ["  ".join(n.rjust(w) if i in money else n.ljust(w) for i, (n, w) in enumerate(zip(names, widths)))]
-    lines += ["  ".join(c.rjust(w) if i in money else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-              for r in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(names)
+        out.write(header.getvalue().encode())
+        for part in slices:
+            cells = [pc.fill_null(emit.text_cells(c, emit.QUOTED_BY_PYTHON), "") for c in _texts(part, digits)]
+            out.write(emit.string_bytes(_lines(cells, ",")))
+        return None
+    money = [pa.types.is_decimal(f.type) for f in t.schema]
+    widths = [len(n) for n in names]
+    for part in slices:  # the widths first: every row is padded to its columns' widest value
+        for i, c in enumerate(_texts(part, digits)):
+            widths[i] = max(widths[i], pc.max(pc.utf8_length(c)).as_py() or 0)
+    head = "  ".join(n.rjust(w) if m else n.ljust(w) for n, w, m in zip(names, widths, money))
+    out.write((head.rstrip() + "\n").encode())
+    for part in slices:
+        cells = [(pc.utf8_lpad if m else pc.utf8_rpad)(pc.fill_null(c, ""), width=w, padding=" ")
+                 for c, w, m in zip(_texts(part, digits), widths, money)]
+        out.write(emit.string_bytes(_rstripped(_lines(cells, "  "))))
+    return None
+
+
+def _lines(cells: list[pa.Array], separator: str) -> pa.Array:
+    """Each row's cells joined by `separator`, with its line break."""
+    last = pc.binary_join_element_wise(cells[-1], "", "\n")
+    return pc.binary_join_element_wise(*cells[:-1], last, separator)
+
+
+def _rstripped(lines: pa.Array) -> pa.Array:
+    """Each line (its break kept) with its trailing whitespace removed as str.rstrip() does: the
+    padding's spaces by Arrow, then, for the few lines ending in another character str.isspace()
+    might take (anything but printable ASCII), by Python."""
+    body = pc.utf8_rtrim(pc.utf8_slice_codeunits(lines, 0, -1), characters=" ")
+    odd = pc.match_substring_regex(body, r"[^\x21-\x7e]$")
+    if pc.any(odd).as_py():
+        fixed = pa.array([v.rstrip() for v in body.filter(odd).to_pylist()], pa.string())
+        body = pc.replace_with_mask(body, odd, fixed)
+    return pc.binary_join_element_wise(body, "\n", "")
+
+
+def _write_json(slices: list[pa.Table], names: list[str], digits: dict[str, int], out: BinaryIO) -> None:
+    """json.dumps(rows, indent=2) and a line break, written slice by slice: '[', the rows' objects
+    indented and separated by commas, ']'."""
+    if not slices:
+        out.write(b"[]\n")
+        return
+    keys = [f"    {json.dumps(n)}: " for n in names]
+    out.write(b"[\n")
+    for k, part in enumerate(slices):
+        values = [_json_values(text, part.column(i).combine_chunks())
+                  for i, text in enumerate(_texts(part, digits))]
+        cells = [pc.binary_join_element_wise(key, v, "") for key, v in zip(keys, values)]
+        rows = pc.binary_join_element_wise("  {\n", pc.binary_join_element_wise(*cells, ",\n"), "\n  },\n", "")
+        if k:
+            out.write(b",\n")
+        out.write(emit.string_bytes(rows)[:-2])  # the last row's comma and break: the next slice's, or none
+    out.write(b"\n]\n")
+
+
+def _json_values(text: pa.Array, col: pa.Array) -> pa.Array:
+    """JSON of each value as json.dumps writes it: null; an integer as it is; a boolean or float by
+    json.dumps; any other value as the JSON string of its text (non-ASCII escaped), by Arrow for
+    printable ASCII and by json.dumps for the rest."""
+    if pa.types.is_integer(col.type):
+        return pc.fill_null(text, "null")
+    if not (pa.types.is_string(col.type) or pa.types.is_decimal(col.type) or pa.types.is_temporal(col.type)):
+        return pa.array([json.dumps(v) for v in col.to_pylist()], pa.string())
+    plain = pc.fill_null(pc.match_substring_regex(text, _JSON_PLAIN), True)
+    quoted = pc.binary_join_element_wise('"', text, '"', "")
+    if not pc.all(plain).as_py():
+        odd = pc.invert(plain)
+        quoted = pc.replace_with_mask(quoted, odd, pa.array([json.dumps(v) for v in text.filter(odd).to_pylist()],
+                                                            pa.string()))
+    return pc.fill_null(quoted, "null")
+
+
+def render(t: pa.Table, fmt: str) -> str:
+    """The listing as text (write_listing's bytes)."""
+    buf = io.BytesIO()
+    write_listing(t, fmt, buf)
+    return buf.getvalue().decode()
