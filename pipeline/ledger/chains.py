@@ -54,15 +54,30 @@ def key_table(keys: list[Key]) -> pa.Table:
                      "period_start": pa.array([k[1] for k in keys], pa.date32())})
 
 
-def live_invoices(ledger: Ledger) -> dict[Key, dict]:
-    """(contract_id, period_start) -> header of its live invoice, for every issued period."""
-    return {(r["contract_id"], r["period_start"]): r for r in ledger.fetch("live_invoices").to_pylist()}
+def live_invoices(ledger: Ledger, keys: list[Key]) -> dict[Key, dict]:
+    """(contract_id, period_start) -> header of its live invoice, for the periods of `keys` that are issued."""
+    if not keys:
+        return {}
+    rows = ledger.fetch("live_invoices", scope_keys_t=key_table(sorted(set(keys)))).to_pylist()
+    return {(r["contract_id"], r["period_start"]): r for r in rows}
+
+
+def live_in_window(ledger: Ledger, first: dt.date, stop: dt.date) -> dict[Key, dict]:
+    """The live invoices of the periods ending in (first, stop], by (contract_id, period_start)."""
+    rows = ledger.fetch("live_in_window", {"first": first, "stop": stop}).to_pylist()
+    return {(r["contract_id"], r["period_start"]): r for r in rows}
+
+
+def live_periods(ledger: Ledger) -> set[Key]:
+    """Every (contract_id, period_start) that has a live invoice (keys only: a ledger of millions reads two columns)."""
+    t = ledger.fetch("live_periods")
+    return set(zip(t.column("contract_id").to_pylist(), t.column("period_start").to_pylist()))
 
 
 def chains(ledger: Ledger, keys: list[Key], live: dict[Key, dict] | None = None) -> dict[Key, Chain]:
-    """The chain of each billed period in `keys` that has any document (`live`: live_invoices, if read)."""
+    """The chain of each billed period in `keys` that has any document (`live`: live_invoices of them, if read)."""
     scope = key_table(sorted(set(keys)))
-    live = live_invoices(ledger) if live is None else live
+    live = live_invoices(ledger, keys) if live is None else live
     out: dict[Key, Chain] = {}
     for d in ledger.fetch("chain_documents", scope_keys_t=scope).to_pylist():
         key = (d["contract_id"], d["period_start"])

@@ -35,7 +35,7 @@ from ..core.errors import BillingError, ConfigError
 from ..core.gcpause import without_gc
 from ..core.io import staged_dir, write_bytes
 from ..core.money import currency_digits, format_money
-from .chains import chains, live_invoices
+from .chains import chains, live_invoices, live_periods
 from .closing import closed
 from .credits import draw_down, run_allocations
 from .documents import Batch, Numbering
@@ -229,8 +229,8 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
     with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
         result = bill(workspace, args, threads=threads, memory_limit=memory_limit, progress=progress, loaded=ws)
         progress("number")
-        live = live_invoices(led)
-        periods = period_keys(result) if live else []  # with nothing issued yet, every period is new
+        periods = period_keys(result)
+        live = live_invoices(led, [k for k, _ in periods])  # of this batch's periods only
         held = chains(led, [k for k, _ in periods if k in live], live) if reissue else {}
         batch, start = new_batch(led, ws.pricebook.company.invoice_prefix, issue_date)
         outcome = Outcome("issue", bill=result)
@@ -242,7 +242,7 @@ def issue(workspace: Path, args: RunArgs, *, ledger: Path | None = None, reissue
                 else:
                     batch.issue_row(result.invoices, result.lines, row)
         else:  # new periods are issued, numbered at once in the run's order; the others are skipped
-            new = [] if live else list(range(result.invoices.num_rows))
+            new = []
             for row, (key, period_end) in enumerate(periods):
                 if key in live:
                     outcome.skipped.append(Skipped(*key, period_end, live[key]["invoice_number"]))
@@ -262,7 +262,7 @@ def _in_batch(led: Ledger, run_seq: int, tasks: tuple[str, ...]) -> None:
         add_tasks(led, run_seq, tasks)
 
 
-def uninvoiced(ws: Workspace, live: dict, as_of: dt.datetime, grace: dt.timedelta = dt.timedelta(0),
+def uninvoiced(ws: Workspace, live: set, as_of: dt.datetime, grace: dt.timedelta = dt.timedelta(0),
                contract_ids: set[str] | None = None) -> dict[str, list[Period]]:
     """contract_id -> its periods since its start that have closed by as_of (end instant + grace <=
     as_of, pipeline/ledger/closing.py), have no live invoice and were not billed elsewhere (billed_through)."""
@@ -317,7 +317,7 @@ def nightly(workspace: Path, as_of: dt.datetime | dt.date, *, grace: dt.timedelt
     outcome = Outcome("nightly")
     progress("ledger lock")
     with open_ledger(ledger_path(workspace, ledger), write=True, wait=wait) as led:
-        live = live_invoices(led)
+        live = live_periods(led)
         todo = uninvoiced(ws, live, as_of, grace, chosen)
         if not todo:
             return outcome

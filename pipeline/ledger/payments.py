@@ -33,6 +33,11 @@ def balances(ledger: Ledger, as_of: dt.date | None = None) -> pa.Table:
 
 
 def customer_credit(ledger: Ledger, as_of: dt.date | None = None, table: pa.Table | None = None) -> pa.Table:
-    """sql/ledger/customer_credit.sql: credit per (customer_id, currency)."""
-    table = balances(ledger, as_of) if table is None else table
-    return ledger.fetch("customer_credit", {"as_of": as_of}, invoice_balances_t=table)
+    """sql/ledger/customer_credit.sql: credit per (customer_id, currency); from `table` (balances' rows, as of
+    the same day) when the caller has it, else from the balances computed inside the same query (no table
+    of every invoice is handed to Python)."""
+    if table is not None:
+        return ledger.fetch("customer_credit", {"as_of": as_of}, invoice_balances_t=table)
+    query = (f"WITH invoice_balances_t AS ({sql('ledger/invoice_balances')})\n"
+             f"SELECT * FROM ({sql('ledger/customer_credit')}) ORDER BY customer_id, currency")
+    return ledger.con.sql(query, params={"as_of": as_of}).to_arrow_table()

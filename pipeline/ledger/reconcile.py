@@ -31,7 +31,7 @@ from ..billing.run import bill
 from ..billing.types import Bill, RunArgs
 from ..config.workspace import load_workspace
 from ..core.gcpause import without_gc
-from .chains import Chain, Key, NetLine, chains, live_invoices
+from .chains import Chain, Key, NetLine, chains, live_in_window, live_invoices
 from .documents import Batch, line_differences, net_lines
 from .issue import DEFAULT_WAIT, Outcome, finish, new_batch
 from .store import Ledger, ledger_path, open_ledger
@@ -136,14 +136,14 @@ def compare(result: Bill, ledger: Ledger, selected: set[str] | None,
     without an invoice in the ledger it is not reported.
     """
     headers, lines = rows_by_invoice(result)
-    live_now = live_invoices(ledger)
+    live = live_invoices(ledger, [(h["contract_id"], h["period_start"]) for h in headers])
     recomputed = {(h["contract_id"], h["period_start"]): h for h in headers
-                  if (h["contract_id"], h["period_start"]) in live_now
+                  if (h["contract_id"], h["period_start"]) in live
                   or not elsewhere(h["contract_id"], h["period_end"] - dt.timedelta(days=1))}
     first, stop = result.args.first_day, result.args.stop_day
-    live = live_invoices(ledger)
-    in_window = [k for k, v in live.items() if first < v["period_end"] <= stop
-                 and (selected is None or k[0] in selected)]
+    window = live_in_window(ledger, first, stop)
+    live.update(window)
+    in_window = [k for k in window if selected is None or k[0] in selected]
     keys = sorted(set(recomputed) | set(in_window))
     held = chains(ledger, keys, live)
     out = []
