@@ -1,16 +1,19 @@
 """Payments: import, allocation (named invoice, oldest open, credit), idempotency, rejects, aging."""
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from documents_support import issued_workspace
 from ledger_support import day, ledger_problems, rows, usagebill
 
+from pipeline.core.db import sql
 from pipeline.core.errors import BillingError
-from pipeline.month_end.payments.aging import aging, bucket
+from pipeline.month_end.payments.aging import aging
 from pipeline.month_end.payments.importer import import_payments
 
 HEADER = "payment_id,customer_id,received_date,amount,currency,invoice_number\n"
@@ -125,8 +128,23 @@ def test_a_malformed_header_is_refused(ws, tmp_path, header, message):
         import_payments(ws, write(tmp_path, header + "\nP1,acme,2026-11-05,1,USD\n"))
 
 
+def _bucket(days_past_due: int) -> str:
+    """The bucket sql/ledger/aging_invoices.sql gives an open invoice `days_past_due` days past due."""
+    import duckdb
+    as_of = dt.date(2026, 12, 31)
+    con = duckdb.connect()
+    con.register("invoice_balances_t", pa.table({
+        "invoice_number": ["X-1"], "sequence": [1], "customer_id": ["c"], "currency": ["USD"], "status": ["issued"],
+        "issue_date": [as_of], "due_date": [as_of - dt.timedelta(days=days_past_due)], "total": [Decimal(1)],
+        "credited": [Decimal(0)], "credits_applied": [Decimal(0)], "paid": [Decimal(0)], "balance": [Decimal(1)],
+        "payment_status": ["open"]}))
+    rows = con.sql(sql("ledger/aging_invoices"), params={"as_of": as_of, "customers": []}).fetchall()
+    assert rows[0][-2] == days_past_due
+    return rows[0][-1]
+
+
 def test_aging_buckets_by_days_past_due_at_the_as_of_date(ws, tmp_path):
-    assert [bucket(d) for d in (-5, 0, 1, 30, 31, 60, 61, 90, 91, 400)] == \
+    assert [_bucket(d) for d in (-5, 0, 1, 30, 31, 60, 61, 90, 91, 400)] == \
         ["current", "current", "1-30", "1-30", "31-60", "31-60", "61-90", "61-90", "90+", "90+"]
     import_payments(ws, write(tmp_path, HEADER + "P1,initech,2026-11-06,44.10,USD,HC-2\n"
                                                  "P2,umbrella,2027-01-15,180,USD,\n"))

@@ -186,15 +186,15 @@ def _by_value(col: pa.Array, render: Callable[[pa.Array], pa.Array]) -> pa.Array
     return render(coded.dictionary).take(coded.indices)
 
 
-def text_cells(col: pa.Array, quoted_on: str = QUOTED_BY_DUCKDB) -> pa.Array:
-    """Text cells: a formula's first character neutralized, an empty string an empty cell, a cell
+def text_cells(col: pa.Array, quoted_on: str = QUOTED_BY_DUCKDB, guard: bool = True) -> pa.Array:
+    """Text cells: a formula's first character neutralized (guard), an empty string an empty cell, a cell
     holding one of the characters `quoted_on` quoted. Whether a column has any such value is first
     looked up in its bytes (most have none, and are written as they are)."""
     offsets = np.frombuffer(col.buffers()[1], np.int32)[col.offset:col.offset + len(col) + 1]
     data = np.frombuffer(col.buffers()[2], np.uint8) if col.buffers()[2] is not None else np.zeros(0, np.uint8)
     sizes = np.diff(offsets)
     firsts = data[offsets[:-1][sizes > 0]]
-    if np.isin(firsts, _FORMULA_BYTES).any():
+    if guard and np.isin(firsts, _FORMULA_BYTES).any():
         formula = pc.is_in(pc.utf8_slice_codeunits(col, 0, 1), value_set=pa.array(FORMULA_STARTS, pa.string()))
         col = pc.if_else(formula, pc.binary_join_element_wise("'", col, ""), col)
     if (sizes == 0).any():  # null slots too: looked at again exactly

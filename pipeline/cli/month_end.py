@@ -211,13 +211,12 @@ def ar(workspace: Path, as_of: dt.date, customers: tuple[str, ...], per_invoice:
 
     Example: usagebill ar ws/ --as-of 2026-12-31 --format csv > ar.csv
     """
-    from ..month_end.payments.aging import COLUMNS, INVOICE_COLUMNS, aging, render
+    from ..month_end.payments.aging import aging_tables, write
 
-    rows, invoice_rows = aging(workspace, as_of, ledger=ledger, wait=wait, customers=customers)
-    if per_invoice:
-        click.echo(render(invoice_rows, INVOICE_COLUMNS, fmt), nl=False)
-    else:
-        click.echo(render(rows, COLUMNS, fmt), nl=False)
+    summary, invoices = aging_tables(workspace, as_of, ledger=ledger, wait=wait, customers=customers)
+    out = click.get_binary_stream("stdout")
+    write(invoices if per_invoice else summary, fmt, out)  # slice by slice: millions of rows are never one string
+    out.flush()
 
 
 # credits -------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -97,11 +98,16 @@ def _money_text(column: pa.Array, currency: pa.Array, digits: dict[str, int]) ->
 _ISO_DATES = (dt.date(1000, 1, 1), dt.date(9999, 12, 31))  # Arrow writes these as isoformat() does
 
 
-def _texts(part: pa.Table, digits: dict[str, int]) -> list[pa.Array]:
+def _half_even(value: Decimal, digits: int) -> str:
+    return f"{value.quantize(Decimal(1).scaleb(-digits)):f}"
+
+
+def texts(part: pa.Table, digits: dict[str, int], inexact: Callable[[Decimal, int], str] = _half_even
+           ) -> list[pa.Array]:
     """A slice's columns as text (null: no value): money exactly at its currency's minor unit, dates
     ISO, numbers and text as str() writes them. Arrow kernels, except for the kinds of value they
     write otherwise (more places than the currency, years outside 1000-9999, timestamps, floats,
-    booleans), which Python writes value by value."""
+    booleans), which Python writes value by value (money with more places by `inexact`)."""
     out = []
     for field in part.schema:
         col, t = part.column(field.name).combine_chunks(), field.type
@@ -109,7 +115,7 @@ def _texts(part: pa.Table, digits: dict[str, int]) -> list[pa.Array]:
             try:
                 out.append(_money_text(col, part.column("currency").combine_chunks(), digits))
             except pa.ArrowInvalid:  # a value with more places than its currency: rounded as Decimal does
-                out.append(pa.array([None if v is None else f"{v.quantize(Decimal(1).scaleb(-digits[c])):f}"
+                out.append(pa.array([None if v is None else inexact(v, digits[c])
                                      for v, c in zip(col.to_pylist(), part.column("currency").to_pylist())],
                                     pa.string()))
         elif pa.types.is_date32(t) and _in_iso_years(col):
@@ -134,10 +140,13 @@ _SLICE = 200_000  # rows rendered at once: a listing of millions of documents is
 _JSON_PLAIN = r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$"  # printable ASCII without " and \: JSON text as it is
 
 
-def write_listing(t: pa.Table, fmt: str, out: BinaryIO) -> None:
-    """The listing as an aligned text table, CSV (spreadsheet-safe, as Python's csv module quotes) or
-    JSON (money as exact strings; json.dumps(rows, indent=2)), written to `out` slice by slice, each
-    column rendered by Arrow kernels."""
+def write_listing(t: pa.Table, fmt: str, out: BinaryIO, *, right: set[str] | None = None,
+                  guarded: set[str] | None = None, inexact: Callable[[Decimal, int], str] = _half_even) -> None:
+    """The listing as an aligned text table, CSV (as Python's csv module quotes; the `guarded` columns,
+    default all, spreadsheet-safe) or JSON (money as exact strings; json.dumps(rows, indent=2)),
+    written to `out` slice by slice, each column rendered by Arrow kernels. In the table the `right`
+    columns (default the money) are right-aligned; money with more places than its currency is
+    written by `inexact`."""
     names, digits = t.column_names, digits_of(t)
     slices = [t.slice(i, _SLICE) for i in range(0, t.num_rows, _SLICE)]
     if fmt == "json":
@@ -147,19 +156,20 @@ def write_listing(t: pa.Table, fmt: str, out: BinaryIO) -> None:
         csv.writer(header, lineterminator="\n").writerow(names)
         out.write(header.getvalue().encode())
         for part in slices:
-            cells = [pc.fill_null(emit.text_cells(c, emit.QUOTED_BY_PYTHON), "") for c in _texts(part, digits)]
-            out.write(emit.string_bytes(_lines(cells, ",")))
+            cells = [emit.text_cells(c, emit.QUOTED_BY_PYTHON, guard=guarded is None or name in guarded)
+                     for name, c in zip(names, texts(part, digits, inexact))]
+            out.write(emit.string_bytes(_lines([pc.fill_null(c, "") for c in cells], ",")))
         return None
-    money = [pa.types.is_decimal(f.type) for f in t.schema]
+    rights = [name in right if right is not None else pa.types.is_decimal(f.type) for name, f in zip(names, t.schema)]
     widths = [len(n) for n in names]
     for part in slices:  # the widths first: every row is padded to its columns' widest value
-        for i, c in enumerate(_texts(part, digits)):
+        for i, c in enumerate(texts(part, digits, inexact)):
             widths[i] = max(widths[i], pc.max(pc.utf8_length(c)).as_py() or 0)
-    head = "  ".join(n.rjust(w) if m else n.ljust(w) for n, w, m in zip(names, widths, money))
+    head = "  ".join(n.rjust(w) if r else n.ljust(w) for n, w, r in zip(names, widths, rights))
     out.write((head.rstrip() + "\n").encode())
     for part in slices:
-        cells = [(pc.utf8_lpad if m else pc.utf8_rpad)(pc.fill_null(c, ""), width=w, padding=" ")
-                 for c, w, m in zip(_texts(part, digits), widths, money)]
+        cells = [(pc.utf8_lpad if r else pc.utf8_rpad)(pc.fill_null(c, ""), width=w, padding=" ")
+                 for c, w, r in zip(texts(part, digits, inexact), widths, rights)]
         out.write(emit.string_bytes(_rstripped(_lines(cells, "  "))))
     return None
 
@@ -192,7 +202,7 @@ def _write_json(slices: list[pa.Table], names: list[str], digits: dict[str, int]
     out.write(b"[\n")
     for k, part in enumerate(slices):
         values = [_json_values(text, part.column(i).combine_chunks())
-                  for i, text in enumerate(_texts(part, digits))]
+                  for i, text in enumerate(texts(part, digits))]
         cells = [pc.binary_join_element_wise(key, v, "") for key, v in zip(keys, values)]
         rows = pc.binary_join_element_wise("  {\n", pc.binary_join_element_wise(*cells, ",\n"), "\n  },\n", "")
         if k:

@@ -10,13 +10,15 @@ applied_date; invoices credited in full count as not open (their present status)
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from ...config.workspace import load_workspace
-from ...core.money import currency_digits, format_money
+from ...core.money import format_money
+from ...ledger.export import digits_of, texts, write_listing
 from ...ledger.payments import balances, customer_credit, ensure_tables
 from ...ledger.store import ledger_path, open_ledger
 
@@ -26,75 +28,47 @@ INVOICE_COLUMNS = ("invoice_number", "customer_id", "currency", "issue_date", "d
                    "credits_applied", "paid", "balance", "payment_status", "days_past_due", "bucket")
 
 
-def bucket(days_past_due: int) -> str:
-    if days_past_due <= 0:
-        return "current"
-    for upper, name in ((30, "1-30"), (60, "31-60"), (90, "61-90")):
-        if days_past_due <= upper:
-            return name
-    return "90+"
+def aging_tables(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # paths
+                 customers: tuple[str, ...] = ()) -> tuple[pa.Table, pa.Table]:
+    """(one row per customer and currency, one row per invoice document) as of `as_of`, by DuckDB over the
+    ledger (sql/ledger/aging_invoices.sql, aging_customers.sql): columns COLUMNS and INVOICE_COLUMNS."""
+    ws = load_workspace(workspace)
+    names = pa.table({"customer_id": pa.array(list(ws.customers), pa.string()),
+                      "name": pa.array([c.name for c in ws.customers.values()], pa.string())})
+    params = {"as_of": as_of, "customers": list(customers)}
+    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
+        ensure_tables(led, write=False)
+        docs = balances(led, as_of)
+        credit = customer_credit(led, as_of, docs)
+        invoices = led.fetch("aging_invoices", params, invoice_balances_t=docs)
+        summary = led.fetch("aging_customers", {"customers": list(customers)}, aging_t=invoices, credit_t=credit,
+                            names_t=names)
+    return summary, invoices
 
 
 def aging(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # paths
           customers: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
-    """(rows per customer and currency, rows per invoice document) as of `as_of`, money as exact text."""
-    ws = load_workspace(workspace)
-    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
-        ensure_tables(led, write=False)
-        docs = balances(led, as_of)
-        credit = customer_credit(led, as_of, docs).to_pylist()
-    invoices, summary = [], {}
-    for r in docs.to_pylist():
-        if customers and r["customer_id"] not in customers:
-            continue
-        days = (as_of - r["due_date"]).days
-        owed = r["status"] != "credited" and r["balance"] > 0
-        r["days_past_due"], r["bucket"] = (days, bucket(days)) if owed else (None, "")  # paid: in no bucket
-        invoices.append(r)
-        if not owed:
-            continue
-        s = summary.setdefault((r["customer_id"], r["currency"]), {b: Decimal(0) for b in BUCKETS})
-        s[r["bucket"]] += r["balance"]
-    credits = {(c["customer_id"], c["currency"]): c["credit"] for c in credit
-               if c["credit"] and (not customers or c["customer_id"] in customers)}
-    for key in credits:
-        summary.setdefault(key, {b: Decimal(0) for b in BUCKETS})
-    rows = []
-    for (customer, currency), s in sorted(summary.items()):
-        digits = currency_digits(currency) or 0
-        opened = sum(s.values(), Decimal(0))
-        given = credits.get((customer, currency), Decimal(0))
-        name = ws.customers[customer].name if customer in ws.customers else customer
-        rows.append({"customer_id": customer, "name": name, "currency": currency,
-                     **{b: format_money(s[b], digits) for b in BUCKETS}, "open": format_money(opened, digits),
-                     "credit": format_money(given, digits), "balance": format_money(opened - given, digits)})
-    inv_rows = [{k: _text(r[k], currency_digits(r["currency"]) or 0) for k in INVOICE_COLUMNS} for r in invoices]
-    return rows, inv_rows
+    """aging_tables' rows as text, as `ar` writes them (money exactly at its currency's digits)."""
+    return tuple(_text_rows(t) for t in aging_tables(workspace, as_of, ledger=ledger, wait=wait, customers=customers))
 
 
-def _text(value, digits: int) -> str:
-    if isinstance(value, Decimal):
-        return format_money(value, digits)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return "" if value is None else str(value)
+def _text_rows(t: pa.Table) -> list[dict]:
+    if not t.num_rows:
+        return []
+    cells = [pc.fill_null(c, "") for c in texts(t, digits_of(t), _half_up)]
+    return pa.table(cells, names=t.column_names).to_pylist()
+
+
+def _half_up(value: Decimal, digits: int) -> str:
+    return format_money(value, digits)
 
 
 TEXT_COLUMNS = {"customer_id", "name", "currency", "invoice_number", "payment_status", "bucket"}
 
 
-def render(rows: list[dict], columns: tuple[str, ...], fmt: str) -> str:
-    """Aligned text (money right-aligned) or CSV (text cells formula-safe; numbers and dates as they are)."""
-    from ...billing.emit import neutralize
+def write(t: pa.Table, fmt: str, out) -> None:  # a binary stream
+    """Aligned text (text left-aligned, the rest right-aligned) or CSV (text cells formula-safe; numbers and
+    dates as they are), slice by slice (pipeline/ledger/export.py write_listing)."""
+    write_listing(t, fmt, out, right=set(t.column_names) - TEXT_COLUMNS, guarded=TEXT_COLUMNS, inexact=_half_up)
 
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(columns)
-        w.writerows([[neutralize(r[c]) if c in TEXT_COLUMNS else r[c] for c in columns] for r in rows])
-        return buf.getvalue()
-    widths = [max([len(c)] + [len(r[c]) for r in rows]) for c in columns]
-    def line(cells):
-        return "  ".join(v.ljust(w) if c in TEXT_COLUMNS else v.rjust(w)
-                         for c, v, w in zip(columns, cells, widths)).rstrip()
-    return "\n".join([line(columns)] + [line([r[c] for c in columns]) for r in rows]) + "\n"
+
