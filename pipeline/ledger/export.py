@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..billing import emit
+from ..core.db import sql
 from ..core.errors import BillingError
 from ..core.io import staged_dir, write_bytes
 from ..core.money import currency_digits
@@ -76,11 +77,11 @@ def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: 
     params = {"contracts": list(contracts), "customers": list(customers)}
     if what != "invoices":
         return ledger.fetch(f"list_{what}", params)
-    from .payments import balances, ensure_tables
+    from .payments import ensure_tables, with_balances
 
     ensure_tables(ledger, write=False)  # a ledger without payments: empty temporary tables, nothing paid
-    params["status"] = status
-    return ledger.fetch("list_invoices", params, invoice_balances_t=balances(ledger))
+    query = with_balances(sql("ledger/list_invoices"))
+    return ledger.con.sql(query, params={**params, "status": status, "as_of": None}).to_arrow_table()
 
 
 def _money_text(column: pa.Array, currency: pa.Array, digits: dict[str, int]) -> pa.Array:

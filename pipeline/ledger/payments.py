@@ -38,6 +38,11 @@ def customer_credit(ledger: Ledger, as_of: dt.date | None = None, table: pa.Tabl
     of every invoice is handed to Python)."""
     if table is not None:
         return ledger.fetch("customer_credit", {"as_of": as_of}, invoice_balances_t=table)
-    query = (f"WITH invoice_balances_t AS ({sql('ledger/invoice_balances')})\n"
-             f"SELECT * FROM ({sql('ledger/customer_credit')}) ORDER BY customer_id, currency")
+    query = with_balances(f"SELECT * FROM ({sql('ledger/customer_credit')}) ORDER BY customer_id, currency")
     return ledger.con.sql(query, params={"as_of": as_of}).to_arrow_table()
+
+
+def with_balances(query: str) -> str:
+    """`query` reading invoice_balances_t as sql/ledger/invoice_balances.sql's rows (parameter $as_of),
+    computed inside it: no table of every invoice's balance is handed to Python and back."""
+    return f"WITH invoice_balances_t AS ({sql('ledger/invoice_balances')})\n{query}"
