@@ -195,11 +195,10 @@ def _list(workspace: Path, what: str, status: str | None, contracts: tuple[str, 
     from ..ledger.export import listing, write_listing
     from ..ledger.store import ledger_path, open_ledger
 
-    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:
-        table = listing(led, what, status=status, contracts=contracts, customers=customers)
     out = click.get_binary_stream("stdout")
-    write_listing(table, fmt, out)  # slice by slice: millions of rows are never one string
-    out.flush()
+    with open_ledger(ledger_path(workspace, ledger), write=False, wait=wait) as led:  # read while open
+        write_listing(listing(led, what, status=status, contracts=contracts, customers=customers), fmt, out)
+    out.flush()  # batch by batch: millions of rows are never one table or one string
 
 
 @click.command("check-ledger")

@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -72,16 +72,17 @@ def export_run(ledger: Ledger, run_seq: int, out: Path | None, workspace: Path) 
 
 
 def listing(ledger: Ledger, what: str, *, status: str | None = None, contracts: tuple[str, ...] = (),
-            customers: tuple[str, ...] = ()) -> pa.Table:
-    """The `invoices` (with payment status, paid and balance) or `credit_notes` listing, filtered."""
+            customers: tuple[str, ...] = ()) -> pa.RecordBatchReader:
+    """The `invoices` (with payment status, paid and balance) or `credit_notes` listing, filtered, as
+    DuckDB gives it batch by batch (read it while the ledger is open)."""
     params = {"contracts": list(contracts), "customers": list(customers)}
-    if what != "invoices":
-        return ledger.fetch(f"list_{what}", params)
-    from .payments import ensure_tables, with_balances
+    query = sql(f"ledger/list_{what}")
+    if what == "invoices":
+        from .payments import ensure_tables, with_balances
 
-    ensure_tables(ledger, write=False)  # a ledger without payments: empty temporary tables, nothing paid
-    query = with_balances(sql("ledger/list_invoices"))
-    return ledger.con.sql(query, params={**params, "status": status, "as_of": None}).to_arrow_table()
+        ensure_tables(ledger, write=False)  # a ledger without payments: empty temporary tables, nothing paid
+        query, params = with_balances(query), {**params, "status": status, "as_of": None}
+    return ledger.con.sql(query, params=params).to_arrow_reader(_SLICE)
 
 
 def _money_text(column: pa.Array, currency: pa.Array, digits: dict[str, int]) -> pa.Array:
@@ -141,26 +142,28 @@ _SLICE = 200_000  # rows rendered at once: a listing of millions of documents is
 _JSON_PLAIN = r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$"  # printable ASCII without " and \: JSON text as it is
 
 
-def write_listing(t: pa.Table, fmt: str, out: BinaryIO, *, right: set[str] | None = None,
+def write_listing(t: pa.Table | pa.RecordBatchReader, fmt: str, out: BinaryIO, *, right: set[str] | None = None,
                   guarded: set[str] | None = None, inexact: Callable[[Decimal, int], str] = _half_even) -> None:
     """The listing as an aligned text table, CSV (as Python's csv module quotes; the `guarded` columns,
     default all, spreadsheet-safe) or JSON (money as exact strings; json.dumps(rows, indent=2)),
     written to `out` slice by slice, each column rendered by Arrow kernels. In the table the `right`
     columns (default the money) are right-aligned; money with more places than its currency is
-    written by `inexact`."""
-    names, digits = t.column_names, digits_of(t)
-    slices = [t.slice(i, _SLICE) for i in range(0, t.num_rows, _SLICE)]
+    written by `inexact`. CSV and JSON read a RecordBatchReader batch by batch; the table reads it whole."""
+    names = t.schema.names
     if fmt == "json":
-        return _write_json(slices, names, digits, out)
+        return _write_json(_slices(t), names, out)
     if fmt == "csv":
         header = io.StringIO()
         csv.writer(header, lineterminator="\n").writerow(names)
         out.write(header.getvalue().encode())
-        for part in slices:
+        for part in _slices(t):
             cells = [emit.text_cells(c, emit.QUOTED_BY_PYTHON, guard=guarded is None or name in guarded)
-                     for name, c in zip(names, texts(part, digits, inexact))]
+                     for name, c in zip(names, texts(part, digits_of(part), inexact))]
             out.write(emit.string_bytes(_lines([pc.fill_null(c, "") for c in cells], ",")))
         return None
+    t = t.read_all() if isinstance(t, pa.RecordBatchReader) else t  # every width before the first row
+    digits = digits_of(t)
+    slices = list(_slices(t))
     rights = [name in right if right is not None else pa.types.is_decimal(f.type) for name, f in zip(names, t.schema)]
     widths = [len(n) for n in names]
     for part in slices:  # the widths first: every row is padded to its columns' widest value
@@ -193,23 +196,29 @@ def _rstripped(lines: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(body, "\n", "")
 
 
-def _write_json(slices: list[pa.Table], names: list[str], digits: dict[str, int], out: BinaryIO) -> None:
+def _slices(t: pa.Table | pa.RecordBatchReader) -> Iterator[pa.Table]:
+    """The rows in slices of at most _SLICE (a reader's batches as they come), none empty."""
+    if isinstance(t, pa.RecordBatchReader):
+        parts = (pa.Table.from_batches([b]) for b in t)
+    else:
+        parts = (t.slice(i, _SLICE) for i in range(0, t.num_rows, _SLICE))
+    return (p for p in parts if p.num_rows)
+
+
+def _write_json(slices: Iterator[pa.Table], names: list[str], out: BinaryIO) -> None:
     """json.dumps(rows, indent=2) and a line break, written slice by slice: '[', the rows' objects
-    indented and separated by commas, ']'."""
-    if not slices:
-        out.write(b"[]\n")
-        return
+    indented and separated by commas, ']' ('[]' for none)."""
     keys = [f"    {json.dumps(n)}: " for n in names]
-    out.write(b"[\n")
-    for k, part in enumerate(slices):
+    first = True
+    for part in slices:
         values = [_json_values(text, part.column(i).combine_chunks())
-                  for i, text in enumerate(texts(part, digits))]
+                  for i, text in enumerate(texts(part, digits_of(part)))]
         cells = [pc.binary_join_element_wise(key, v, "") for key, v in zip(keys, values)]
         rows = pc.binary_join_element_wise("  {\n", pc.binary_join_element_wise(*cells, ",\n"), "\n  },\n", "")
-        if k:
-            out.write(b",\n")
+        out.write(b"[\n" if first else b",\n")
         out.write(emit.string_bytes(rows)[:-2])  # the last row's comma and break: the next slice's, or none
-    out.write(b"\n]\n")
+        first = False
+    out.write(b"[]\n" if first else b"\n]\n")
 
 
 def _json_values(text: pa.Array, col: pa.Array) -> pa.Array:
