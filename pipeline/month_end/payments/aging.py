@@ -11,7 +11,6 @@ applied_date; invoices credited in full count as not open (their present status)
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,16 +21,11 @@ from ...ledger.export import digits_of, texts, write_listing
 from ...ledger.payments import balances, customer_credit, ensure_tables
 from ...ledger.store import ledger_path, open_ledger
 
-BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
-COLUMNS = ("customer_id", "name", "currency", *BUCKETS, "open", "credit", "balance")
-INVOICE_COLUMNS = ("invoice_number", "customer_id", "currency", "issue_date", "due_date", "total", "credited",
-                   "credits_applied", "paid", "balance", "payment_status", "days_past_due", "bucket")
-
 
 def aging_tables(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # paths
                  customers: tuple[str, ...] = ()) -> tuple[pa.Table, pa.Table]:
     """(one row per customer and currency, one row per invoice document) as of `as_of`, by DuckDB over the
-    ledger (sql/ledger/aging_invoices.sql, aging_customers.sql): columns COLUMNS and INVOICE_COLUMNS."""
+    ledger: the columns and their order are those of sql/ledger/aging_customers.sql and aging_invoices.sql."""
     ws = load_workspace(workspace)
     names = pa.table({"customer_id": pa.array(list(ws.customers), pa.string()),
                       "name": pa.array([c.name for c in ws.customers.values()], pa.string())})
@@ -55,12 +49,8 @@ def aging(workspace, as_of: dt.date, *, ledger=None, wait: float = 600,  # paths
 def _text_rows(t: pa.Table) -> list[dict]:
     if not t.num_rows:
         return []
-    cells = [pc.fill_null(c, "") for c in texts(t, digits_of(t), _half_up)]
+    cells = [pc.fill_null(c, "") for c in texts(t, digits_of(t), format_money)]
     return pa.table(cells, names=t.column_names).to_pylist()
-
-
-def _half_up(value: Decimal, digits: int) -> str:
-    return format_money(value, digits)
 
 
 TEXT_COLUMNS = {"customer_id", "name", "currency", "invoice_number", "payment_status", "bucket"}
@@ -69,6 +59,6 @@ TEXT_COLUMNS = {"customer_id", "name", "currency", "invoice_number", "payment_st
 def write(t: pa.Table, fmt: str, out) -> None:  # a binary stream
     """Aligned text (text left-aligned, the rest right-aligned) or CSV (text cells formula-safe; numbers and
     dates as they are), slice by slice (pipeline/ledger/export.py write_listing)."""
-    write_listing(t, fmt, out, right=set(t.column_names) - TEXT_COLUMNS, guarded=TEXT_COLUMNS, inexact=_half_up)
+    write_listing(t, fmt, out, right=set(t.column_names) - TEXT_COLUMNS, guarded=TEXT_COLUMNS, inexact=format_money)
 
 
