@@ -421,6 +421,7 @@ def assemble(con: duckdb.DuckDBPyConnection, scope: Scope, ms: MetricSql, usage:
         con.register("flat_price_t", _flat_prices(con, keys, where))
         con.execute(f"CREATE OR REPLACE TEMP TABLE charge_lines AS {sql('assemble_priced')}")
         con.register("minimum_lines", _minimum_lines(con, keys))
+        con.execute("DROP TABLE raw_lines")  # read by the priced lines and the minimums only
         con.register("one_time_t", _one_time_t(one_time, inv))
         con.register("totals_t", _totals_t(con, keys, where))
         con.register("tax_t", _tax_t(keys))

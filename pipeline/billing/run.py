@@ -30,7 +30,7 @@ from .assemble import assemble
 from .invoice import build_invoice
 from .meter import Metered, MetricSql
 from .periods import closing_periods
-from .scope import Scope, cut, lookup_tables, select
+from .scope import Scope, cut, drop_lookup_tables, lookup_tables, select
 from .shards import Shard, row_filter
 from .types import Bill, Part, RunArgs, Stopwatch, run_id
 
@@ -202,6 +202,7 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                 usage_rows = meter.meter_usage(con, ms)
                 pct_rows = meter.rate_percentage(con, ms, pct)
                 weighted_rows = meter.meter_weighted(con, ms, scope, events)
+        drop_lookup_tables(con)
     with watch.stage("rate"):
         tables = assemble(con, scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("assemble"):

@@ -374,3 +374,14 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
         con.register("shard_customers_t", customers_table(list(ws.customers), scope.shard))  # shards.row_filter
     con.register("selected_customers_t", pa.table({
         "customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}), pa.string())}))
+
+
+LOOKUP_TABLES = ("slots_t", "coverage_t", "timeline_t")
+
+
+def drop_lookup_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the lookup tables once the event queries have run (at 500k contracts they hold ~1 GB of
+    the connection's memory, which assembling the invoices then needs)."""
+    for name in LOOKUP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
