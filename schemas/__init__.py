@@ -41,12 +41,16 @@ def _with_digits(frame: pl.DataFrame, digits: dict[str, int]) -> pl.DataFrame:
 def invoice_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     """One row per invoice with the sums of its lines next to its header fields."""
     discount = pl.col("line_type") == "discount"
-    sums = lines.group_by("invoice_id").agg(
+    # grouped by each run of one invoice's lines (InvoiceLines holds each invoice's lines together):
+    # integers, not 6M ids, are hashed; lines of one invoice apart would give it two rows, which the
+    # join repeats and the sums then fail
+    sums = lines.group_by(pl.col("invoice_id").rle_id().alias("run_")).agg(
+        pl.col("invoice_id").first(),
         lines_subtotal=pl.when(discount).then(0).otherwise(pl.col("amount")).sum(),
         lines_discount=-pl.when(discount).then(pl.col("amount")).otherwise(0).sum(),
         lines_count=pl.len(),
         max_line_number=pl.col("line_number").max(),
-    )
+    ).drop("run_")
     # an invoice can have no lines (a plan of grouped usage charges only, and no usage): its sums are 0
     return invoices.join(sums, on="invoice_id", how="left").with_columns(
         pl.col("lines_subtotal", "lines_discount").fill_null(pl.col("subtotal") * 0),

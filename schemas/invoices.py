@@ -75,8 +75,14 @@ class InvoiceLines(pa.DataFrameModel):
     service_end: dt.date
     digits: pl.Int32 = pa.Field(nullable=False, ge=0, le=4)
 
-    class Config:
-        unique = ["invoice_id", "line_number"]
+    @pa.dataframe_check
+    def numbers_are_unique_and_rising(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """An invoice's lines are together, their numbers rising: no number twice in an invoice. Checked
+        in one pass with the invoice ids compared only to their neighbours' and, at each invoice's first
+        line, among themselves (a unique check of (invoice_id, line_number) hashes 6M rows' ids: 1 s)."""
+        first = (pl.col("invoice_id") != pl.col("invoice_id").shift(1)).fill_null(True)
+        together = pl.col("invoice_id").filter(first).is_unique().all()
+        return data.lazyframe.select((first | (pl.col("line_number") > pl.col("line_number").shift(1))) & together)
 
     @pa.dataframe_check
     def money_is_rounded(cls, data: pa.PolarsData) -> pl.LazyFrame:

@@ -142,7 +142,7 @@ def test_invoices_always_add_up(tmp_path_factory, calls, price, discount, commit
 
 
 @pytest.mark.parametrize(("second", "rule"), [(3, "InvoiceTotals failed.*lines_are_numbered_one_to_n"),
-                                              (1, "InvoiceLines failed.*unique"),
+                                              (1, "InvoiceLines failed.*numbers_are_unique_and_rising"),
                                               (0, "InvoiceLines failed.*greater_than_or_equal_to")])
 def test_pandera_catches_lines_not_numbered_one_to_n(tmp_path, second, rule):
     """Numbers 1..n per invoice: a gap (1, 3), a number twice (1, 1) or one below 1 (0) stops the run."""
