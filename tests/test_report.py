@@ -182,3 +182,33 @@ def test_the_report_in_a_real_browser(mixed_out, tmp_path):
                   "Quarantined events by reason"):
         assert f"<title>{title}</title>" in dom, title
     assert len(re.findall(r'<rect[^>]*class="rect reactive tooltip-trigger"', dom)) > 20  # the bars were drawn
+
+
+def test_largest_and_top_are_the_first_rows_of_a_full_sort():
+    """Each currency's ten first rows, picked by select_k and then sorted, are those of sorting every row
+    by (total descending, id ascending): many ties in the totals, fewer rows than ten in one currency."""
+    from pipeline.billing.report import data
+
+    rng = random.Random(5)
+    n = 3_000
+    t = pa.table({"currency": [rng.choice(["USD", "EUR", "JPY"]) for _ in range(n - 4)] + ["KWD"] * 4,
+                  "invoice_id": [f"in_{rng.randrange(10**9):09d}_{i}" for i in range(n)],
+                  "customer_id": [f"c{rng.randrange(400)}" for _ in range(n)],
+                  "total": pa.array([Decimal(rng.randrange(-3, 40)) / 4 for _ in range(n)], emit.MONEY)})
+    order = [("total", "descending"), ("invoice_id", "ascending")]
+    every = t.sort_by(order).to_pylist()
+    expected = {c: [r for r in every if r["currency"] == c][:10] for c in ("EUR", "JPY", "KWD", "USD")}
+    assert data._first_per_currency(t, order, 10) == expected
+    assert len(expected["KWD"]) == 4
+
+    class Run:
+        invoices = t
+    top = data.top_customers(Run)
+    sums: dict = {}
+    for r in t.to_pylist():
+        key = (r["currency"], r["customer_id"])
+        total, count = sums.get(key, (Decimal(0), 0))
+        sums[key] = (total + r["total"], count + 1)
+    for currency, rows in top.items():
+        ranked = sorted(((-s, k[1], c) for k, (s, c) in sums.items() if k[0] == currency))[:10]
+        assert [(r["customer_id"], r["total"], r["count"]) for r in rows] == [(k, -s, c) for s, k, c in ranked]

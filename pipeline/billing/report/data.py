@@ -101,10 +101,16 @@ def charge_totals(d: RunData) -> list[dict]:
 
 
 def _first_per_currency(t: pa.Table, order: list[tuple[str, str]], n: int) -> dict[str, list[dict]]:
-    """The first n rows of each currency in `order` (Arrow sorts; only n rows per currency become dicts)."""
-    t = t.sort_by(order)
-    return {currency: t.filter(pc.equal(t.column("currency"), currency)).slice(0, n).to_pylist()
-            for currency in sorted(pc.unique(t.column("currency")).to_pylist())}
+    """The first n rows of each currency in `order`, which orders rows fully (its last key is unique
+    within a currency): Arrow picks each currency's n first rows and sorts only those (sorting every
+    invoice cost 828k invoices ~0.9 s); only they become dicts."""
+    out = {}
+    for currency in sorted(pc.unique(t.column("currency")).to_pylist()):
+        rows = t.filter(pc.equal(t.column("currency"), currency))
+        if rows.num_rows > n:
+            rows = rows.take(pc.select_k_unstable(rows, k=n, sort_keys=order))
+        out[currency] = rows.sort_by(order).to_pylist()
+    return out
 
 
 def top_customers(d: RunData, n: int = 10) -> dict[str, list[dict]]:
