@@ -228,10 +228,11 @@ def _active_range(ws: Workspace, k: Contract) -> tuple[dt.datetime, dt.datetime]
     return instant(k.start_date, tz), instant(k.end_date, tz) if k.end_date else FOREVER
 
 
-def _active_ranges(ws: Workspace, contracts: list[Contract]) -> tuple[pa.Array, pa.Array]:
+def _active_ranges(ws: Workspace, contracts: list[Contract],
+                   zones: tuple[tuple[str, ...], np.ndarray] | None = None) -> tuple[pa.Array, pa.Array]:
     """Every contract's active range [lo, hi) as instants (as _active_range), each distinct (day, zone)
-    worked out once."""
-    names, zone = _zones_of(ws, contracts)
+    worked out once (zones: the contracts' zones as _zones_of gives them, when known)."""
+    names, zone = zones or _zones_of(ws, contracts)
     start = np.array([k.start_date.toordinal() for k in contracts], np.int64)
     end = np.array([k.end_date.toordinal() if k.end_date else 0 for k in contracts], np.int64)  # 0: no end
 
@@ -323,10 +324,11 @@ def _shapes_table(ws: Workspace, shapes: dict[frozenset[str], int], metric_ids: 
                      **{f"m{i}": pa.array(rows[f"m{i}"], pa.bool_()) for i in range(len(metric_ids))}})
 
 
-def _ranges(ws: Workspace, contracts: list[Contract]) -> tuple[pa.Array, pa.Array, pa.Array]:
+def _ranges(ws: Workspace, contracts: list[Contract],
+            zones: tuple[tuple[str, ...], np.ndarray] | None = None) -> tuple[pa.Array, pa.Array, pa.Array]:
     """The contracts' customer ids and active ranges [lo, hi) as instants: ranges_t
     (sql/lookup_timeline.sql), and the segments' bounds."""
-    lo, hi = _active_ranges(ws, contracts)
+    lo, hi = _active_ranges(ws, contracts, zones)
     return pa.array([k.customer_id for k in contracts], pa.string()), lo, hi
 
 
@@ -339,10 +341,15 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     With --contract or --customer only the selected contracts' customers' events are considered,
     so the customer tables hold only those customers (all of their contracts)."""
     ws = scope.workspace
-    customers = {k.customer_id for k in scope.contracts} if scope.selected else set(ws.customers)
-    if scope.shard is not None:
-        customers = {c for c in customers if shard_of(c, scope.shard.count) == scope.shard.index}
-    contracts = [k for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id) if k.customer_id in customers]
+    if scope.selected or scope.shard is not None:
+        customers = {k.customer_id for k in scope.contracts} if scope.selected else set(ws.customers)
+        if scope.shard is not None:
+            customers = {c for c in customers if shard_of(c, scope.shard.count) == scope.shard.index}
+        contracts = [k for k in sorted(ws.contracts.values(), key=lambda k: k.contract_id)
+                     if k.customer_id in customers]
+        zones = None
+    else:  # every customer and every contract: the scope's own contracts (sorted by id) and zones
+        customers, contracts, zones = ws.customers.keys(), list(scope.contracts), (scope.zones, scope.zone_idx)
     con.register("periods_t", pa.table({
         "period_idx": pa.array(range(len(scope.billed)), pa.int32()),
         "contract_id": scope.contract_ids,
@@ -351,7 +358,7 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
         "end_at": scope.end_at,
     }))
     shapes: dict[frozenset[str], int] = {}
-    ranges = _ranges(ws, contracts)  # of the considered customers' contracts: the timeline reads no other
+    ranges = _ranges(ws, contracts, zones)  # of the considered customers' contracts: the timeline reads no other
     segments_t = _segments_table(ws, contracts, True, shapes, ranges)
     versioned = {p for p, plan in ws.pricebook.plans.items() if plan.versions}
     changing = bool(versioned or ws.terms.entries) and any(
@@ -367,13 +374,13 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
         con.register("segments_t", whole_t)
     con.execute(f"CREATE OR REPLACE TEMP TABLE coverage_t AS {sql('lookup_coverage', flags=flags)}")
     con.register("ranges_t", pa.table(dict(zip(("customer_id", "lo", "hi"), ranges))))
-    con.register("customers_t", pa.table({"customer_id": pa.array(sorted(customers), pa.string())}))
+    con.register("customers_t", pa.table({"customer_id": pa.array(list(customers), pa.string())}))  # a set: any order
     con.execute(f"CREATE OR REPLACE TEMP TABLE timeline_t AS {sql('lookup_timeline')}",
                 {"beginning": BEGINNING, "forever": FOREVER})
     if scope.shard is not None and scope.shard.files is None:
         con.register("shard_customers_t", customers_table(list(ws.customers), scope.shard))  # shards.row_filter
-    con.register("selected_customers_t", pa.table({
-        "customer_id": pa.array(sorted({k.customer_id for k in scope.contracts}), pa.string())}))
+    con.register("selected_customers_t", pa.table({  # a set: in order of first appearance
+        "customer_id": pc.unique(pa.array([k.customer_id for k in scope.contracts], pa.string()))}))
 
 
 LOOKUP_TABLES = ("slots_t", "coverage_t", "timeline_t")
