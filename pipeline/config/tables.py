@@ -49,8 +49,9 @@ class Rows(Sequence[Row]):
     """A table's cells (text, stripped, None when empty), held by column: read row by row (`Row`s,
     made when asked, for the messages) or column by column (`column`, the fast path of many rows)."""
 
-    def __init__(self, header: list[str], columns: dict[str, list[str | None]], places: list[str]):
-        self.header, self.columns, self.places = header, columns, places  # places[i]: "customers.csv line 4"
+    def __init__(self, header: list[str], columns: dict[str, list[str | None]], prefix: str, places: Sequence[int]):
+        # row i is at "<prefix> <places[i]>" ("customers.csv line 4"), worded only when a message needs it
+        self.header, self.columns, self.prefix, self.places = header, columns, prefix, places
 
     def __len__(self) -> int:
         return len(self.places)
@@ -58,7 +59,7 @@ class Rows(Sequence[Row]):
     def __getitem__(self, i):  # a Row, or a list of them for a slice
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        return Row(self.places[i], {h: self.columns[h][i] for h in self.header})
+        return Row(self.where(i), {h: self.columns[h][i] for h in self.header})
 
     def column(self, key: str) -> list[str | None]:
         """The column's cells in row order (all None when the header has no such column)."""
@@ -66,7 +67,7 @@ class Rows(Sequence[Row]):
         return found if found is not None else [None] * len(self)
 
     def where(self, i: int) -> str:
-        return self.places[i]
+        return f"{self.prefix} {self.places[i]}"
 
 
 def _folded(name: str) -> str:
@@ -135,20 +136,21 @@ def _read_csv(path: Path) -> tuple[list[str], Rows]:
         width = len(header)
         values_by_row, places = [], []
         for values in reader:
-            if not "".join(values).strip():  # a row of blank cells is no row
+            # a row of blank cells is no row (the usual row's first cell, its id, is not blank)
+            if not (values and values[0].strip()) and not "".join(values).strip():
                 continue
-            where = f"{path.name} line {reader.line_num}"
-            if len(values) > width:
-                raise ConfigError([f"{where}: {len(values)} cells but the header has {len(header)}; "
-                                   "quote cells that contain commas"])
-            if len(values) < width:  # the missing cells are empty
-                values += [""] * (width - len(values))
+            if len(values) != width:
+                if len(values) > width:
+                    raise ConfigError([f"{path.name} line {reader.line_num}: {len(values)} cells but the header "
+                                       f"has {len(header)}; quote cells that contain commas"])
+                values += [""] * (width - len(values))  # the missing cells are empty
             values_by_row.append(values)
-            places.append(where)
+            places.append(reader.line_num)
     except csv.Error as exc:
         raise ConfigError([f"{path.name} line {reader.line_num}: malformed CSV ({exc}); check quoting"]) from None
     columns = zip(*values_by_row) if values_by_row else ([] for _ in header)
-    return header, Rows(header, {h: [v.strip() or None for v in col] for h, col in zip(header, columns)}, places)
+    return header, Rows(header, {h: [v.strip() or None for v in col] for h, col in zip(header, columns)},
+                        f"{path.name} line", places)
 
 
 def _check_header(name: str, header: list[str]) -> None:
@@ -178,7 +180,7 @@ def _read_parquet(path: Path) -> tuple[list[str], Rows]:
     header = table.column_names
     _check_header(path.name, header)
     columns = {k: [_text(v) for v in table.column(k).to_pylist()] for k in header}
-    return header, Rows(header, columns, [f"{path.name} row {i + 1}" for i in range(table.num_rows)])
+    return header, Rows(header, columns, f"{path.name} row", range(1, table.num_rows + 1))
 
 
 @lru_cache(maxsize=1024)

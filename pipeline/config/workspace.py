@@ -220,7 +220,7 @@ def _contracts_at_once(rows: Rows, pricebook: Pricebook, customers: dict[str, Cu
     if None in (start, end, anchor, discount, commitment, through):
         return None
     starts, ends = [start[v] for v in col["start_date"]], [end[v] for v in col["end_date"]]
-    if any(e is not None and e <= s for s, e in zip(starts, ends)):
+    if any(e <= s for s, e in zip(starts, ends) if e is not None):
         return None
     return {kid: Contract(kid, cid, plan, s, e, period or "monthly", anchor[a] or s.day, discount[d], commitment[m],
                           through[t])
@@ -293,6 +293,8 @@ def _check_overlaps(ws: Workspace, problems: ProblemList) -> None:
         by_customer.setdefault(k.customer_id, []).append(k)
     metrics = ws.pricebook.metrics
     for contracts in by_customer.values():
+        if len(contracts) < 2:  # the usual customer: one contract, nothing to overlap
+            continue
         contracts.sort(key=lambda k: (k.start_date, k.contract_id))
         for i, a in enumerate(contracts):
             for b in contracts[i + 1:]:
