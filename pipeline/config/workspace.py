@@ -9,7 +9,7 @@ import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -79,9 +79,14 @@ class Workspace:
                 if d > contract.start_date and (contract.end_date is None or d < contract.end_date)]
         return [self.terms.at(contract, d) for d in [contract.start_date, *days]]
 
+    @cached_property
+    def versioned_plans(self) -> frozenset[str]:
+        """The plans with versions (pricebook.yaml `versions:`)."""
+        return frozenset(p for p, plan in self.pricebook.plans.items() if plan.versions)
+
     def unchanging(self, contract: Contract) -> bool:
         """No plan version and no contract entry: its plan's own charges price its whole life."""
-        return not self.pricebook.plans[contract.plan_id].versions and contract.contract_id not in self.terms.entries
+        return contract.plan_id not in self.versioned_plans and contract.contract_id not in self.terms.entries
 
     def metric_ids_ever(self, contract: Contract) -> set[str]:
         """The metrics any charge list of the contract's life uses."""
