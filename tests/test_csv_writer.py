@@ -62,6 +62,25 @@ def test_arrow_rendering_gives_duckdbs_bytes(tmp_path, data):
     assert arrow == duck
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows, st.sampled_from([None, "XXX"]))
+def test_every_column_rendered_once_per_distinct_value_gives_duckdbs_bytes(tmp_path, data, other):
+    """The path of repeating values (each distinct value, and each distinct (amount, currency digits)
+    of a money column, rendered once) taken for every table, whatever its size: the same bytes, also
+    with a currency without digits or none at all."""
+    table = _table(data + [(r[0], r[1], *r[2:]) for r in data[:3]])  # a few values twice
+    if other and table.num_rows:
+        table = table.set_column(0, "currency", pa.array([other] + table["currency"].to_pylist()[1:]))
+    if table.num_rows > 1:  # an amount missing
+        at = table.schema.get_field_index("amount")
+        table = table.set_column(at, "amount", pa.array([None] + table["amount"].to_pylist()[1:], emit.MONEY))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(emit, "_BY_VALUE_ROWS", 0)
+        patch.setattr(emit, "_BY_VALUE_SHARE", 0)
+        arrow, duck = _both(table, tmp_path)
+    assert arrow == duck
+
+
 def test_repeated_values_and_slices_give_duckdbs_bytes(tmp_path, monkeypatch):
     """Past 4096 rows repeated values are rendered once each (dates, prices, line numbers); a table
     is written in slices of rows."""

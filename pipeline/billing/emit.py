@@ -176,14 +176,23 @@ def _cells(field: pa.Field, col: pa.Array, digits: pa.Array | None) -> pa.Array:
     return text_cells(col)
 
 
+# a column of at least _BY_VALUE_ROWS cells, with at most one distinct value in _BY_VALUE_SHARE, is
+# rendered once per distinct value
+_BY_VALUE_ROWS, _BY_VALUE_SHARE = 4096, 4
+
+
+def _repeats(col: pa.Array) -> pa.DictionaryArray | None:
+    """The column dictionary-encoded when its values repeat enough to render each once, else None."""
+    if len(col) < _BY_VALUE_ROWS:
+        return None
+    coded = pc.dictionary_encode(col)
+    return None if len(coded.dictionary) * _BY_VALUE_SHARE > len(col) else coded
+
+
 def _by_value(col: pa.Array, render: Callable[[pa.Array], pa.Array]) -> pa.Array:
     """render(col), done once per distinct value when the values repeat (dates, line numbers, prices)."""
-    if len(col) < 4096:
-        return render(col)
-    coded = pc.dictionary_encode(col)
-    if len(coded.dictionary) * 4 > len(col):
-        return render(col)
-    return render(coded.dictionary).take(coded.indices)
+    coded = _repeats(col)
+    return render(col) if coded is None else render(coded.dictionary).take(coded.indices)
 
 
 def text_cells(col: pa.Array, quoted_on: str = QUOTED_BY_DUCKDB, guard: bool = True) -> pa.Array:
@@ -208,10 +217,26 @@ def text_cells(col: pa.Array, quoted_on: str = QUOTED_BY_DUCKDB, guard: bool = T
 
 
 def _money_cells(col: pa.Array, digits: pa.Array | None) -> pa.Array:
-    """Each value at its row's currency digits: its text at the column's scale with the surplus places
-    cut off, which must be zeros (a value with more places than its currency is not rendered here)."""
+    """Each value at its row's currency digits (_money_text), rendered once per distinct (value, digits)
+    when the values repeat (828k invoices' 6M lines hold ~7k distinct amounts)."""
     if digits is None:
         raise _Unrendered
+    coded = _repeats(col)
+    if coded is None:
+        return _money_text(col, digits)
+    stride = (pc.max(digits).as_py() or 0) + 2  # digits d as d + 1, none as 0
+    code = pc.fill_null(pc.add(pc.cast(digits, pa.int64()), 1), 0)
+    pair = pc.add(pc.multiply(pc.cast(coded.indices, pa.int64()), stride), code)  # null: no value
+    pairs = pc.drop_null(pc.unique(pair))
+    value = coded.dictionary.take(pc.divide(pairs, stride))
+    places = pc.subtract(pc.cast(pc.subtract(pairs, pc.multiply(pc.divide(pairs, stride), stride)), pa.int32()), 1)
+    texts = _money_text(value, pc.if_else(pc.equal(places, -1), pa.scalar(None, pa.int32()), places))
+    return texts.take(pc.index_in(pair, value_set=pairs))
+
+
+def _money_text(col: pa.Array, digits: pa.Array) -> pa.Array:
+    """Each value at its row's currency digits: its text at the column's scale with the surplus places
+    cut off, which must be zeros (a value with more places than its currency is not rendered here)."""
     scale = col.type.scale
     text = pc.cast(col, pa.string())  # plain at scale <= 6
     places = sorted(d for d in pc.unique(digits).to_pylist() if d is not None)
