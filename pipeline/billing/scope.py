@@ -360,7 +360,7 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
     shapes: dict[frozenset[str], int] = {}
     ranges = _ranges(ws, contracts, zones)  # of the considered customers' contracts: the timeline reads no other
     segments_t = _segments_table(ws, contracts, True, shapes, ranges)
-    versioned = {p for p, plan in ws.pricebook.plans.items() if plan.versions}
+    versioned = ws.versioned_plans
     changing = bool(versioned or ws.terms.entries) and any(
         len(terms_starts(k, ws.terms.change_dates(k))) > 1 for k in contracts
         if k.plan_id in versioned or k.contract_id in ws.terms.entries)
@@ -391,4 +391,3 @@ def drop_lookup_tables(con: duckdb.DuckDBPyConnection) -> None:
     the connection's memory, which assembling the invoices then needs)."""
     for name in LOOKUP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {name}")
-
