@@ -318,3 +318,17 @@ def test_cli_ledger_errors_are_one_red_line(ws, tmp_path):
     p = usagebill("invoices", ws, "--format", "csv")  # no ledger yet: an empty listing
     assert p.returncode == 0 and p.stdout.startswith("invoice_number,status,") and len(p.stdout.splitlines()) == 1
     assert not (ws / "ledger.duckdb").exists()
+
+
+def test_batch_tables_in_sequence_order_whether_or_not_they_are_already():
+    """A batch's tables already in `sequence` order are kept as they are; others are sorted, stably."""
+    import pyarrow as pa
+
+    from pipeline.ledger.issue import _by_sequence
+
+    ordered = pa.table({"sequence": [1, 2, 2, 5], "x": ["a", "b", "c", "d"]})
+    assert _by_sequence(ordered) is ordered
+    mixed = pa.table({"sequence": [3, 1, 2, 1], "x": ["a", "b", "c", "d"]})
+    assert _by_sequence(mixed).to_pydict() == {"sequence": [1, 1, 2, 3], "x": ["b", "d", "c", "a"]}
+    holed = pa.table({"sequence": pa.array([2, None, 1], pa.int64()), "x": ["a", "b", "c"]})
+    assert _by_sequence(holed).column("sequence").to_pylist() == [1, 2, None]

@@ -54,11 +54,13 @@ def key_table(keys: list[Key]) -> pa.Table:
                      "period_start": pa.array([k[1] for k in keys], pa.date32())})
 
 
-def live_invoices(ledger: Ledger, keys: list[Key]) -> dict[Key, dict]:
-    """(contract_id, period_start) -> header of its live invoice, for the periods of `keys` that are issued."""
-    if not keys:
+def live_invoices(ledger: Ledger, keys: list[Key] | pa.Table) -> dict[Key, dict]:
+    """(contract_id, period_start) -> header of its live invoice, for the periods of `keys` that are issued
+    (keys: a list, or a table of distinct (contract_id, period_start) such as a run's invoices)."""
+    if not len(keys):
         return {}
-    rows = ledger.fetch("live_invoices", scope_keys_t=key_table(sorted(set(keys)))).to_pylist()
+    scope = keys.select(["contract_id", "period_start"]) if isinstance(keys, pa.Table) else key_table(sorted(set(keys)))
+    rows = ledger.fetch("live_invoices", scope_keys_t=scope).to_pylist()
     return {(r["contract_id"], r["period_start"]): r for r in rows}
 
 
