@@ -177,8 +177,11 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
     tables = batch.tables()
     tables = {name: _by_sequence(t) if "sequence" in t.column_names else t for name, t in tables.items()}
     invoices, notes = tables["invoices"], tables["credit_notes"]
-    issued_ids = invoices.filter(pc.equal(invoices.column("kind"), "invoice")).column("invoice_id")
-    usage = result.usage.filter(pc.is_in(result.usage.column("invoice_id"), issued_ids))
+    if not batch.invoices and batch.run_invoices is result.invoices and len(batch.from_run) == len(result.invoices):
+        usage = result.usage  # every invoice of the run issued, each once, and none other: all its usage
+    else:
+        issued_ids = invoices.filter(pc.equal(invoices.column("kind"), "invoice")).column("invoice_id")
+        usage = result.usage.filter(pc.is_in(result.usage.column("invoice_id"), issued_ids))
     outcome.run_seq = None if batch.empty else batch.run_seq
     outcome.run_id = batch_run_id(outcome.command, arguments, result.inputs, batch)
     outcome.manifest = {
