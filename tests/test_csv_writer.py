@@ -68,7 +68,7 @@ def test_every_column_rendered_once_per_distinct_value_gives_duckdbs_bytes(tmp_p
     """The path of repeating values (each distinct value, and each distinct (amount, currency digits)
     of a money column, rendered once) taken for every table, whatever its size: the same bytes, also
     with a currency without digits or none at all."""
-    table = _table(data + [(r[0], r[1], *r[2:]) for r in data[:3]])  # a few values twice
+    table = _table(data + data[:3])  # a few values twice
     if other and table.num_rows:
         table = table.set_column(0, "currency", pa.array([other] + table["currency"].to_pylist()[1:]))
     if table.num_rows > 1:  # an amount missing

@@ -228,8 +228,8 @@ def _money_cells(col: pa.Array, digits: pa.Array | None) -> pa.Array:
     code = pc.fill_null(pc.add(pc.cast(digits, pa.int64()), 1), 0)
     pair = pc.add(pc.multiply(pc.cast(coded.indices, pa.int64()), stride), code)  # null: no value
     pairs = pc.drop_null(pc.unique(pair))
-    value = coded.dictionary.take(pc.divide(pairs, stride))
-    places = pc.subtract(pc.cast(pc.subtract(pairs, pc.multiply(pc.divide(pairs, stride), stride)), pa.int32()), 1)
+    value = coded.dictionary.take(pc.divide(pairs, stride))  # integer division: the value's index
+    places = pc.cast(pc.subtract(pc.remainder(pairs, stride), 1), pa.int32())  # -1: no digits
     texts = _money_text(value, pc.if_else(pc.equal(places, -1), pa.scalar(None, pa.int32()), places))
     return texts.take(pc.index_in(pair, value_set=pairs))
 
