@@ -15,12 +15,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.billing import scope as S
 from pipeline.billing.periods import closing_periods, instant, terms_starts
 from pipeline.billing.shards import Shard
+from pipeline.config import tables as T
 from pipeline.config.tables import read_table
 from pipeline.config.workspace import load_workspace
+from pipeline.core.errors import ConfigError
 from pipeline.core.gcpause import paused_gc
 from pipeline.ledger.documents import Batch, Numbering
 from pipeline.ledger.issue import line_terms
@@ -262,3 +266,55 @@ def test_listings_render_money_at_each_currencys_digits_as_row_by_row():
     odd = pa.table({"currency": ["USD", "JPY"], "rate": pa.array([Decimal("8.875"), Decimal("2.5")], money)})
     assert json.loads(export.render(odd, "json")) == [{"currency": "USD", "rate": "8.88"},
                                                       {"currency": "JPY", "rate": "2"}]
+
+
+_CELL = st.one_of(
+    st.text(alphabet="ab \t\x1c\xa0é", max_size=3),  # plain
+    st.text(alphabet="ab ,\t\r\n\"\x1c\xa0\u2028é", max_size=4),  # anything: quotes and line breaks in plain cells
+    st.text(alphabet="xy ,\n\"é", max_size=4).map(lambda t: '"' + t.replace('"', '""') + '"'),  # quoted well
+    st.sampled_from(["", " ", "  z ", "\xa0", "\x1f"]))
+
+
+@st.composite
+def _csv_text(draw) -> str:
+    """A header and lines, most of the header's width (some shorter, longer or blank), \n or \r\n."""
+    header = draw(st.lists(st.sampled_from(["a", "b", " c ", "d"]), min_size=1, max_size=4, unique=True))
+    widths = st.one_of(st.just(len(header)), st.integers(0, 5))
+    lines = draw(st.lists(widths.flatmap(lambda n: st.lists(_CELL, min_size=n, max_size=n)), max_size=6))
+    end = "\r\n" if draw(st.booleans()) else "\n"
+    return end.join([",".join(header), *map(",".join, lines)]) + end
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_csv_text())
+def test_a_csv_read_by_arrow_is_read_as_the_csv_module_reads_it(tmp_path_factory, text):
+    """Arrow's reader (config/tables.py `_read_csv_by_arrow`) gives the csv module's header, cells and
+    line numbers, or declines (None) and leaves the text, malformed or not, to the csv module."""
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    try:
+        expected = T._read_csv_by_lines(path, text)
+    except ConfigError:
+        expected = None
+    fast = T._read_csv_by_arrow(path, text)
+    if fast is None:
+        return
+    assert expected is not None, "Arrow read a text the csv module refuses"
+    assert fast[0] == expected[0] and fast[1].columns == expected[1].columns
+    assert list(fast[1].places) == list(expected[1].places) and len(fast[1]) == len(expected[1])
+
+
+def test_arrow_reads_plainly_quoted_csv_and_declines_the_rest(tmp_path):
+    path = tmp_path / "t.csv"
+    plain = 'id,name\n\n1," Acme, ""Ltd"" "\r\n2,"two\nlines"\n , \n3,x\n'
+    header, rows = T._read_csv_by_arrow(path, plain)
+    assert header == ["id", "name"] and rows.columns == {"id": ["1", "2", "3"],
+                                                         "name": ['Acme, "Ltd"', "two\nlines", "x"]}
+    assert list(rows.places) == [3, 5, 7]  # found by the csv module when a message needs them
+    assert sorted(T._SPACES) == [chr(c) for c in range(0x110000) if chr(c).isspace()]  # what str.strip() strips
+    for text in ('id,name\n1,a"b\n', 'id,name\n1,a"b"\n', 'id,name\n"1"x,b\n',
+                 'id,name\n1,"a"b\n', 'id,name\n1,"open\n', 'id,name\n1\n',
+                 'id,name\n1,2,3\n', 'id,name\r1,x\r', 'id,name\n1,\0\n', 'id,id\n1,2\n'):
+        assert T._read_csv_by_arrow(path, text) is None, text
+    path.write_text('id,name\n1,"a\nb"\n\n2,x,y\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="t.csv line 5: 3 cells"):
+        T._read_csv(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pycountry
 
@@ -49,16 +53,27 @@ class Rows(Sequence[Row]):
     """A table's cells (text, stripped, None when empty), held by column: read row by row (`Row`s,
     made when asked, for the messages) or column by column (`column`, the fast path of many rows)."""
 
-    def __init__(self, header: list[str], columns: dict[str, list[str | None]], prefix: str, places: Sequence[int]):
-        # row i is at "<prefix> <places[i]>" ("customers.csv line 4"), worded only when a message needs it
-        self.header, self.columns, self.prefix, self.places = header, columns, prefix, places
+    def __init__(self, header: list[str], columns: dict[str, list[str | None]], prefix: str,
+                 places: Sequence[int] | Callable[[], Sequence[int]]):
+        # row i is at "<prefix> <places[i]>" ("customers.csv line 4"), worded only when a message needs it;
+        # `places` may be a function that finds them then (a CSV read by Arrow counts no lines)
+        self.header, self.columns, self.prefix, self._places = header, columns, prefix, places
+        self._count = len(next(iter(columns.values()))) if columns else len(places) if not callable(places) else 0
+
+    @property
+    def places(self) -> Sequence[int]:
+        if callable(self._places):
+            self._places = self._places()
+        return self._places
 
     def __len__(self) -> int:
-        return len(self.places)
+        return self._count
 
     def __getitem__(self, i):  # a Row, or a list of them for a slice
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
         return Row(self.where(i), {h: self.columns[h][i] for h in self.header})
 
     def column(self, key: str) -> list[str | None]:
@@ -129,6 +144,13 @@ def read_table(workspace: Path, stem: str, required: tuple[str, ...], known: tup
 
 def _read_csv(path: Path) -> tuple[list[str], Rows]:
     text = read_utf8(path)
+    fast = _read_csv_by_arrow(path, text)
+    return fast if fast is not None else _read_csv_by_lines(path, text)
+
+
+def _read_csv_by_lines(path: Path, text: str) -> tuple[list[str], Rows]:
+    """The csv module's reading, line by line: the rule (`_read_csv_by_arrow` gives the same cells
+    faster when it can), and the line of every row and of every malformed one."""
     try:
         reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = [h.strip() for h in next(reader, [])]
@@ -151,6 +173,56 @@ def _read_csv(path: Path) -> tuple[list[str], Rows]:
     columns = zip(*values_by_row) if values_by_row else ([] for _ in header)
     return header, Rows(header, {h: [v.strip() or None for v in col] for h, col in zip(header, columns)},
                         f"{path.name} line", places)
+
+
+_QUOTED = re.compile(r'"[^"]*"(?:"[^"]*")*')  # a quoted cell: quotes, with "" for a quote inside
+# what str.strip() removes (every character whose str.isspace() is true, a test holds), trimmed by Arrow
+# with these characters named rather than by its own whitespace class, which may follow another Unicode
+_SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+           "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
+
+def _plain_quoting(text: str) -> bool:
+    """Every quote of the text belongs to a well-formed quoted cell (one that starts and ends at a cell's
+    bounds), lines end in \n or \r\n and there is no NUL: the text where Arrow's CSV reader and the csv
+    module read the same cells. Malformed text is left to the csv module, which names its line."""
+    if "\0" in text or text.count("\r") != text.count("\r\n"):
+        return False
+    end = 0
+    for m in _QUOTED.finditer(text):
+        start, end = m.span()
+        if (start and text[start - 1] not in ",\n") or (end < len(text) and text[end] not in ",\r\n"):
+            return False
+    return text.find('"', end) == -1
+
+
+def _read_csv_by_arrow(path: Path, text: str) -> tuple[list[str], Rows] | None:
+    """The cells `_read_csv_by_lines` reads, by Arrow's CSV reader (columns of text, trimmed, empty as
+    None, blank rows dropped), or None when the text is not plainly quoted or Arrow cannot read it
+    (a short or long row, say): the csv module then reads it and words the problem."""
+    if not _plain_quoting(text):
+        return None
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
+    if not header or len(set(header)) != len(header):
+        return None
+    names = [f"c{i}" for i in range(len(header))]
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode()),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    cells = [pc.utf8_trim(table.column(k), characters=_SPACES) for k in names]
+    cells = [pc.if_else(pc.equal(c, ""), pa.scalar(None, pa.string()), c) for c in cells]
+    kept = pc.is_valid(cells[0])
+    for c in cells[1:]:
+        kept = pc.or_(kept, pc.is_valid(c))
+    if not pc.all(kept).as_py():
+        cells = [c.filter(kept) for c in cells]
+    return header, Rows(header, {h: c.to_pylist() for h, c in zip(header, cells)}, f"{path.name} line",
+                        lambda: _read_csv_by_lines(path, text)[1].places)
 
 
 def _check_header(name: str, header: list[str]) -> None:
