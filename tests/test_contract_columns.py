@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -22,6 +23,7 @@ from pipeline.billing import scope as S
 from pipeline.billing.periods import closing_periods, instant, terms_starts
 from pipeline.billing.shards import Shard
 from pipeline.config import tables as T
+from pipeline.config import workspace as W
 from pipeline.config.tables import read_table
 from pipeline.config.workspace import load_workspace
 from pipeline.core.errors import ConfigError
@@ -318,3 +320,47 @@ def test_arrow_reads_plainly_quoted_csv_and_declines_the_rest(tmp_path):
     path.write_text('id,name\n1,"a\nb"\n\n2,x,y\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="t.csv line 5: 3 cells"):
         T._read_csv(path)
+
+
+def test_customers_and_contracts_read_at_once_are_those_read_row_by_row(tmp_path, monkeypatch):
+    """config/workspace.py builds the usual valid tables column by column (`_customers_at_once`,
+    `_contracts_at_once`); the same Customer and Contract tuples, in the same order, as the row-by-row
+    reading that words the problems."""
+    path = tmp_path / "ws"
+    subprocess.run([sys.executable, str(GENERATE), "--customers", "120", "--events", "100", "--terms", str(path)],
+                   check=True, capture_output=True)
+    def append(name: str, *rows: dict, extra: str = "") -> None:  # rows by column name, optional columns added
+        text = (path / name).read_text(encoding="utf-8")
+        header = text.splitlines()[0].split(",") + ([extra] if extra else [])
+        lines = text.splitlines()
+        lines[0] += f",{extra}" if extra else ""
+        lines += [",".join(f'"{r.get(h, "")}"' for h in header) for r in rows]
+        (path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert len(header) == len(set(header)) and all(set(r) <= set(header) for r in rows)
+
+    append("customers.csv", {"customer_id": "X1", "name": "Extra, Inc.", "address_line1": " 1 Road ", "city": "Town",
+                             "country": "FR", "tax_id": "FR40303265045", "tax_exempt": "TRUE",
+                             "payment_terms_days": "0"},
+           {"customer_id": "X2", "name": "Plain", "country": "us", "timezone": "Asia/Tokyo", "send_ubl": "true"},
+           extra="send_ubl")
+    append("contracts.csv", {"contract_id": "KX1", "customer_id": "X1", "plan_id": "business_eur",
+                             "start_date": "2026-02-17", "end_date": "2026-12-01", "discount_percent": "7.5",
+                             "minimum_commitment": "100", "billed_through": "2026-03-16"}, extra="billed_through")
+    fast = load_workspace(path)
+    customers = read_table(path, "customers", ("customer_id",), W.CUSTOMER_COLUMNS)
+    assert W._customers_at_once(customers, []) is not None  # the fast path read them (it declines nothing here)
+    assert W._contracts_at_once(read_table(path, "contracts", ("contract_id",), W.CONTRACT_COLUMNS),
+                                fast.pricebook, fast.customers) is not None
+    monkeypatch.setattr("pipeline.config.workspace._customers_at_once", lambda *a: None)
+    monkeypatch.setattr("pipeline.config.workspace._contracts_at_once", lambda *a: None)
+    slow = load_workspace(path)
+    assert list(fast.customers.items()) == list(slow.customers.items())
+    assert list(fast.contracts.items()) == list(slow.contracts.items())
+    assert [type(c) for c in fast.customers.values()] == [type(c) for c in slow.customers.values()]
+    assert fast.warnings == slow.warnings
+    assert fast.customers["X1"][1:] == ("Extra, Inc.", "FR", "FR40303265045", True, "UTC", 0,
+                                        (None, "1 Road", None, "Town", None), False)
+    assert fast.customers["X2"].send_ubl and fast.customers["X2"].timezone == "Asia/Tokyo"
+    assert fast.customers["X2"].country == "US"
+    assert fast.contracts["KX1"][3:] == (dt.date(2026, 2, 17), dt.date(2026, 12, 1), "monthly", 17,
+                                         Decimal("7.5"), Decimal("100"), dt.date(2026, 3, 16))

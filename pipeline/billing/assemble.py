@@ -96,15 +96,14 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
                                for p in (billed.calendar[i] for i in p_order)])
     # per contract (in scope.contracts order), in one pass: its customer, plan and payment terms, and
     # the index of its customer's tax situation (country, tax_id, exempt) among the distinct ones
-    customer_ids, plan_ids, pay, situation = [], [], [], []
-    situations: dict[tuple, int] = {}
     customers = ws.customers
-    for k in scope.contracts:
-        c = customers[k.customer_id]
-        customer_ids.append(k.customer_id)
-        plan_ids.append(k.plan_id)
-        pay.append(c.payment_terms_days)
-        situation.append(situations.setdefault((c.country, c.tax_id, c.tax_exempt), len(situations)))
+    customer_ids = [k.customer_id for k in scope.contracts]
+    plan_ids = [k.plan_id for k in scope.contracts]
+    theirs = list(map(customers.__getitem__, customer_ids))
+    pay = [c.payment_terms_days for c in theirs]
+    tax_keys = [(c.country, c.tax_id, c.tax_exempt) for c in theirs]
+    situations = {key: i for i, key in enumerate(dict.fromkeys(tax_keys))}  # numbered in order of first appearance
+    situation = list(map(situations.__getitem__, tax_keys))
     rule_of: dict[int, tuple] = {}  # the tax rule of each situation of a billed contract
     for i in c_order:
         if situation[i] not in rule_of:

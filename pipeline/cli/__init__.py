@@ -16,6 +16,7 @@ Nothing else in the package imports this one.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -52,6 +53,9 @@ for _area in (billing, ledger, month_end, analysis, scale_out):
 
 def main() -> None:
     debug = "--debug" in sys.argv[1:]
+    # Arrow's buffers from the C library's allocator unless the user picks one: at 500k contracts a run
+    # took 27.4 s with it and 29.3 s with Arrow's default, mimalloc, for the same peak (BENCHMARKS.md)
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from itertools import repeat
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from ..core.errors import ConfigError, ProblemList
 from ..core.gcpause import paused_gc
@@ -22,6 +23,8 @@ from .settings import Settings, load_settings
 from .tables import BILLING_PERIODS, OPEN_END, Cells, Rows, bad_id_char, parsed_once, read_table
 from .terms import TERMS_FILE, Terms, TermsBook, load_terms
 
+T = TypeVar("T")
+
 
 class Customer(NamedTuple):  # a tuple: made 500,000 times by a run, 3x faster than a frozen dataclass
     customer_id: str
@@ -31,7 +34,7 @@ class Customer(NamedTuple):  # a tuple: made 500,000 times by a run, 3x faster t
     tax_exempt: bool
     timezone: str
     payment_terms_days: int
-    address: tuple[tuple[str, str], ...]  # email and address lines, for documents
+    address: tuple[str | None, ...]  # the cells of ADDRESS_FIELDS (email and address lines), for documents
     send_ubl: bool = False  # `usagebill send` attaches the UBL file to the PDF (optional column, docs/production.md)
 
 
@@ -46,6 +49,12 @@ class Contract(NamedTuple):  # a tuple, as Customer
     discount_percent: Decimal
     minimum_commitment: Decimal | None
     billed_through: dt.date | None = None  # migration: periods with last day <= it were billed elsewhere
+
+
+def _made(kind: type[T], *columns: Iterable) -> map:
+    """`kind(*values)` for the values of each row of the columns, without a Python call per row (the
+    tuple is made by tuple.__new__, which a NamedTuple's own __new__ calls after binding its arguments)."""
+    return map(tuple.__new__, repeat(kind), zip(*columns))
 
 
 @dataclass(frozen=True)
@@ -148,11 +157,11 @@ def _customers_at_once(rows: Rows, warnings: list[tuple[str, str]]) -> dict[str,
     of many customers); None at the first problem: `_customers` then reads row by row, for the messages."""
     col = {k: rows.column(k) for k in CUSTOMER_COLUMNS}
     ids = col["customer_id"]
-    if None in ids or None in col["name"] or len(set(ids)) != len(ids) or \
-            any(bad_id_char(i) is not None for i in ids):
+    if None in ids or None in col["name"] or len(set(ids)) != len(ids) or not _printable(ids):
         return None
     zones = _zones()
-    if any((tz or "UTC") not in zones for tz in set(col["timezone"])):
+    zone = {tz: tz or "UTC" for tz in set(col["timezone"])}
+    if any(tz not in zones for tz in zone.values()):
         return None
     country = parsed_once(col["country"], "country", lambda c: c.country("country"))
     exempt = parsed_once(col["tax_exempt"], "tax_exempt", lambda c: c.boolean("tax_exempt", False))
@@ -161,14 +170,12 @@ def _customers_at_once(rows: Rows, warnings: list[tuple[str, str]]) -> dict[str,
     ubl = parsed_once(col["send_ubl"], "send_ubl", lambda c: c.boolean("send_ubl", False))
     if country is None or exempt is None or terms is None or ubl is None:
         return None
-    countries = [country[v] for v in col["country"]]
+    countries = list(map(country.__getitem__, col["country"]))
     _tax_id_warnings(rows, ids, countries, col["tax_id"], warnings)
-    addresses = [tuple((k, v) for k, v in zip(ADDRESS_FIELDS, values) if v)
-                 for values in zip(*(col[k] for k in ADDRESS_FIELDS))]
-    return {cid: Customer(cid, name, cc, tax_id, exempt[e], tz or "UTC", terms[t], address, ubl[u])
-            for cid, name, cc, tax_id, e, tz, t, address, u in zip(
-                ids, col["name"], countries, col["tax_id"], col["tax_exempt"], col["timezone"],
-                col["payment_terms_days"], addresses, col["send_ubl"])}
+    return dict(zip(ids, _made(Customer, ids, col["name"], countries, col["tax_id"],
+                               map(exempt.__getitem__, col["tax_exempt"]), map(zone.__getitem__, col["timezone"]),
+                               map(terms.__getitem__, col["payment_terms_days"]),
+                               zip(*(col[k] for k in ADDRESS_FIELDS)), map(ubl.__getitem__, col["send_ubl"]))))
 
 
 def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]]) -> dict[str, Customer]:
@@ -194,7 +201,7 @@ def _customers(root: Path, problems: ProblemList, warnings: list[tuple[str, str]
             problems.add(row.where, f"duplicate customer_id {cid!r}", "customer ids must be unique")
         customer = Customer(cid or "", c.text("name", required=True) or "", country, tax_id,
                             c.boolean("tax_exempt", False), tz, c.integer("payment_terms_days", 30, 0, 3650) or 0,
-                            tuple((k, row.cells[k]) for k in ADDRESS_FIELDS if row.cells.get(k)),
+                            tuple(row.cells.get(k) for k in ADDRESS_FIELDS),
                             c.boolean("send_ubl", False))
         if cid and cid not in out:
             out[cid] = customer
@@ -206,7 +213,7 @@ def _contracts_at_once(rows: Rows, pricebook: Pricebook, customers: dict[str, Cu
     problem: `_contracts` then reads row by row, for the messages."""
     col = {k: rows.column(k) for k in CONTRACT_COLUMNS}
     ids = col["contract_id"]
-    if None in ids or len(set(ids)) != len(ids) or any(bad_id_char(i) is not None for i in ids):
+    if None in ids or len(set(ids)) != len(ids) or not _printable(ids):
         return None
     if any(c is None or c not in customers for c in set(col["customer_id"])) or \
             any(p is None or p not in pricebook.plans for p in set(col["plan_id"])):
@@ -224,15 +231,21 @@ def _contracts_at_once(rows: Rows, pricebook: Pricebook, customers: dict[str, Cu
     through = parsed_once(col["billed_through"], "billed_through", lambda c: c.date("billed_through"))
     if None in (start, end, anchor, discount, commitment, through):
         return None
-    starts, ends = [start[v] for v in col["start_date"]], [end[v] for v in col["end_date"]]
+    starts, ends = list(map(start.__getitem__, col["start_date"])), list(map(end.__getitem__, col["end_date"]))
     if any(e <= s for s, e in zip(starts, ends) if e is not None):
         return None
-    return {kid: Contract(kid, cid, plan, s, e, period or "monthly", anchor[a] or s.day, discount[d], commitment[m],
-                          through[t])
-            for kid, cid, plan, s, e, period, a, d, m, t in zip(
-                ids, col["customer_id"], col["plan_id"], starts, ends, col["billing_period"],
-                col["billing_anchor_day"], col["discount_percent"], col["minimum_commitment"],
-                col["billed_through"])}
+    period = {p: p or "monthly" for p in set(col["billing_period"])}
+    anchors = [a or s.day for a, s in zip(map(anchor.__getitem__, col["billing_anchor_day"]), starts)]
+    return dict(zip(ids, _made(Contract, ids, col["customer_id"], col["plan_id"], starts, ends,
+                               map(period.__getitem__, col["billing_period"]), anchors,
+                               map(discount.__getitem__, col["discount_percent"]),
+                               map(commitment.__getitem__, col["minimum_commitment"]),
+                               map(through.__getitem__, col["billed_through"]))))
+
+
+def _printable(ids: list[str]) -> bool:
+    """No id holds a character bad_id_char refuses (one scan of them all for the usual table)."""
+    return "".join(ids).isprintable() or all(bad_id_char(i) is None for i in ids)
 
 
 def _contracts(root: Path, pricebook: Pricebook, customers: dict[str, Customer],

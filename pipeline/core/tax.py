@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
@@ -20,7 +20,10 @@ class TaxRule:
     name: str
 
 
-@lru_cache(maxsize=1 << 16)  # a pure function; every invoice of a customer asks it again (tax_rule)
+# Pure and cached without bound: loading checks every customer's tax id, then every invoice asks again
+# (tax_rule); a bounded cache smaller than the customers with tax ids (87k of 500k in the bench) checked
+# the evicted ones twice.
+@cache
 def tax_id_is_valid(country: str, tax_id: str) -> bool | None:
     """Checksum check by the country's rules: True/False, or None when no rules are known for the country."""
     compact = tax_id.replace(" ", "").replace("-", "").replace(".", "").upper()

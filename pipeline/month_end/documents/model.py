@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from ...config.workspace import Workspace
+from ...config.workspace import ADDRESS_FIELDS, Workspace
 from ...core.errors import BillingError
 from ...core.money import currency_digits
 from ...ledger.store import Ledger
@@ -133,7 +133,7 @@ def buyer_of(ws: Workspace, customer_id: str) -> tuple[Party, int]:
     c = ws.customers.get(customer_id)
     if c is None:
         return Party(customer_id, ""), 30
-    a = dict(c.address)
+    a = dict(zip(ADDRESS_FIELDS, c.address))
     return Party(c.name, c.country, c.tax_id, a.get("address_line1"), a.get("address_line2"), a.get("city"),
                  a.get("postal_code"), a.get("email")), c.payment_terms_days
 
