@@ -8,6 +8,7 @@ events with. A shard of a distributed run (`cut`) is the same with fewer custome
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -155,61 +156,67 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
               if (not contract_ids and not customer_ids) or k.contract_id in wanted_contracts
               or k.customer_id in wanted_customers]
     chosen.sort(key=lambda k: k.contract_id)
-    if periods_of is closing_periods:  # a pure function of the calendar fields many contracts share
-        calendars: dict[tuple, list[Period]] = {}
-
-        def periods_of(k: Contract, first: dt.date, stop: dt.date) -> list[Period]:
-            key = (k.start_date, k.end_date, k.billing_period, k.anchor_day)
-            found = calendars.get(key)
-            if found is None:
-                found = calendars[key] = closing_periods(k, first, stop)
-            return found
+    found = _periods_of_each(chosen, periods_of, first_day, stop_day)
+    lens = np.fromiter(map(len, found), np.int64, len(found))
+    # each distinct list of periods (contracts of one calendar share theirs) placed once in the calendar,
+    # in order of first appearance among the contracts that have periods
     calendar: list[Period] = []
-    placed: dict[int, int] = {}  # id(a list of periods) -> where it starts in calendar
-    kept: list[list[Period]] = []  # keeps each placed list alive, so that no id is reused
-    row_contract: list[int] = []
-    row_period: list[int] = []
-    row_terms: list[int] = []
+    placed: dict[int, int] = {}  # id(a list of periods) -> where it starts in calendar (`found` keeps them alive)
+    for periods in {id(f): f for f in found if f}.values():
+        placed[id(periods)] = len(calendar)
+        calendar.extend(periods)
+    at = np.fromiter((placed.get(id(f), 0) for f in found), np.int64, len(found))
+    contract = np.repeat(np.arange(len(chosen), dtype=np.int64), lens)
+    nth = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)  # within its contract
+    period = np.repeat(at, lens) + nth
+    # the terms: one per (plan, discount, commitment) of the contracts whose terms never change, one per
+    # period of the others, numbered in contract order
+    versioned, entries = ws.versioned_plans, ws.terms.entries
+    plain_keys = [(k.plan_id, str(k.discount_percent), str(k.minimum_commitment))  # as written: 10 is not 10.0
+                  if k.plan_id not in versioned and k.contract_id not in entries else None for k in chosen]
     terms: list[Terms] = []
-    plain: dict[tuple, int] = {}  # (plan, discount, commitment) -> the terms of contracts whose terms never change
-    for ci, k in enumerate(chosen):
-        found = periods_of(k, first_day, stop_day)
-        if not found:
+    plain: dict[tuple, int] = {}
+    base, step = [0] * len(chosen), [0] * len(chosen)  # a contract's first terms, and 1 when one per period
+    for ci in np.flatnonzero(lens).tolist():
+        key = plain_keys[ci]
+        if key is None:
+            base[ci], step[ci] = len(terms), 1
+            terms.extend(ws.terms_at(chosen[ci], p.start) for p in found[ci])
             continue
-        at = placed.get(id(found))
-        if at is None:
-            at = placed[id(found)] = len(calendar)
-            calendar.extend(found)
-            kept.append(found)
-        n = len(found)
-        row_contract.extend([ci] * n)
-        row_period.extend(range(at, at + n))
-        if ws.unchanging(k):  # its plan's charges and its own discount and commitment, on every day
-            key = (k.plan_id, str(k.discount_percent), str(k.minimum_commitment))  # as written: 10 is not 10.0
-            t = plain.get(key)
-            if t is None:
-                t = plain[key] = len(terms)
-                terms.append(ws.terms_at(k, found[0].start))
-            row_terms.extend([t] * n)
-        else:
-            for p in found:
-                row_terms.append(len(terms))
-                terms.append(ws.terms_at(k, p.start))
-    contract, period = np.array(row_contract, np.int64), np.array(row_period, np.int64)
+        t = plain.get(key)
+        if t is None:
+            t = plain[key] = len(terms)
+            terms.append(ws.terms_at(chosen[ci], found[ci][0].start))
+        base[ci] = t
+    row_terms = np.repeat(np.array(base, np.int64), lens) + np.repeat(np.array(step, np.int64), lens) * nth
     ordinal = np.array([p.end.toordinal() for p in calendar] or [0], np.int64)
     first = np.array([p.start.toordinal() for p in calendar] or [0], np.int64)
     order = np.lexsort((first[period], contract, ordinal[period]))  # (period.end, contract_id, period.start)
-    billed = Billed(contract[order], period[order], np.array(row_terms, np.int64)[order], tuple(calendar),
+    billed = Billed(contract[order], period[order], row_terms[order], tuple(calendar),
                     tuple(terms))
     zone_names, zone_idx = _zones_of(ws, chosen)
     return Scope(ws, tuple(chosen), billed, zone_names, zone_idx, bool(contract_ids or customer_ids), until=until)
 
 
+def _periods_of_each(contracts: list[Contract], periods_of: Callable, first: dt.date,
+                     stop: dt.date) -> list[list[Period]]:
+    """Each contract's periods; by closing_periods (the default), a pure function of the calendar fields
+    many contracts share, once per distinct (start, end, billing period, anchor day), and contracts
+    of one calendar share one list."""
+    if periods_of is not closing_periods:
+        return [periods_of(k, first, stop) for k in contracts]
+    keys = [(k.start_date, k.end_date, k.billing_period, k.anchor_day) for k in contracts]
+    one_of = dict(zip(keys, contracts))  # a contract of each calendar
+    calendars = {key: closing_periods(k, first, stop) for key, k in one_of.items()}
+    return list(map(calendars.__getitem__, keys))
+
+
 def _zones_of(ws: Workspace, contracts: list[Contract]) -> tuple[tuple[str, ...], np.ndarray]:
     """The distinct time zones of the contracts' customers, and each contract's."""
-    index: dict[str, int] = {}
-    out = [index.setdefault(ws.customers[k.customer_id].timezone, len(index)) for k in contracts]
-    return tuple(index), np.array(out, np.int64)
+    customers = ws.customers
+    zones = [customers[k.customer_id].timezone for k in contracts]
+    index = {z: i for i, z in enumerate(dict.fromkeys(zones))}  # numbered in order of first appearance
+    return tuple(index), np.fromiter(map(index.__getitem__, zones), np.int64, len(zones))
 
 
 def cut(scope: Scope, shard: Shard) -> Scope:
