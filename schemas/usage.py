@@ -19,8 +19,13 @@ class Usage(pa.DataFrameModel):
     quantity: pl.Decimal(38, 9) = pa.Field(nullable=False)
     events: int = pa.Field(ge=0)
 
-    class Config:
-        unique = ["invoice_id", "charge_id", "group_key"]
+    @pa.dataframe_check
+    def keys_are_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        """(invoice_id, charge_id, group_key) unique: the keys hashed to 64 bits, and the keys themselves
+        compared only among the rows whose hash repeats (exact: a collision only adds rows to compare).
+        Pandera's own unique check held every key's row encoding: 2 GB more at 1M contracts."""
+        keys = pl.struct("invoice_id", "charge_id", "group_key")
+        return data.lazyframe.filter(keys.hash().is_duplicated()).select(~keys.is_duplicated().any())
 
     @pa.dataframe_check
     def period_is_ordered(cls, data: pa.PolarsData) -> pl.LazyFrame:

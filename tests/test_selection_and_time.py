@@ -158,3 +158,36 @@ def test_pandera_catches_lines_not_numbered_one_to_n(tmp_path, second, rule):
                                        pa.array(numbers, pa.int32()))
     with pytest.raises(CheckError, match=rule):
         validate_bill(dataclasses.replace(result, lines=tampered))
+
+
+def test_pandera_catches_a_line_that_does_not_add_up_to_its_header(tmp_path):
+    """InvoiceTotals sums each invoice's lines (grouped as runs of one invoice's lines): one line's
+    amount changed, on an invoice that is not the first, stops the run."""
+    import pyarrow as pa
+
+    charges = [{"id": "fee", "model": "flat", "amount": 5}, *CHARGES]
+    result = run_bill(workspace(tmp_path / "ws", metrics=METRICS, charges=charges, events=EVENTS,
+                                customers=CUSTOMERS, contracts=CONTRACTS))
+    validate_bill(result)  # as the run made it: every sum holds
+    ids = result.lines.column("invoice_id").to_pylist()
+    assert len(set(ids)) > 1
+    row = ids.index(ids[-1])  # the first line of the last invoice
+    amounts = result.lines.column("amount").to_pylist()
+    amounts[row] += 1
+    tampered = result.lines.set_column(result.lines.schema.get_field_index("amount"), "amount",
+                                       pa.array(amounts, result.lines.schema.field("amount").type))
+    with pytest.raises(CheckError, match="InvoiceTotals failed.*lines_sum_to_header"):
+        validate_bill(dataclasses.replace(result, lines=tampered))
+
+
+def test_pandera_catches_a_usage_row_twice(tmp_path):
+    """Usage keys (invoice_id, charge_id, group_key) are unique: a row repeated stops the run."""
+    import pyarrow as pa
+
+    result = run_bill(workspace(tmp_path / "ws", metrics=METRICS, charges=CHARGES, events=EVENTS,
+                                customers=CUSTOMERS, contracts=CONTRACTS))
+    assert result.usage.num_rows > 1
+    validate_bill(result)
+    twice = pa.concat_tables([result.usage, result.usage.slice(result.usage.num_rows - 1)])
+    with pytest.raises(CheckError, match="Usage failed.*keys_are_unique"):
+        validate_bill(dataclasses.replace(result, usage=twice))
