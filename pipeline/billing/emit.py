@@ -99,9 +99,11 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
         return _write_csv_duckdb(table, path)
     fields = [f for f in table.schema if f.name != "_digits"]
     try:
-        with open(path, "wb") as out:
+        # a slice's text is written by a thread of its own while the next slice is rendered (the
+        # write of 700 MB took 1.75 s of the 4.3 s of invoice_lines.csv at 500k contracts)
+        with open(path, "wb") as out, ThreadPoolExecutor(max_workers=1) as writer:
             out.write((",".join(_quoted(f.name) for f in fields) + "\n").encode())
-            step = _slice_rows(table)
+            step, written = _slice_rows(table), None
             for start in range(0, table.num_rows, step):
                 part = table.slice(start, step).combine_chunks()
                 digits = part["_digits"].chunk(0) if "_digits" in part.column_names else None
@@ -109,7 +111,11 @@ def write_csv(table: pa.Table, path: Path, digits_of: dict[str, int]) -> None:
                 cells = [pc.fill_null(c, "") if c.null_count else c for c in cells]  # a null: an empty cell
                 last = pc.binary_join_element_wise(cells[-1], "", "\n")  # each line ends with its break
                 lines = pc.binary_join_element_wise(*cells[:-1], last, ",")
-                out.write(string_bytes(lines))
+                if written is not None:
+                    written.result()  # in order, and at most two slices' text held
+                written = writer.submit(out.write, string_bytes(lines))  # the view keeps the text alive
+            if written is not None:
+                written.result()
     except _Unrendered:  # a money value with more places than its currency (never from the run's tables)
         return _write_csv_duckdb(table, path)
     except OSError as exc:  # a full disk, a read-only folder: the caller removes the partial output
