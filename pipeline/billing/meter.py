@@ -233,20 +233,18 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     ws = scope.workspace
     basis = scope.whole or scope  # a shard reads the history its whole run reads
     ids = {ms.metrics[i].id for i in ks}
-    of_plan: dict[str, bool] = {}  # contracts whose terms never change: their plan's metrics
-
-    def weighted(k) -> bool:
-        if not ws.unchanging(k):
-            return bool(ws.metric_ids_ever(k) & ids)
-        if k.plan_id not in of_plan:
-            of_plan[k.plan_id] = bool(ws.metric_ids_ever(k) & ids)
-        return of_plan[k.plan_id]
+    # contracts whose terms never change meter their plan's metrics: looked at once per plan
+    of_plan = {p: any(c.metric_id in ids for c in plan.charges) for p, plan in ws.pricebook.plans.items()}
+    versioned, entries = ws.versioned_plans, ws.terms.entries
 
     def billed_and_weighted(s: Scope) -> list:
-        return [s.contracts[i] for i in np.unique(s.billed.contract) if weighted(s.contracts[i])]
+        billed = [s.contracts[i] for i in np.unique(s.billed.contract).tolist()]
+        return [k for k in billed if (of_plan[k.plan_id] if k.plan_id not in versioned and k.contract_id not in entries
+                                      else bool(ws.metric_ids_ever(k) & ids))]  # the first test: ws.unchanging
 
-    starts = [k.start_date for k in billed_and_weighted(basis)]
-    if not starts or not billed_and_weighted(scope):
+    mine = billed_and_weighted(scope)
+    starts = [k.start_date for k in (mine if basis is scope else billed_and_weighted(basis))]
+    if not starts or not mine:
         return EMPTY
     history_start = dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
     branches = "\n    UNION ALL\n".join(

@@ -105,14 +105,20 @@ class Scope:
         values = pa.array([getattr(p, name) for p in self.billed.calendar], pa.date32())
         return values.take(pa.array(self.billed.period))
 
-    def _per_zone(self, value) -> tuple[list, pa.Array]:
-        """value(period, zone) for each billed period, worked out once per distinct (period, zone)."""
+    @cached_property
+    def _zone_pairs(self) -> tuple[list[tuple[Period, str]], pa.Array]:
+        """The distinct (period, zone) of the billed periods, and each billed period's among them."""
         b = self.billed
         zone = self.zone_idx[b.contract]
         nz = max(len(self.zones), 1)
         pairs, inverse = np.unique(b.period * nz + zone, return_inverse=True)
-        values = [value(b.calendar[int(x) // nz], self.zones[int(x) % nz]) for x in pairs]
-        return values, pa.array(inverse.astype(np.int64))
+        return ([(b.calendar[x // nz], self.zones[x % nz]) for x in pairs.tolist()],
+                pa.array(inverse.astype(np.int64)))
+
+    def _per_zone(self, value) -> tuple[list, pa.Array]:
+        """value(period, zone) for each billed period, worked out once per distinct (period, zone)."""
+        pairs, at = self._zone_pairs
+        return [value(p, z) for p, z in pairs], at
 
     @cached_property
     def start_at(self) -> pa.Array:
