@@ -103,13 +103,12 @@ def _inv_table(scope: Scope) -> tuple[pa.Table, _Keys, list, pa.Table]:
     pay = [c.payment_terms_days for c in theirs]
     tax_keys = [(c.country, c.tax_id, c.tax_exempt) for c in theirs]
     situations = {key: i for i, key in enumerate(dict.fromkeys(tax_keys))}  # numbered in order of first appearance
-    situation = list(map(situations.__getitem__, tax_keys))
-    rule_of: dict[int, tuple] = {}  # the tax rule of each situation of a billed contract
-    for i in c_order:
-        if situation[i] not in rule_of:
-            rule = ws.tax_of(customers[customer_ids[i]])
-            rule_of[situation[i]] = (rule.percent, rule.note, rule.name)
-    tax_code, taxes = _indexed([rule_of[situation[i]] for i in c_order])
+    situation = np.fromiter(map(situations.__getitem__, tax_keys), np.int64, len(tax_keys))
+    # each situation's rule (every customer's country has a rate: load_workspace holds it), the rules
+    # numbered in order of first appearance among the billed contracts (c_order)
+    rule_of, rules = _indexed([(r.percent, r.note, r.name) for r in (ws.tax_for(*key) for key in situations)])
+    tax_code, rule_order = _first_seen(np.array(rule_of, np.int64)[situation[c_order]])
+    taxes = [rules[j] for j in rule_order.tolist()]
     keys = _Keys(lists, deals, [], [Fraction(*d) for d in days], taxes)
     at = lambda code, rank: np.array(code, np.int32)[rank] if len(rank) else np.zeros(0, np.int32)  # noqa: E731
     list_idx, deal_idx = at(list_code, t_rank), at(deal_code, t_rank)

@@ -122,9 +122,12 @@ class Workspace:
         return out
 
     def tax_of(self, customer: Customer) -> TaxRule:
-        return tax_rule(customer_country=customer.country, customer_tax_id=customer.tax_id,
-                        tax_exempt=customer.tax_exempt, company_country=self.pricebook.company.country,
-                        rates=self.tax_rates)
+        return self.tax_for(customer.country, customer.tax_id, customer.tax_exempt)
+
+    def tax_for(self, country: str, tax_id: str | None, tax_exempt: bool) -> TaxRule:
+        """The tax rule of a customer in this situation (what tax_of reads of a customer)."""
+        return tax_rule(customer_country=country, customer_tax_id=tax_id, tax_exempt=tax_exempt,
+                        company_country=self.pricebook.company.country, rates=self.tax_rates)
 
 
 def _plan_metric_ids(charges: tuple) -> set[str]:
