@@ -118,25 +118,19 @@ def line_terms(ws: Workspace, invoices: pa.Table, lines: pa.Table) -> pa.Table:
     resolved once per plan for contracts whose terms never change (their sources are the plan's and
     contracts.csv), once per invoice for the others; each distinct (terms, line type, charge) is
     looked up once and joined to the lines (sql/ledger/line_terms.sql)."""
-    head = invoices.select(["contract_id", "period_start"]).to_pydict()
-    versioned = {p for p, plan in ws.pricebook.plans.items() if plan.versions}
-    index: dict[tuple, int] = {}
-    terms = []
-    of_invoice: list[int | None] = []
-    for contract_id, start in zip(head["contract_id"], head["period_start"]):
-        k = ws.contracts.get(contract_id)
-        if k is None or k.plan_id not in ws.pricebook.plans:
-            of_invoice.append(None)
-            continue
-        plain = k.plan_id not in versioned and contract_id not in ws.terms.entries
-        key = ("plan", k.plan_id) if plain else (contract_id, start)
-        i = index.get(key)
-        if i is None:
-            i = index[key] = len(terms)
-            terms.append(ws.terms_at(k, start))
-        of_invoice.append(i)
+    ids, starts = (invoices.column(n).to_pylist() for n in ("contract_id", "period_start"))
+    versioned, plans, entries = ws.versioned_plans, ws.pricebook.plans, ws.terms.entries
+    contracts = list(map(ws.contracts.get, ids))
+    keys = [None if k is None or k.plan_id not in plans
+            else ("plan", k.plan_id) if k.plan_id not in versioned and cid not in entries else (cid, start)
+            for k, cid, start in zip(contracts, ids, starts)]
+    # each distinct key's terms, resolved for its first invoice (the index numbers them in that order)
+    first = {key: i for i, key in reversed(list(enumerate(keys))) if key is not None}
+    index = {key: n for n, key in enumerate(sorted(first, key=first.__getitem__))}
+    terms = [ws.terms_at(contracts[i], starts[i]) for i in sorted(first.values())]
+    of_invoice = [None if key is None else index[key] for key in keys]
     at = pc.index_in(lines.column("invoice_number"), value_set=invoices.column("invoice_number"))
-    lines_k = pa.table({"row": pa.array(range(lines.num_rows), pa.int64()),
+    lines_k = pa.table({"row": pa.array(np.arange(lines.num_rows, dtype=np.int64)),
                         "invoice_number": lines.column("invoice_number"), "line_number": lines.column("line_number"),
                         "terms_key": pa.array(of_invoice, pa.int64()).take(at),
                         "line_type": lines.column("line_type"), "charge_id": lines.column("charge_id")})
