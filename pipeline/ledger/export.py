@@ -55,9 +55,12 @@ def digits_of(*tables: pa.Table) -> dict[str, int]:
     return {c: currency_digits(c) or 0 for c in sorted(currencies)}
 
 
-def write_documents(stage: Path, docs: dict[str, pa.Table]) -> None:
-    """Parquet and CSV of each document table (money at its currency's minor unit in the CSV)."""
-    emit.write_files({stage / f"{FILES[name]}.parquet": t for name, t in docs.items()},
+def write_documents(stage: Path, docs: dict[str, pa.Table], parquet: dict[str, pa.Table] | None = None) -> None:
+    """Parquet and CSV of each document table (money at its currency's minor unit in the CSV), and the
+    `parquet` tables beside them as name.parquet (issue's usage and quarantine: written by the Parquet
+    thread while the CSV files are rendered)."""
+    emit.write_files({**{stage / f"{FILES[name]}.parquet": t for name, t in docs.items()},
+                      **{stage / f"{name}.parquet": t for name, t in (parquet or {}).items()}},
                      {stage / f"{FILES[name]}.csv": t for name, t in docs.items()}, digits_of(*docs.values()))
 
 

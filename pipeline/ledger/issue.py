@@ -207,9 +207,7 @@ def finish(ledger: Ledger, batch: Batch, start: dict[str, int], outcome: Outcome
     outcome.out = out or workspace / "out" / f"{outcome.command}-{outcome.run_id}"
     with staged_dir(outcome.out) as stage:
         if outcome.docs:
-            write_documents(stage, outcome.docs)
-            emit.write_parquet(usage, stage / "usage.parquet")
-            emit.write_parquet(result.quarantine, stage / "quarantine.parquet")
+            write_documents(stage, outcome.docs, {"usage": usage, "quarantine": result.quarantine})
         for name, t in (extra or {}).items():
             emit.write_parquet(t, stage / f"{name}.parquet")
             emit.write_csv(t, stage / f"{name}.csv", {c: currency_digits(c) or 0 for c in
