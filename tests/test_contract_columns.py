@@ -315,8 +315,11 @@ def test_arrow_reads_plainly_quoted_csv_and_declines_the_rest(tmp_path):
     assert sorted(T._SPACES) == [chr(c) for c in range(0x110000) if chr(c).isspace()]  # what str.strip() strips
     for text in ('id,name\n1,a"b\n', 'id,name\n1,a"b"\n', 'id,name\n"1"x,b\n',
                  'id,name\n1,"a"b\n', 'id,name\n1,"open\n', 'id,name\n1\n',
-                 'id,name\n1,2,3\n', 'id,name\r1,x\r', 'id,name\n1,\0\n', 'id,id\n1,2\n'):
+                 'id,name\n1,2,3\n', 'id,name\r1,x\r', 'id,name\n1,\0\n', 'id,id\n1,2\n', '"i\nd",name\n1,x\n'):
         assert T._read_csv_by_arrow(path, text) is None, text
+    assert T._read_csv_by_arrow(path, '"id","name"\n"1","x"\n')[1].columns == {"id": ["1"], "name": ["x"]}
+    quoted = 'id,name,x\n' + '"1","x","y"\n' * 10  # more quotes a line than are checked one by one
+    assert T._read_csv_by_arrow(path, quoted) is None and len(T._read_csv_by_lines(path, quoted)[1]) == 10
     path.write_text('id,name\n1,"a\nb"\n\n2,x,y\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="t.csv line 5: 3 cells"):
         T._read_csv(path)

@@ -176,6 +176,10 @@ def _read_csv_by_lines(path: Path, text: str) -> tuple[list[str], Rows]:
 
 
 _QUOTED = re.compile(r'"[^"]*"(?:"[^"]*")*')  # a quoted cell: quotes, with "" for a quote inside
+# each quoted cell is looked at by Python (0.5 us): a text quoting more than two cells a line on average
+# (every cell, as some spreadsheets write) is left to the csv module (2 to 7 us a line), which is then
+# no slower than checking it
+_QUOTES_PER_LINE = 4
 # what str.strip() removes (every character whose str.isspace() is true, a test holds), trimmed by Arrow
 # with these characters named rather than by its own whitespace class, which may follow another Unicode
 _SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
@@ -184,9 +188,12 @@ _SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u200
 
 def _plain_quoting(text: str) -> bool:
     """Every quote of the text belongs to a well-formed quoted cell (one that starts and ends at a cell's
-    bounds), lines end in \n or \r\n and there is no NUL: the text where Arrow's CSV reader and the csv
-    module read the same cells. Malformed text is left to the csv module, which names its line."""
+    bounds), there are not too many of them, lines end in \n or \r\n and there is no NUL: the text where
+    Arrow's CSV reader and the csv module read the same cells. Malformed text is left to the csv module,
+    which names its line."""
     if "\0" in text or text.count("\r") != text.count("\r\n"):
+        return False
+    if text.count('"') > _QUOTES_PER_LINE * (text.count("\n") + 1):
         return False
     end = 0
     for m in _QUOTED.finditer(text):
@@ -202,8 +209,9 @@ def _read_csv_by_arrow(path: Path, text: str) -> tuple[list[str], Rows] | None:
     (a short or long row, say): the csv module then reads it and words the problem."""
     if not _plain_quoting(text):
         return None
-    header = [h.strip() for h in next(csv.reader(io.StringIO(text, newline="")), [])]
-    if not header or len(set(header)) != len(header):
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    if not header or len(set(header)) != len(header) or reader.line_num != 1:  # Arrow skips one line
         return None
     names = [f"c{i}" for i in range(len(header))]
     try:
