@@ -311,7 +311,10 @@ def test_arrow_reads_plainly_quoted_csv_and_declines_the_rest(tmp_path):
     header, rows = T._read_csv_by_arrow(path, plain)
     assert header == ["id", "name"] and rows.columns == {"id": ["1", "2", "3"],
                                                          "name": ['Acme, "Ltd"', "two\nlines", "x"]}
-    assert list(rows.places) == [3, 5, 7]  # found by the csv module when a message needs them
+    assert list(rows.places) == [3, 5, 7]  # found by the csv module when a message needs them (a row of 2 lines)
+    one_line_rows = 'id,name\n\n1,x\n , \n2,"y, z"\r\n\r\n3,w\n'
+    assert list(T._read_csv_by_arrow(path, one_line_rows)[1].places) == [3, 5, 7] == \
+        list(T._read_csv_by_lines(path, one_line_rows)[1].places)  # counted from the lines themselves
     assert sorted(T._SPACES) == [chr(c) for c in range(0x110000) if chr(c).isspace()]  # what str.strip() strips
     for text in ('id,name\n1,a"b\n', 'id,name\n1,a"b"\n', 'id,name\n"1"x,b\n',
                  'id,name\n1,"a"b\n', 'id,name\n1,"open\n', 'id,name\n1\n',

@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -229,8 +230,17 @@ def _read_csv_by_arrow(path: Path, text: str) -> tuple[list[str], Rows] | None:
         kept = pc.or_(kept, pc.is_valid(c))
     if not pc.all(kept).as_py():
         cells = [c.filter(kept) for c in cells]
-    return header, Rows(header, {h: c.to_pylist() for h, c in zip(header, cells)}, f"{path.name} line",
-                        lambda: _read_csv_by_lines(path, text)[1].places)
+
+    def places() -> Sequence[int]:
+        """Each kept row's line: when every row is one line (as many rows as non-empty lines after the
+        header: a row over several lines has at least two of them), the lines' own numbers, else the csv
+        module's count."""
+        lines = [n for n, line in enumerate(text.split("\n")[1:], 2) if line and line != "\r"]
+        if len(lines) != table.num_rows:
+            return _read_csv_by_lines(path, text)[1].places
+        return np.array(lines, np.int64)[kept.to_numpy(zero_copy_only=False)].tolist()
+
+    return header, Rows(header, {h: c.to_pylist() for h, c in zip(header, cells)}, f"{path.name} line", places)
 
 
 def _check_header(name: str, header: list[str]) -> None:
