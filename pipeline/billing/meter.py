@@ -235,12 +235,11 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     ids = {ms.metrics[i].id for i in ks}
     # contracts whose terms never change meter their plan's metrics: looked at once per plan
     of_plan = {p: any(c.metric_id in ids for c in plan.charges) for p, plan in ws.pricebook.plans.items()}
-    versioned, entries = ws.versioned_plans, ws.terms.entries
 
     def billed_and_weighted(s: Scope) -> list:
         billed = [s.contracts[i] for i in np.unique(s.billed.contract).tolist()]
-        return [k for k in billed if (of_plan[k.plan_id] if k.plan_id not in versioned and k.contract_id not in entries
-                                      else bool(ws.metric_ids_ever(k) & ids))]  # the first test: ws.unchanging
+        return [k for k, plain in zip(billed, ws.unchanging_each(billed))
+                if (of_plan[k.plan_id] if plain else ws.metric_ids_ever(k) & ids)]
 
     mine = billed_and_weighted(scope)
     starts = [k.start_date for k in (mine if basis is scope else billed_and_weighted(basis))]

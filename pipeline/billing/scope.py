@@ -177,9 +177,8 @@ def select(ws: Workspace, first_day: dt.date, stop_day: dt.date, contract_ids: t
     period = np.repeat(at, lens) + nth
     # the terms: one per (plan, discount, commitment) of the contracts whose terms never change, one per
     # period of the others, numbered in contract order
-    versioned, entries = ws.versioned_plans, ws.terms.entries
     plain_keys = [(k.plan_id, str(k.discount_percent), str(k.minimum_commitment))  # as written: 10 is not 10.0
-                  if k.plan_id not in versioned and k.contract_id not in entries else None for k in chosen]
+                  if plain else None for k, plain in zip(chosen, ws.unchanging_each(chosen))]
     terms: list[Terms] = []
     plain: dict[tuple, int] = {}
     base, step = [0] * len(chosen), [0] * len(chosen)  # a contract's first terms, and 1 when one per period

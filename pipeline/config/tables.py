@@ -59,7 +59,7 @@ class Rows(Sequence[Row]):
         # row i is at "<prefix> <places[i]>" ("customers.csv line 4"), worded only when a message needs it;
         # `places` may be a function that finds them then (a CSV read by Arrow counts no lines)
         self.header, self.columns, self.prefix, self._places = header, columns, prefix, places
-        self._count = len(next(iter(columns.values()))) if columns else len(places) if not callable(places) else 0
+        self._count = len(next(iter(columns.values()), []))  # every column holds every row
 
     @property
     def places(self) -> Sequence[int]:

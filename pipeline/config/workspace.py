@@ -97,6 +97,11 @@ class Workspace:
         """No plan version and no contract entry: its plan's own charges price its whole life."""
         return contract.plan_id not in self.versioned_plans and contract.contract_id not in self.terms.entries
 
+    def unchanging_each(self, contracts: Iterable[Contract]) -> list[bool]:
+        """`unchanging` of each contract, without a method call per contract (500k in a run)."""
+        versioned, entries = self.versioned_plans, self.terms.entries
+        return [k.plan_id not in versioned and k.contract_id not in entries for k in contracts]
+
     def metric_ids_ever(self, contract: Contract) -> set[str]:
         """The metrics any charge list of the contract's life uses."""
         if self.unchanging(contract):

@@ -119,15 +119,17 @@ def line_terms(ws: Workspace, invoices: pa.Table, lines: pa.Table) -> pa.Table:
     contracts.csv), once per invoice for the others; each distinct (terms, line type, charge) is
     looked up once and joined to the lines (sql/ledger/line_terms.sql)."""
     ids, starts = (invoices.column(n).to_pylist() for n in ("contract_id", "period_start"))
-    versioned, plans, entries = ws.versioned_plans, ws.pricebook.plans, ws.terms.entries
+    plans = ws.pricebook.plans
     contracts = list(map(ws.contracts.get, ids))
     keys = [None if k is None or k.plan_id not in plans
-            else ("plan", k.plan_id) if k.plan_id not in versioned and cid not in entries else (cid, start)
+            else ("plan", k.plan_id) if ws.unchanging(k) else (cid, start)
             for k, cid, start in zip(contracts, ids, starts)]
-    # each distinct key's terms, resolved for its first invoice (the index numbers them in that order)
-    first = {key: i for i, key in reversed(list(enumerate(keys))) if key is not None}
-    index = {key: n for n, key in enumerate(sorted(first, key=first.__getitem__))}
-    terms = [ws.terms_at(contracts[i], starts[i]) for i in sorted(first.values())]
+    first: dict[tuple, int] = {}  # each key's first invoice, in order of first appearance
+    for i, key in enumerate(keys):
+        if key is not None:
+            first.setdefault(key, i)
+    index = {key: n for n, key in enumerate(first)}
+    terms = [ws.terms_at(contracts[i], starts[i]) for i in first.values()]
     of_invoice = [None if key is None else index[key] for key in keys]
     at = pc.index_in(lines.column("invoice_number"), value_set=invoices.column("invoice_number"))
     lines_k = pa.table({"row": pa.array(np.arange(lines.num_rows, dtype=np.int64)),
