@@ -215,9 +215,15 @@ def _read_csv_by_arrow(path: Path, text: str) -> tuple[list[str], Rows] | None:
     if not header or len(set(header)) != len(header) or reader.line_num != 1:  # Arrow skips one line
         return None
     names = [f"c{i}" for i in range(len(header))]
+    # The bytes go in an Arrow-owned buffer, not pa.py_buffer: the threaded reader can drop its last
+    # reference to its input on a worker thread after read_csv returned, and a Python-backed buffer's
+    # release then takes the GIL; at interpreter exit that aborted the process ("terminate called
+    # without an active exception", about one exit in a hundred on a loaded machine).
+    stream = pa.BufferOutputStream()
+    stream.write(text.encode())
     try:
         table = pacsv.read_csv(
-            pa.py_buffer(text.encode()),
+            stream.getvalue(),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string())))
