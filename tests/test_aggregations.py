@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 from builders import ev, workspace
 from conftest import lines_by, run_bill
@@ -83,6 +84,8 @@ def test_quarantine_keeps_original_columns_and_reason(result):
     assert {"event_id", "customer_id", "event_type", "timestamp", "v", "region", "reason", "source_file",
             "source_row"} <= set(result.quarantine.column_names)
     assert all(r["source_file"].startswith("part-") for r in rows)
+    # read back on a connection of its own (ingest.quarantine): with the run's UTC session, not Etc/UTC
+    assert result.quarantine.schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
 
 
 def test_unused_group_does_not_appear(result):

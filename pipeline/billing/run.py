@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from decimal import localcontext
 from pathlib import Path
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ..config.workspace import Workspace, load_workspace
 from ..core import storage
-from ..core.db import connect
+from ..core.db import connect, done, in_background
 from ..core.errors import InputDataError
 from ..core.gcpause import paused_gc
 from ..core.io import fingerprint, staged_dir, write_bytes
@@ -30,7 +30,7 @@ from .assemble import assemble
 from .invoice import build_invoice
 from .meter import Metered, MetricSql
 from .periods import closing_periods
-from .scope import Scope, cut, drop_lookup_tables, lookup_tables, select
+from .scope import Scope, cut, drop_lookup_tables, lookup_tables, select, selected_customers
 from .shards import Shard, row_filter
 from .types import Bill, Part, RunArgs, Stopwatch, run_id
 
@@ -174,7 +174,7 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
         scope = whole if shard is None else cut(whole, shard)
     hashing = None  # a shard's inputs are fingerprinted once, by its driver
     if shard is None:
-        hashing = ThreadPoolExecutor(max_workers=1).submit(fingerprints, ws, events)  # overlaps the queries
+        hashing = in_background(fingerprints, ws, events)  # overlaps the queries
     with watch.stage("scope"):  # the lookup tables the event queries join
         used = sorted(ws.metric_ids_of(whole.contracts))
         ms = MetricSql([ws.pricebook.metrics[m] for m in used], ingest.Columns.empty(events.schema))
@@ -185,7 +185,6 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
     with watch.stage("ingest"):
         if span is None or not events.files:
             counts = {"read": 0, **dict.fromkeys(ingest.STATUSES, 0)}
-            quarantine = ingest.empty_quarantine(events)
         else:
             params = {"lookback_start": span[0] - dt.timedelta(days=args.dedup_window_days),
                       "span_start": span[0], "span_end": span[1]}
@@ -194,7 +193,6 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                 counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
                                         {**params, **ms.params, **ms.kept_params},
                                         scope.selected, ms.fold(meter.percentage_metrics(pct)), row_filter(shard))
-            quarantine = ingest.quarantine(con, events, scope.selected)
     with watch.stage("meter"):
         usage_rows = weighted_rows = pct_rows = meter.EMPTY
         if span is not None and events.files:
@@ -203,6 +201,9 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                 pct_rows = meter.rate_percentage(con, ms, pct)
                 weighted_rows = meter.meter_weighted(con, ms, scope, events)
         drop_lookup_tables(con)
+    # read back while the invoices are assembled (their pricing is Python, which leaves a core to DuckDB)
+    quarantine = (done(ingest.empty_quarantine(events)) if span is None or not events.files
+                  else ingest.quarantine(con, events, selected_customers(scope) if scope.selected else None))
     with watch.stage("rate"):
         tables = assemble(con, scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("assemble"):
@@ -213,6 +214,7 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
             with localcontext(EXACT):
                 invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
         daily_t = daily.daily_usage(con, ms) if span is not None and events.files else daily.empty()
+    quarantine = quarantine.result()  # read back meanwhile (ingest.quarantine)
     con.close()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     return Part(args, counts, tables.invoices, tables.lines, tables.usage, quarantine, digits, watch.timings,

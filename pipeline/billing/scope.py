@@ -391,8 +391,12 @@ def lookup_tables(con: duckdb.DuckDBPyConnection, scope: Scope, metric_ids: list
                 {"beginning": BEGINNING, "forever": FOREVER})
     if scope.shard is not None and scope.shard.files is None:
         con.register("shard_customers_t", customers_table(list(ws.customers), scope.shard))  # shards.row_filter
-    con.register("selected_customers_t", pa.table({  # a set: in order of first appearance
-        "customer_id": pc.unique(pa.array([k.customer_id for k in scope.contracts], pa.string()))}))
+    con.register("selected_customers_t", selected_customers(scope))
+
+
+def selected_customers(scope: Scope) -> pa.Table:
+    """selected_customers_t: the customers of the scope's contracts, a set in order of first appearance."""
+    return pa.table({"customer_id": pc.unique(pa.array([k.customer_id for k in scope.contracts], pa.string()))})
 
 
 LOOKUP_TABLES = ("slots_t", "coverage_t", "timeline_t")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -47,9 +49,18 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     if memory_limit:
         config["memory_limit"] = memory_limit
     config["temp_directory"] = str(Path(tempfile.gettempdir()) / f"usagebill-spill-{os.getpid()}")
-    con = duckdb.connect(config=config)
+    return _session(duckdb.connect(config=config))
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to `con`'s database, with the same session settings (a thread of its own
+    can use it while `con` works; temp tables and registered views stay `con`'s own)."""
+    return _session(con.cursor())
+
+
+def _session(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")
-    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET TimeZone = 'UTC'")  # a session setting: a cursor without it shows Etc/UTC
     return con
 
 
@@ -70,6 +81,23 @@ def sql(name: str, **fragments: str) -> str:
 def fetch_table(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None) -> pa.Table:
     """Run a query and return its result as one Arrow table."""
     return con.sql(query, params=params or None).to_arrow_table()
+
+
+def in_background(fn: Callable, *args) -> Future:
+    """fn(*args) on a worker thread of its own, which ends with it. DuckDB and Arrow release the GIL
+    while they work, so a query on a cursor there overlaps the caller's next queries and Python."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def done(value) -> Future:
+    """A Future already holding `value` (what in_background would give, without a thread)."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 def quote_ident(name: str) -> str:
