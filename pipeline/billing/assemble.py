@@ -247,17 +247,7 @@ def _usage_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, metrics: dict, wh
     its charge model) and group_key_t (each distinct group of a charge's metric, as its group_key)."""
     distinct = _distinct(con, "charge_key, factor_idx, digits, quantity, event_amount, events",
                          "raw_lines WHERE kind = 'usage'")
-    amounts, prices, heads = [], [], []
-    with localcontext(EXACT):
-        for r in distinct.to_pylist():
-            c = keys.charges[r["charge_key"]]
-            metric = metrics[c.metric_id]
-            q = r["quantity"]
-            usage = rate.Usage(q, keys.factors[r["factor_idx"]], r["event_amount"], r["events"])
-            priced = rate.price(c.model, c.params, usage)
-            amounts.append(round_money(priced.amount, r["digits"]))
-            prices.append(priced.unit_price)
-            heads.append(f"{c.label}: {show_quantity(q)} {metric.unit or metric.id}")
+    amounts, prices, heads = _prices_of(distinct, keys, metrics)
     firsts, charge_keys = distinct["first_period"].to_pylist(), distinct["charge_key"].to_pylist()
     at = lambda i: where(firsts[i], charge_keys[i])  # noqa: E731
     priced_t = _priced(distinct, ["first_period"], {
@@ -270,6 +260,33 @@ def _usage_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, metrics: dict, wh
     con.register("group_keys_raw", groups.select(["charge_key", "group_values"]).append_column(
         "group_key", pa.array(gks, pa.string())))
     return priced_t, fetch_table(con, sql("assemble_group_ranks"))
+
+
+def _prices_of(distinct: pa.Table, keys: _Keys, metrics: dict) -> tuple[list, list, list]:
+    """Each distinct usage row's rounded amount, unit price and line head ("label: quantity unit"),
+    by its charge's model. A loop over columns, with what a charge gives every row (its model's
+    function, parameters, the head's words) looked up once, and each distinct quantity shown once
+    (Arrow finds them: hashing a Decimal in Python costs more than showing it)."""
+    charges = {}
+    for k in pc.unique(distinct["charge_key"]).to_pylist():
+        c = keys.charges[k]
+        metric = metrics[c.metric_id]
+        charges[k] = (rate.model(c.model).price, c.params, f"{c.label}: ", f" {metric.unit or metric.id}")
+    quantities = distinct["quantity"]
+    each = pc.unique(quantities)
+    shown = [show_quantity(q) for q in each.to_pylist()]
+    amounts, prices, heads = [], [], []
+    usage, factors = rate.Usage, keys.factors
+    columns = [distinct[n].to_pylist() for n in ("charge_key", "factor_idx", "digits", "quantity", "event_amount",
+                                                 "events")]
+    with localcontext(EXACT):
+        for k, f, digits, q, event_amount, events, at in zip(*columns, pc.index_in(quantities, each).to_pylist()):
+            price, params, label, unit = charges[k]
+            priced = price(params, usage(q, factors[f], event_amount, events), False)
+            amounts.append(round_money(priced.amount, digits))
+            prices.append(priced.unit_price)
+            heads.append(label + shown[at] + unit)
+    return amounts, prices, heads
 
 
 def _flat_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, where: _Where) -> pa.Table:

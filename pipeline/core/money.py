@@ -32,7 +32,7 @@ _QUANTUM = {d: Decimal(1).scaleb(-d) for d in range(13)}  # pragma: no mutate - 
 
 def round_money(value: Decimal | Fraction, digits: int) -> Decimal:
     """Round once, half away from zero, to `digits` fractional digits."""
-    if isinstance(value, Fraction):
+    if type(value) is not Decimal and isinstance(value, Fraction):  # a Decimal skips the slow ABC check
         with localcontext(EXACT):
             value = Decimal(value.numerator) / Decimal(value.denominator)
     rounded = value.quantize(_QUANTUM[digits], rounding=ROUND_HALF_UP, context=EXACT)
