@@ -274,12 +274,12 @@ def _prices_of(distinct: pa.Table, keys: _Keys, metrics: dict) -> tuple[list, li
         charges[k] = (rate.model(c.model).price, c.params, f"{c.label}: ", f" {metric.unit or metric.id}")
     quantities = distinct["quantity"]
     each = pc.unique(quantities)
-    shown = [show_quantity(q) for q in each.to_pylist()]
     amounts, prices, heads = [], [], []
     usage, factors = rate.Usage, keys.factors
     columns = [distinct[n].to_pylist() for n in ("charge_key", "factor_idx", "digits", "quantity", "event_amount",
                                                  "events")]
     with localcontext(EXACT):
+        shown = [show_quantity(q) for q in each.to_pylist()]
         for k, f, digits, q, event_amount, events, at in zip(*columns, pc.index_in(quantities, each).to_pylist()):
             price, params, label, unit = charges[k]
             priced = price(params, usage(q, factors[f], event_amount, events), False)
