@@ -280,12 +280,12 @@ def _prices_of(distinct: pa.Table, keys: _Keys, metrics: dict) -> tuple[list, li
                                                  "events")]
     with localcontext(EXACT):
         shown = [show_quantity(q) for q in each.to_pylist()]
-        for k, f, digits, q, event_amount, events, at in zip(*columns, pc.index_in(quantities, each).to_pylist()):
+        for k, f, digits, q, event_amount, events, q_at in zip(*columns, pc.index_in(quantities, each).to_pylist()):
             price, params, label, unit = charges[k]
             priced = price(params, usage(q, factors[f], event_amount, events), False)
             amounts.append(round_money(priced.amount, digits))
             prices.append(priced.unit_price)
-            heads.append(label + shown[at] + unit)
+            heads.append(label + shown[q_at] + unit)
     return amounts, prices, heads
 
 
