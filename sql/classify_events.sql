@@ -16,13 +16,15 @@
 -- Every event of a usage or daily row has the same flags, so metric k reads the rows whose
 -- mask has bit k. Why fold here: the events themselves are never written, so nothing of
 -- their size spills to disk and no later query reads them again.
--- Parameters: $files (list of paths, sorted: file_index orders copies), $lookback_start,
+-- Parameters: $files (list of paths, sorted: file_index orders copies; unless staged), $lookback_start,
 -- $span_start, $span_end (TIMESTAMPTZ), and the metric filter lists ($f<k>_<j>).
 -- Inputs: timeline_t(customer_id, range_from, range_to, active): each known customer's whole
 -- time line as disjoint ranges, active when some contract is; slots_t(customer_id, event_type,
 -- contract_id, active_from, active_to, m<k>..., period_idx): which contract meters an event
 -- type when, cut at the billed periods (period_idx null between them). Two range joins.
--- Slots: <projection> typed event columns,
+-- Slots: <events> the files, or the selected customers' rows staged once by
+-- pipeline/billing/ingest.py stage_selected (a table with the files' columns, file_index and
+-- file_row_number), <projection> typed event columns,
 -- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/billing/meter.py),
 -- <customer_filter> the customer selection,
 -- <copies_source> what candidates and copies read: narrow scans of the key columns (cheaper
@@ -43,7 +45,7 @@ CREATE OR REPLACE TEMP TABLE folded AS
 WITH raw AS (  -- filtered outside the projection, so `ts` is always the converted timestamp
     SELECT *
     FROM (SELECT {{projection}}
-          FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false))
+          FROM {{events}})
     WHERE (ts IS NULL OR (ts >= $lookback_start AND ts < $span_end)) {{customer_filter}}
 ),
 candidates AS (  -- key hashes seen more than once: equal neighbours once the hashes are sorted

@@ -6,12 +6,13 @@
 --   events     = changes inside the period.
 -- quantity = level_us / microseconds of the full period (done exactly in Python).
 -- Each event value is a change (+/-); copies are deduplicated, the earliest kept.
--- Parameters: $files, $event_types, $history_start, $span_end.
--- Inputs: coverage_t, periods_t. Slots: <projection>, <metric_flags>, <branches>
+-- Parameters: $files (unless the rows were staged), $event_types, $history_start, $span_end.
+-- Inputs: coverage_t, periods_t. Slots: <events> (the files, or the selected customers' rows staged
+-- by pipeline/billing/ingest.py stage_selected), <projection>, <metric_flags>, <branches>
 -- (one SELECT per weighted metric giving contract_id, metric_idx, group_values, ts, value).
 WITH raw AS (
     SELECT {{projection}}
-    FROM read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false)
+    FROM {{events}}
 ),
 history AS (
     SELECT * FROM raw

@@ -11,6 +11,7 @@ no table as large as the events is written.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class EventFiles:
     schema: dict[str, pa.DataType]
     objects: dict[str, storage.ObjectInfo] = field(default_factory=dict)  # by relative name (object storage)
     footers: dict = field(default_factory=dict, compare=False, repr=False)  # object storage: each read once
+    uniform: bool = False  # every file has the same columns in the same order with the same types
 
     @property
     def remote(self) -> bool:
@@ -181,6 +183,7 @@ def discover(events_dir: Path | storage.Prefix, subset: tuple[str, ...] | None =
     located = EventFiles(events_dir, tuple(files), {}, objects, {})
     schema: dict[str, pa.DataType] = {}
     seen: dict[str, tuple[pa.DataType, str]] = {}
+    shapes = set()
     for path in files:
         name = located.name(path)
         try:
@@ -199,7 +202,8 @@ def discover(events_dir: Path | storage.Prefix, subset: tuple[str, ...] | None =
         _check_types(path, file_schema, name)
         for field_ in file_schema:
             schema.setdefault(field_.name, field_.type)
-    return EventFiles(events_dir, tuple(files), schema, objects, located.footers)
+        shapes.add(tuple((f.name, str(f.type)) for f in file_schema))
+    return EventFiles(events_dir, tuple(files), schema, objects, located.footers, len(shapes) == 1)
 
 
 @dataclass
@@ -220,12 +224,16 @@ class Columns:
     def number_of(self, column: str) -> str:
         return self.number.setdefault(column, f"n{len(self.number)}")
 
-    def projection(self, keys_only: bool = False) -> str:
+    def timestamp(self) -> str:
+        """The events' timestamp as a TIMESTAMPTZ (a timestamp without a zone is UTC)."""
         ts = quote_ident("timestamp")
         ts_type = self.schema.get("timestamp")
-        ts_expr = ts if ts_type is not None and getattr(ts_type, "tz", None) else f"timezone('UTC', {ts})"
+        zoned = ts if ts_type is not None and getattr(ts_type, "tz", None) else f"timezone('UTC', {ts})"
+        return f"CAST({zoned} AS TIMESTAMPTZ)"
+
+    def projection(self, keys_only: bool = False) -> str:
         parts = [f"CAST({quote_ident(c)} AS VARCHAR) AS {c}" for c in ("event_id", "customer_id", "event_type")]
-        parts += [f"CAST({ts_expr} AS TIMESTAMPTZ) AS ts", "file_index AS _file", "file_row_number AS _row"]
+        parts += [f"{self.timestamp()} AS ts", "file_index AS _file", "file_row_number AS _row"]
         if keys_only:
             return ", ".join(parts)
         for col, alias in self.text.items():
@@ -237,24 +245,56 @@ class Columns:
         return ",\n           ".join(parts)
 
 
+FILES = "read_parquet($files, union_by_name = true, file_row_number = true, hive_partitioning = false)"
+STAGED = "selected_events"  # the selected customers' rows, read once (stage_selected)
+
+
+def relation(events: EventFiles, staged: bool) -> tuple[str, dict]:
+    """What the event queries read (the files, or the staged rows) and the parameters that needs."""
+    return (STAGED, {}) if staged else (FILES, {"files": [str(p) for p in events.files]})
+
+
+def stage_selected(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, start: dt.datetime,
+                   end: dt.datetime) -> bool:
+    """A run that selects customers (--contract, --customer: the nightly's) reads the files once: their
+    rows with a null timestamp or one in [start, end), with every column, file_index and file_row_number,
+    go into the table `selected_events`, which classify, meter_weighted and quarantine then read in place
+    of the files (each of those would otherwise decode every row of every file to keep the selected
+    customers'). Only when every file has the same columns and types, so that the quarantined rows'
+    columns are what reading the files holding them gives; returns whether it staged. A plain table, not
+    a temporary one: the quarantine reads it back on a cursor of `con`."""
+    if not events.uniform or not events.files:
+        return False
+    ts = columns.timestamp()
+    try:
+        events.attach(con).execute(
+            f"CREATE OR REPLACE TABLE {STAGED} AS SELECT *, file_index FROM {FILES} "
+            f"WHERE CAST({quote_ident('customer_id')} AS VARCHAR) IN (SELECT customer_id FROM selected_customers_t) "
+            f"AND ({ts} IS NULL OR ({ts} >= $start AND {ts} < $end))",
+            {"files": [str(p) for p in events.files], "start": start, "end": end})
+    except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        raise InputDataError(f"events: reading failed: {exc}; check or remove the file it names") from None
+    return True
+
+
 def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Columns, metric_flags: str,
              kept_columns: str, params: dict, customer_filter: bool, fold: dict[str, str],
-             shard_filter: str = "") -> dict[str, int]:
+             shard_filter: str = "", staged: bool = False) -> dict[str, int]:
     """Classify every considered event and fold them into the `folded` temp table (fold: the metering
     fragments, pipeline/meter.py MetricSql.fold); return the count of events per status.
-    shard_filter: a shard's rows (pipeline/shards.py row_filter), on top of the customer selection."""
+    shard_filter: a shard's rows (pipeline/shards.py row_filter), on top of the customer selection;
+    staged: read `selected_events` (stage_selected: only the selected customers' rows) for the files."""
     keys = columns.projection(keys_only=True)
-    narrow = (f"(SELECT {keys} FROM read_parquet($files, union_by_name = true, file_row_number = true, "
-              "hive_partitioning = false))")
-    query = sql("classify_events", projection=columns.projection(),
-                copies_source="raw" if customer_filter else narrow,
+    source, files = relation(events, staged)
+    selection = "AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
+    query = sql("classify_events", projection=columns.projection(), events=source,
+                copies_source="raw" if customer_filter else f"(SELECT {keys} FROM {source})",
                 metric_flags=metric_flags,
                 kept_columns=kept_columns,
-                customer_filter=("AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
-                                 if customer_filter else "") + shard_filter,
+                customer_filter=(selection if customer_filter and not staged else "") + shard_filter,
                 **fold)
     try:
-        events.attach(con).execute(query, {"files": [str(p) for p in events.files], **params})
+        events.attach(con).execute(query, {**files, **params})
     except (duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException) as exc:
         raise InputDataError(f"events: reading failed: {exc}; check or remove the file it names") from None
     counts = dict.fromkeys(STATUSES, 0)
@@ -270,20 +310,26 @@ def empty_quarantine(events: EventFiles) -> pa.Table:
     return pa.schema(fields).empty_table()
 
 
-def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles, customers: pa.Table | None = None) -> Future:
+def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles, customers: pa.Table | None = None,
+               staged: bool = False) -> Future:
     """Quarantined events with their original columns, `reason`, and where they came from, as a Future.
 
     Which rows: found now on `con` (the `folded` table classify made there). Reading them back, a scan
     of only the files that hold them for only those rows, runs on a cursor of `con` in a worker thread,
     so that it overlaps the metering and pricing that follow (1.7 s of a 20M-event run's 26 s).
     customers: the run selected these customers (one column, customer_id), so are the rows: the scan
-    skips the other customers' rows, as classify did.
+    skips the other customers' rows, as classify did. staged: the rows are taken from `selected_events`
+    (stage_selected) at once, and that table, whose last reader this is, is dropped.
     """
     rows = fetch_table(con, "SELECT q_file AS _file, q_row AS _row, status FROM folded "
                             "WHERE fold = 'status' AND q_file IS NOT NULL")
+    reasons = pa.array(STATUSES, pa.string()).take(rows.column("status").cast(pa.int64()))
+    if staged:
+        table = _read_staged(con, events, rows.column("_file"), rows.column("_row"), reasons)
+        con.execute(f"DROP TABLE {STAGED}")
+        return done(table if table.num_rows else empty_quarantine(events))
     if not rows.num_rows:
         return done(empty_quarantine(events))
-    reasons = pa.array(STATUSES, pa.string()).take(rows.column("status").cast(pa.int64()))
     other = cursor(con)  # made here: `con` refuses calls from two threads at once
     selected = "AND CAST(e.customer_id AS VARCHAR) IN (SELECT customer_id FROM selected_customers_t)"
 
@@ -294,6 +340,24 @@ def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles, customers: pa
             return read_quarantined(other, events, rows.column("_file"), rows.column("_row"), reasons,
                                     "" if customers is None else selected)
     return in_background(read)
+
+
+def _read_staged(con: duckdb.DuckDBPyConnection, events: EventFiles, file_index: pa.ChunkedArray,
+                 row: pa.ChunkedArray, reason: pa.Array) -> pa.Table:
+    """read_quarantined's table, from the staged rows (every file has the same columns: the same table)."""
+    con.register("quarantined_t", pa.table({"_file": file_index.cast(pa.uint64()), "_row": row.cast(pa.int64()),
+                                            "reason": reason}))
+    table = fetch_table(con, f"""
+        SELECT e.* EXCLUDE (file_row_number, file_index), q.reason,
+               e.file_index AS source_file, e.file_row_number AS source_row
+        FROM {STAGED} e
+        JOIN quarantined_t q ON q._file = e.file_index AND q._row = e.file_row_number
+        ORDER BY e.file_index, e.file_row_number
+    """)
+    con.unregister("quarantined_t")
+    names = pa.array([events.relative(f) for f in events.files], pa.string())
+    rel = names.take(table.column("source_file").cast(pa.int64()))
+    return table.set_column(table.schema.get_field_index("source_file"), "source_file", rel)
 
 
 def read_quarantined(con: duckdb.DuckDBPyConnection, events: EventFiles, file_index: pa.Array | pa.ChunkedArray,

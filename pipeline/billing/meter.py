@@ -20,7 +20,7 @@ import pyarrow as pa
 from ..config.pricebook import Metric
 from ..core.db import fetch_table, sql
 from ..core.money import round_quantity
-from .ingest import Columns, EventFiles
+from .ingest import Columns, EventFiles, relation
 from .scope import Scope
 
 GroupValues = tuple[str, ...]
@@ -224,12 +224,12 @@ def percentage_metrics(pct: pa.Table) -> list[int]:
     return sorted(set(pct.column("metric_idx").to_pylist())) if pct.num_rows else []
 
 
-def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, events: EventFiles) -> pa.Table:
-    """Opening level and time-weighted integral of weighted_sum metrics per billed period."""
+def weighted_history_start(ms: MetricSql, scope: Scope) -> dt.datetime | None:
+    """Where the weighted_sum metrics' history starts (two days before the earliest start of a contract
+    billed for one: its level sums every change since), or None when no billed period has one."""
     ks = ms.indices("weighted_sum")
-    span = scope.span
-    if not ks or span is None or not events.files:
-        return EMPTY
+    if not ks or scope.span is None:
+        return None
     ws = scope.workspace
     basis = scope.whole or scope  # a shard reads the history its whole run reads
     ids = {ms.metrics[i].id for i in ks}
@@ -244,14 +244,26 @@ def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, 
     mine = billed_and_weighted(scope)
     starts = [k.start_date for k in (mine if basis is scope else billed_and_weighted(basis))]
     if not starts or not mine:
+        return None
+    return dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
+
+
+def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, events: EventFiles,
+                   staged: bool = False) -> pa.Table:
+    """Opening level and time-weighted integral of weighted_sum metrics per billed period (staged: read
+    the selected customers' rows that ingest.stage_selected put in `selected_events`)."""
+    history_start = weighted_history_start(ms, scope) if events.files else None
+    if history_start is None:
         return EMPTY
-    history_start = dt.datetime.combine(min(starts) - dt.timedelta(days=2), dt.time(0), tzinfo=dt.UTC)
+    ks = ms.indices("weighted_sum")
     branches = "\n    UNION ALL\n".join(
         f"    SELECT contract_id, {k} AS metric_idx, {ms.group(k)} AS group_values, ts, {ms.value(k)} AS value\n"
         f"    FROM owned WHERE ok{k}" for k in ks)
-    query = sql("meter_weighted", projection=ms.columns.projection(), metric_flags=ms.flags(), branches=branches)
-    params = {"files": [str(p) for p in events.files], "event_types": sorted({ms.metrics[k].event_type for k in ks}),
-              "history_start": history_start, "span_end": span[1], **ms.params}
+    source, files = relation(events, staged)
+    query = sql("meter_weighted", projection=ms.columns.projection(), metric_flags=ms.flags(), branches=branches,
+                events=source)
+    params = {**files, "event_types": sorted({ms.metrics[k].event_type for k in ks}),
+              "history_start": history_start, "span_end": scope.span[1], **ms.params}
     return fetch_table(events.attach(con), query, params)
 
 

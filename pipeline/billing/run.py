@@ -182,28 +182,34 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
         lookup_tables(con, scope, used)
         span = scope.span
         pct, pct_charges = _percentage_table(scope, ms)
+    staged = False  # the events read from the files, or from the selected customers' rows (ingest.stage_selected)
     with watch.stage("ingest"):
         if span is None or not events.files:
             counts = {"read": 0, **dict.fromkeys(ingest.STATUSES, 0)}
         else:
             params = {"lookback_start": span[0] - dt.timedelta(days=args.dedup_window_days),
                       "span_start": span[0], "span_end": span[1]}
+            if scope.selected and shard is None:  # the selected customers' rows, read once for every query
+                history = meter.weighted_history_start(ms, scope)
+                start = params["lookback_start"] if history is None else min(params["lookback_start"], history)
+                staged = ingest.stage_selected(con, events, ms.columns, start, span[1])
             flags = ms.flags()
             with _overflow_is_input_error(ms):  # the fold sums billed values
                 counts = ingest.classify(con, events, ms.columns, flags, ms.kept_columns(),
                                         {**params, **ms.params, **ms.kept_params},
-                                        scope.selected, ms.fold(meter.percentage_metrics(pct)), row_filter(shard))
+                                        scope.selected, ms.fold(meter.percentage_metrics(pct)), row_filter(shard),
+                                        staged)
     with watch.stage("meter"):
         usage_rows = weighted_rows = pct_rows = meter.EMPTY
         if span is not None and events.files:
             with _overflow_is_input_error(ms):
                 usage_rows = meter.meter_usage(con, ms)
                 pct_rows = meter.rate_percentage(con, ms, pct)
-                weighted_rows = meter.meter_weighted(con, ms, scope, events)
+                weighted_rows = meter.meter_weighted(con, ms, scope, events, staged)
         drop_lookup_tables(con)
     # read back while the invoices are assembled (their pricing is Python, which leaves a core to DuckDB)
     quarantine = (done(ingest.empty_quarantine(events)) if span is None or not events.files
-                  else ingest.quarantine(con, events, selected_customers(scope) if scope.selected else None))
+                  else ingest.quarantine(con, events, selected_customers(scope) if scope.selected else None, staged))
     with watch.stage("rate"):
         tables = assemble(con, scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("assemble"):
