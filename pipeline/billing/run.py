@@ -6,6 +6,7 @@ it atomically. Nothing is written before every stage has succeeded.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -182,6 +183,7 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
         lookup_tables(con, scope, used)
         span = scope.span
         pct, pct_charges = _percentage_table(scope, ms)
+    checks = in_background(importlib.import_module, "schemas")  # Pandera's import, while DuckDB reads
     staged = False  # the events read from the files, or from the selected customers' rows (ingest.stage_selected)
     with watch.stage("ingest"):
         if span is None or not events.files:
@@ -221,6 +223,7 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                 invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
         daily_t = daily.daily_usage(con, ms) if span is not None and events.files else daily.empty()
     quarantine = quarantine.result()  # read back meanwhile (ingest.quarantine)
+    checks.result()
     con.close()
     digits = {p.currency: p.digits for p in ws.pricebook.plans.values()}
     return Part(args, counts, tables.invoices, tables.lines, tables.usage, quarantine, digits, watch.timings,
