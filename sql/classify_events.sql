@@ -28,8 +28,8 @@
 -- <kept_columns> the value slots t<j>, v<j> and event_id kept for metering (pipeline/billing/meter.py),
 -- <customer_filter> the customer selection,
 -- <copies_source> what candidates and copies read: narrow scans of the key columns (cheaper
--- than holding `raw` for three readers), or `raw` itself when the run selects customers (few
--- rows),
+-- than holding `raw` for three readers; of the staged table when <events> is that), or `raw`
+-- itself when the run selects customers from the files (few rows),
 -- <metric_flags> per metric k: ok<k> (counts the event), is_metered, is_counted,
 -- <fold_inner> the per-event fold columns (null unless billed), <fold_columns> the fold keys,
 -- <usage_keys>, <daily_keys> those grouping sets, <fold_aggregates> n, s<j>, mx<j>, l<j>.

@@ -286,9 +286,12 @@ def classify(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: Column
     staged: read `selected_events` (stage_selected: only the selected customers' rows) for the files."""
     keys = columns.projection(keys_only=True)
     source, files = relation(events, staged)
+    # dedup's two readers: narrow scans of the key columns, or, when the run selects customers from the
+    # files, `raw` itself (few rows, so one materialized CTE); the staged rows are a table already, whose
+    # narrow scans are cheap (and `raw`, then read once, is not materialized: a night 0.3 GB less)
     selection = "AND customer_id IN (SELECT customer_id FROM selected_customers_t)"
     query = sql("classify_events", projection=columns.projection(), events=source,
-                copies_source="raw" if customer_filter else f"(SELECT {keys} FROM {source})",
+                copies_source="raw" if customer_filter and not staged else f"(SELECT {keys} FROM {source})",
                 metric_flags=metric_flags,
                 kept_columns=kept_columns,
                 customer_filter=(selection if customer_filter and not staged else "") + shard_filter,
