@@ -203,15 +203,18 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                                         staged)
     with watch.stage("meter"):
         usage_rows = weighted_rows = pct_rows = meter.EMPTY
+        daily_t = daily.empty()
         if span is not None and events.files:
             with _overflow_is_input_error(ms):
                 usage_rows = meter.meter_usage(con, ms)
                 pct_rows = meter.rate_percentage(con, ms, pct)
                 weighted_rows = meter.meter_weighted(con, ms, scope, events, staged)
+            daily_t = daily.daily_usage(con, ms)
         drop_lookup_tables(con)
     # read back while the invoices are assembled (their pricing is Python, which leaves a core to DuckDB)
     quarantine = (done(ingest.empty_quarantine(events)) if span is None or not events.files
                   else ingest.quarantine(con, events, selected_customers(scope) if scope.selected else None, staged))
+    con.execute("DROP TABLE IF EXISTS folded")  # every reader of the fold is done: its memory is assembling's
     with watch.stage("rate"):
         tables = assemble(con, scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
     with watch.stage("assemble"):
@@ -221,7 +224,6 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
                                     pct_rows.to_pylist(), pct_charges)
             with localcontext(EXACT):
                 invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
-        daily_t = daily.daily_usage(con, ms) if span is not None and events.files else daily.empty()
     quarantine = quarantine.result()  # read back meanwhile (ingest.quarantine)
     checks.result()
     con.close()
