@@ -26,6 +26,9 @@ CHARGES = [{"id": m["id"], "metric": m["id"], "model": "per_unit", "unit_price":
      "per_event_min": 1, "per_event_max": 3},
     {"id": "fees_free_amount", "metric": "paid", "model": "percentage", "percent": 10, "fixed_fee": 0.5,
      "free_amount": 120, "per_event_max": 3},
+    # no free limit: rated without ordering the events (sql/rate_percentage.sql), beside those that order them
+    {"id": "fees_plain", "metric": "paid", "model": "percentage", "percent": 10, "fixed_fee": 0.5,
+     "per_event_min": 1, "per_event_max": 3},
 ]
 EVENTS = [[
     ev("c0", "2026-09-30T23:00", "call"),  # before the span: not read
@@ -65,6 +68,7 @@ def result(tmp_path_factory):
     ("by_region", "region=b", "3", "3.00"),
     ("fees", "", "175", "6.50"),  # free, 1.0 (min 1), 5.5 capped at 3, 2.5
     ("fees_free_amount", "", "175", "5.50"),  # 100 and 105 within 120 free, 35 above: 4.0 capped at 3, then 2.5
+    ("fees_plain", "", "175", "9.50"),  # 10.5 capped at 3, 1.0, 5.5 capped at 3, 2.5
 ])
 def test_line_quantity_and_amount(result, charge, group, quantity, amount):
     line = lines_by(result)[("usage", charge, group)]
