@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 from conftest import SCENARIOS, run_bill
 
@@ -356,6 +357,13 @@ class _FullDuckDB:
         return self.con.execute(query, params)
 
 
+class _FullParquetWriter(pq.ParquetWriter):
+    """A Parquet file whose header is written, then whose first row group fails as a full disk does."""
+
+    def write_table(self, *args, **kwargs):
+        _no_space()
+
+
 class _FullFile:
     """A file that takes its first bytes (the CSV header), then fails as a full disk does."""
 
@@ -382,7 +390,7 @@ def _duckdb_csv_full(mp):
 
 
 INJECTED = {
-    "parquet writer": lambda mp: mp.setattr(emit.pq, "write_table", _no_space),
+    "parquet writer": lambda mp: mp.setattr(emit.pq, "ParquetWriter", _FullParquetWriter),
     "csv writer": lambda mp: mp.setattr(emit, "open", _FullFile, raising=False),
     "csv writer (DuckDB)": _duckdb_csv_full,
     "manifest": lambda mp: mp.setattr(run, "write_bytes", _no_space),

