@@ -261,14 +261,13 @@ def stage_selected(con: duckdb.DuckDBPyConnection, events: EventFiles, columns: 
     go into the table `selected_events`, which classify, meter_weighted and quarantine then read in place
     of the files (each of those would otherwise decode every row of every file to keep the selected
     customers'). Only when every file has the same columns and types, so that the quarantined rows'
-    columns are what reading the files holding them gives; returns whether it staged. A plain table, not
-    a temporary one: the quarantine reads it back on a cursor of `con`."""
+    columns are what reading the files holding them gives; returns whether it staged."""
     if not events.uniform or not events.files:
         return False
     ts = columns.timestamp()
     try:
         events.attach(con).execute(
-            f"CREATE OR REPLACE TABLE {STAGED} AS SELECT *, file_index FROM {FILES} "
+            f"CREATE OR REPLACE TEMP TABLE {STAGED} AS SELECT *, file_index FROM {FILES} "
             f"WHERE CAST({quote_ident('customer_id')} AS VARCHAR) IN (SELECT customer_id FROM selected_customers_t) "
             f"AND ({ts} IS NULL OR ({ts} >= $start AND {ts} < $end))",
             {"files": [str(p) for p in events.files], "start": start, "end": end})
@@ -322,7 +321,8 @@ def quarantine(con: duckdb.DuckDBPyConnection, events: EventFiles, customers: pa
     so that it overlaps the metering and pricing that follow (1.7 s of a 20M-event run's 26 s).
     customers: the run selected these customers (one column, customer_id), so are the rows: the scan
     skips the other customers' rows, as classify did. staged: the rows are taken from `selected_events`
-    (stage_selected) at once, and that table, whose last reader this is, is dropped.
+    (stage_selected) at once, on `con` (a join of the staged rows, not a scan of files), and that table,
+    whose last reader this is, is dropped.
     """
     rows = fetch_table(con, "SELECT q_file AS _file, q_row AS _row, status FROM folded "
                             "WHERE fold = 'status' AND q_file IS NOT NULL")
