@@ -249,11 +249,11 @@ def weighted_history_start(ms: MetricSql, scope: Scope) -> dt.datetime | None:
 
 
 def meter_weighted(con: duckdb.DuckDBPyConnection, ms: MetricSql, scope: Scope, events: EventFiles,
-                   staged: bool = False) -> pa.Table:
-    """Opening level and time-weighted integral of weighted_sum metrics per billed period (staged: read
-    the selected customers' rows that ingest.stage_selected put in `selected_events`)."""
-    history_start = weighted_history_start(ms, scope) if events.files else None
-    if history_start is None:
+                   history_start: dt.datetime | None, staged: bool = False) -> pa.Table:
+    """Opening level and time-weighted integral of weighted_sum metrics per billed period, from
+    history_start (weighted_history_start; None: no billed period has such a metric) to the span's end
+    (staged: read the selected customers' rows that ingest.stage_selected put in `selected_events`)."""
+    if history_start is None or not events.files:
         return EMPTY
     ks = ms.indices("weighted_sum")
     branches = "\n    UNION ALL\n".join(

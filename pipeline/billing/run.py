@@ -185,14 +185,15 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
         pct, pct_charges = _percentage_table(scope, ms)
     checks = in_background(importlib.import_module, "schemas")  # Pandera's import, while DuckDB reads
     staged = False  # the events read from the files, or from the selected customers' rows (ingest.stage_selected)
+    history = None  # where the weighted_sum history starts (meter.weighted_history_start)
     with watch.stage("ingest"):
         if span is None or not events.files:
             counts = {"read": 0, **dict.fromkeys(ingest.STATUSES, 0)}
         else:
             params = {"lookback_start": span[0] - dt.timedelta(days=args.dedup_window_days),
                       "span_start": span[0], "span_end": span[1]}
+            history = meter.weighted_history_start(ms, scope)
             if scope.selected and shard is None:  # the selected customers' rows, read once for every query
-                history = meter.weighted_history_start(ms, scope)
                 start = params["lookback_start"] if history is None else min(params["lookback_start"], history)
                 staged = ingest.stage_selected(con, events, ms.columns, start, span[1])
             flags = ms.flags()
@@ -208,7 +209,7 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
             with _overflow_is_input_error(ms):
                 usage_rows = meter.meter_usage(con, ms)
                 pct_rows = meter.rate_percentage(con, ms, pct)
-                weighted_rows = meter.meter_weighted(con, ms, scope, events, staged)
+                weighted_rows = meter.meter_weighted(con, ms, scope, events, history, staged)
             daily_t = daily.daily_usage(con, ms)
         drop_lookup_tables(con)
     # read back while the invoices are assembled (their pricing is Python, which leaves a core to DuckDB)
