@@ -118,6 +118,27 @@ def test_parquet_bytes_do_not_depend_on_the_chunks_a_table_arrives_in(tmp_path):
     assert whole.read_bytes() == chunked.read_bytes()
 
 
+def test_parquet_is_written_by_row_group_with_the_bytes_of_one_chunk(tmp_path):
+    """write_parquet makes one row group (1M rows) at a time one chunk: the bytes of writing the whole
+    table as one chunk (as the run's outputs were written before), whatever its chunks, across row groups."""
+    from pipeline.billing import emit
+
+    n = 1_200_001  # two row groups, the second over a dictionary's fallback too
+    stamps = pa.array(range(1_790_000_000_000_000, 1_790_000_000_000_000 + 7 * n, 7), pa.timestamp("us", "UTC"))
+    table = pa.table({"timestamp": stamps, "code": pa.array([f"c{i % 5000}" for i in range(n)], pa.string())})
+    one = tmp_path / "one.parquet"
+    pq.write_table(table.combine_chunks(), one, compression="zstd", row_group_size=1_000_000)
+    for size in (2048, 999_999, 1_000_000):
+        path = tmp_path / f"by-{size}.parquet"
+        emit.write_parquet(pa.Table.from_batches(table.to_batches(max_chunksize=size)), path)
+        assert path.read_bytes() == one.read_bytes(), size
+    assert pq.ParquetFile(one).metadata.num_row_groups == 2
+    empty = tmp_path / "empty.parquet"
+    emit.write_parquet(table.slice(0, 0), empty)
+    pq.write_table(table.slice(0, 0), one, compression="zstd", row_group_size=1_000_000)
+    assert empty.read_bytes() == one.read_bytes()
+
+
 def test_csv_rows_keep_the_tables_order_over_many_chunks(tmp_path):
     """DuckDB writes CSV in parallel; the rows must still come out in the table's order."""
     import pyarrow as pa
