@@ -59,17 +59,23 @@ def error_lines(p: subprocess.CompletedProcess) -> list[str]:
     return [x for x in p.stderr.splitlines() if x.strip() and not x.startswith("usagebill: [")]
 
 
-def test_a_workspace_billed_from_a_bucket_is_byte_identical_to_its_local_copy(s3, aws, tmp_path):
-    uploaded = s3.upload_folder(EXAMPLE / "events", BUCKET, "example/")
-    assert sorted(uploaded) == ["part=0/events.parquet", "part=1/events.parquet"]  # Hive folders, as in the bucket
-    s3.client().put_object(Bucket=BUCKET, Key="example/_SUCCESS", Body=b"")  # ignored, like in a folder
-    window = ("--from", "2026-10-01", "--to", "2026-11-01", "--no-report")
-    local = usagebill(aws, "run", EXAMPLE, *window, "--out", tmp_path / "local")
-    remote = usagebill(aws, "run", EXAMPLE, *window, "--events", f"s3://{BUCKET}/example/", "--out", tmp_path / "s3")
+def local_and_bucket(aws: dict, tmp_path: Path, prefix: str, *args) -> subprocess.CompletedProcess:
+    """`usagebill run EXAMPLE *args` from the example's folder and from s3://BUCKET/prefix: both succeed and
+    write the same bytes in every data file; returns the bucket's run."""
+    local = usagebill(aws, "run", EXAMPLE, *args, "--out", tmp_path / "local")
+    remote = usagebill(aws, "run", EXAMPLE, *args, "--events", f"s3://{BUCKET}/{prefix}", "--out", tmp_path / "s3")
     assert local.returncode == 0, local.stderr
     assert remote.returncode == 0, remote.stderr
     for name in DATA_FILES:
         assert (tmp_path / "s3" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    return remote
+
+
+def test_a_workspace_billed_from_a_bucket_is_byte_identical_to_its_local_copy(s3, aws, tmp_path):
+    uploaded = s3.upload_folder(EXAMPLE / "events", BUCKET, "example/")
+    assert sorted(uploaded) == ["part=0/events.parquet", "part=1/events.parquet"]  # Hive folders, as in the bucket
+    s3.client().put_object(Bucket=BUCKET, Key="example/_SUCCESS", Body=b"")  # ignored, like in a folder
+    remote = local_and_bucket(aws, tmp_path, "example/", "--from", "2026-10-01", "--to", "2026-11-01", "--no-report")
     a = json.loads((tmp_path / "local" / "manifest.json").read_text())
     b = json.loads((tmp_path / "s3" / "manifest.json").read_text())
     for key in ("counts", "totals", "warnings", "outputs"):
@@ -88,14 +94,8 @@ def test_a_selection_billed_from_a_bucket_is_byte_identical_to_its_local_copy(s3
     """A run of some contracts stages their customers' rows from the objects once (ingest.stage_selected),
     quarantined rows with their columns included, as it does from a folder."""
     s3.upload_folder(EXAMPLE / "events", BUCKET, "selected/")
-    window = ("--from", "2026-10-01", "--to", "2026-11-01", "--no-report", "--contract", "acme-1",
-              "--contract", "globex-1")
-    local = usagebill(aws, "run", EXAMPLE, *window, "--out", tmp_path / "local")
-    remote = usagebill(aws, "run", EXAMPLE, *window, "--events", f"s3://{BUCKET}/selected/", "--out", tmp_path / "s3")
-    assert local.returncode == 0, local.stderr
-    assert remote.returncode == 0, remote.stderr
-    for name in DATA_FILES:
-        assert (tmp_path / "s3" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    local_and_bucket(aws, tmp_path, "selected/", "--from", "2026-10-01", "--to", "2026-11-01", "--no-report",
+                     "--contract", "acme-1", "--contract", "globex-1")
     counts = json.loads((tmp_path / "s3" / "manifest.json").read_text())["counts"]
     assert 0 < counts["billed"] < 5437  # the two customers' events, not all
     assert counts["unmetered"] + counts["no_active_contract"] > 0  # quarantined rows, read back from the staged ones
