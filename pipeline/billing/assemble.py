@@ -25,7 +25,7 @@ from ..config.pricebook import Charge
 from ..core.db import fetch_table, sql
 from ..core.errors import InputDataError
 from ..core.money import EXACT, round_money, round_quantity, show_quantity
-from ..rate import floors
+from ..rate import columns, floors
 from ..rate import one_time as one_time_rule
 from . import emit
 from .invoice import group_key, one_time_in, totals
@@ -247,13 +247,17 @@ def _usage_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, metrics: dict, wh
     its charge model) and group_key_t (each distinct group of a charge's metric, as its group_key)."""
     distinct = _distinct(con, "charge_key, factor_idx, digits, quantity, event_amount, events",
                          "raw_lines WHERE kind = 'usage'")
-    amounts, prices, heads = _prices_of(distinct, keys, metrics)
-    firsts, charge_keys = distinct["first_period"].to_pylist(), distinct["charge_key"].to_pylist()
-    at = lambda i: where(firsts[i], charge_keys[i])  # noqa: E731
-    priced_t = _priced(distinct, ["first_period"], {
-        "amount": _decimal(amounts, emit.MONEY, "amount", at),
-        "unit_price": _decimal(_at_12_places(prices), emit.PRICE, "unit_price", at),
-        "head": pa.array(heads, pa.string())})
+    try:  # by the models' queries; what DECIMAL(38) cannot hold, by their price() functions
+        priced = columns.price_rows(con, distinct, *_usage_charges(distinct, keys, metrics))
+        priced_t = _priced(distinct, ["first_period"], {n: priced[n] for n in ("amount", "unit_price", "head")})
+    except columns.NotColumnar:
+        amounts, prices, heads = _prices_of(distinct, keys, metrics)
+        firsts, charge_keys = distinct["first_period"].to_pylist(), distinct["charge_key"].to_pylist()
+        at = lambda i: where(firsts[i], charge_keys[i])  # noqa: E731
+        priced_t = _priced(distinct, ["first_period"], {
+            "amount": _decimal(amounts, emit.MONEY, "amount", at),
+            "unit_price": _decimal(_at_12_places(prices), emit.PRICE, "unit_price", at),
+            "head": pa.array(heads, pa.string())})
     groups = _distinct(con, "charge_key, group_values", "raw_lines WHERE kind = 'usage'")
     gks = [group_key(metrics[keys.charges[k].metric_id], tuple(g))
            for k, g in zip(groups["charge_key"].to_pylist(), groups["group_values"].to_pylist())]
@@ -262,25 +266,35 @@ def _usage_prices(con: duckdb.DuckDBPyConnection, keys: _Keys, metrics: dict, wh
     return priced_t, fetch_table(con, sql("assemble_group_ranks"))
 
 
-def _prices_of(distinct: pa.Table, keys: _Keys, metrics: dict) -> tuple[list, list, list]:
-    """Each distinct usage row's rounded amount, unit price and line head ("label: quantity unit"),
-    by its charge's model. A loop over columns, with what a charge gives every row (its model's
-    function, parameters, the head's words) looked up once, and each distinct quantity shown once
-    (Arrow finds them: hashing a Decimal in Python costs more than showing it)."""
-    charges = {}
+def _usage_charges(distinct: pa.Table, keys: _Keys, metrics: dict) -> tuple[dict, dict]:
+    """The usage rows' charges for columns.price_rows: charge_key -> (model module, parameters), and
+    charge_key -> the head's words around the quantity ("label: ", " unit")."""
+    charges, heads = {}, {}
     for k in pc.unique(distinct["charge_key"]).to_pylist():
         c = keys.charges[k]
         metric = metrics[c.metric_id]
-        charges[k] = (rate.model(c.model).price, c.params, f"{c.label}: ", f" {metric.unit or metric.id}")
+        charges[k] = (rate.model(c.model), c.params)
+        heads[k] = (f"{c.label}: ", f" {metric.unit or metric.id}")
+    return charges, heads
+
+
+def _prices_of(distinct: pa.Table, keys: _Keys, metrics: dict) -> tuple[list, list, list]:
+    """Each distinct usage row's rounded amount, unit price and line head ("label: quantity unit"), by its
+    charge model's `price()`: the rows columns.price_rows cannot hold. A loop over columns, with what a
+    charge gives every row (its model's function, parameters, the head's words) looked up once, and
+    each distinct quantity shown once (Arrow finds them: hashing a Decimal in Python costs more than
+    showing it)."""
+    models, words = _usage_charges(distinct, keys, metrics)
+    charges = {k: (module.price, params, *words[k]) for k, (module, params) in models.items()}
     quantities = distinct["quantity"]
     each = pc.unique(quantities)
     amounts, prices, heads = [], [], []
     usage, factors = rate.Usage, keys.factors
-    columns = [distinct[n].to_pylist() for n in ("charge_key", "factor_idx", "digits", "quantity", "event_amount",
-                                                 "events")]
+    cols = [distinct[n].to_pylist() for n in ("charge_key", "factor_idx", "digits", "quantity", "event_amount",
+                                              "events")]
     with localcontext(EXACT):
         shown = [show_quantity(q) for q in each.to_pylist()]
-        for k, f, digits, q, event_amount, events, q_at in zip(*columns, pc.index_in(quantities, each).to_pylist()):
+        for k, f, digits, q, event_amount, events, q_at in zip(*cols, pc.index_in(quantities, each).to_pylist()):
             price, params, label, unit = charges[k]
             priced = price(params, usage(q, factors[f], event_amount, events), False)
             amounts.append(round_money(priced.amount, digits))

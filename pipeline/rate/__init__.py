@@ -6,10 +6,14 @@
     floors.py      a charge's min_amount and a contract's minimum_commitment
     discount.py    a contract's discount_percent of the subtotal
     one_time.py    a dated one-time charge, quantity x unit_price
+    columns.py     the usage models over many rows at once: each model's QUERY (sql/price_<model>.sql)
+                   is its price() over a table, from the parameter table its params_table() makes
 
 Each rule is one function; asked with `detail=True` the same function also says how it got its
-amount (steps, terms), which explain and the PDF's tier breakdown read. Adding a model touches its
-module, this registry, and its tests.
+amount (steps, terms), which explain and the PDF's tier breakdown read. The run prices its usage
+lines by the models' queries (tests/test_price_columns.py holds each against its price()), and by
+price() what DECIMAL(38) cannot hold. Adding a model touches its module, this registry, its query
+and its tests.
 """
 from __future__ import annotations
 

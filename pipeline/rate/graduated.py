@@ -8,13 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from ..core.fields import Fields
 from .base import Priced, Usage
-from .tiers import Tier, parse_tiers
+from .tiers import Tier, parse_tiers, tiers_table
 
 NAME = "graduated"
 USES_METRIC = True
 KEYS = {"tiers"}
+QUERY = "price_graduated"  # the same rule over many rows (pipeline/rate/columns.py)
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,8 @@ def price(charge: Graduated, usage: Usage, detail: bool = False) -> Priced:
     return Priced(total, None, steps, {"quantity": q, "tiers": tiers,
                                        "formula": "sum over the tiers reached of units x unit_price + flat_fee",
                                        "exact": total})
+
+
+def params_table(charges: list[tuple[int, Graduated]]) -> pa.Table:
+    """sql/price_graduated.sql's parameters: the charges' tiers (tiers.tiers_table)."""
+    return tiers_table([(k, c.tiers) for k, c in charges])

@@ -4,12 +4,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from ..core.fields import Fields
+from ..core.money import QUANTITY_SCALE
 from .base import Priced, Usage
+from .columns import exact_column
 
 NAME = "per_unit"
 USES_METRIC = True
 KEYS = {"unit_price", "free_units"}
+QUERY = "price_per_unit"  # the same rule over many rows (pipeline/rate/columns.py)
 
 
 @dataclass(frozen=True)
@@ -35,3 +40,10 @@ def price(charge: PerUnit, usage: Usage, detail: bool = False) -> Priced:
                    "unit_price": charge.unit_price,
                    "formula": f"max({q} - {charge.free_units}, 0) x {charge.unit_price}",
                    "exact": amount})
+
+
+def params_table(charges: list[tuple[int, PerUnit]]) -> pa.Table:
+    """sql/price_per_unit.sql's parameters: one row per charge (its charge_key)."""
+    return pa.table({"charge_key": pa.array([k for k, _ in charges], pa.int32()),
+                     "unit_price": exact_column([c.unit_price for _, c in charges]),
+                     "free_units": exact_column([c.free_units for _, c in charges], QUANTITY_SCALE)})

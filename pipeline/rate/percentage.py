@@ -13,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from ..core.fields import Fields
 from .base import Priced, Usage
 
 NAME = "percentage"
 USES_METRIC = True
 KEYS = {"percent", "fixed_fee", "per_event_min", "per_event_max", "free_events", "free_amount"}
+QUERY = "price_percentage"  # the same rule over many rows (pipeline/rate/columns.py)
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,8 @@ def price(charge: Percentage, usage: Usage, detail: bool = False) -> Priced:
                    "formula": f"sum over the {usage.events} events of {charge.percent}% x chargeable amount + "
                               f"{charge.fixed_fee}, raised to per_event_min, capped at per_event_max (each if set)",
                    "exact": amount})
+
+
+def params_table(charges: list[tuple[int, Percentage]]) -> pa.Table:
+    """sql/price_percentage.sql reads no parameter (the per-event work is done): the charges' keys."""
+    return pa.table({"charge_key": pa.array([k for k, _ in charges], pa.int32())})

@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from ..core.fields import Fields
+from ..core.money import QUANTITY_SCALE
+from .columns import exact_column
 
 
 @dataclass(frozen=True)
@@ -55,3 +59,16 @@ def parse_tiers(spec: Fields) -> tuple[Tier, ...]:
         tiers.append(Tier(lower, up_to, unit_price, flat_fee))
         lower = up_to if up_to is not None else lower
     return tuple(tiers)
+
+
+def tiers_table(charges: list[tuple[int, tuple[Tier, ...]]]) -> pa.Table:
+    """The tier tables of many charges as one table (sql/price_graduated.sql, sql/price_volume.sql): one
+    row per charge (its charge_key) and tier k (0 first), up_to null for the last."""
+    rows = [(key, k, t) for key, tiers in charges for k, t in enumerate(tiers)]
+    bounds = exact_column([t.up_to for _, _, t in rows if t.up_to is not None], QUANTITY_SCALE)
+    return pa.table({"charge_key": pa.array([r[0] for r in rows], pa.int32()),
+                     "k": pa.array([r[1] for r in rows], pa.int32()),
+                     "lower": exact_column([t.lower for _, _, t in rows], QUANTITY_SCALE),
+                     "up_to": pa.array([t.up_to for _, _, t in rows], bounds.type),
+                     "unit_price": exact_column([t.unit_price for _, _, t in rows]),
+                     "flat_fee": exact_column([t.flat_fee for _, _, t in rows])})

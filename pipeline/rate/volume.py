@@ -4,13 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pyarrow as pa
+
 from ..core.fields import Fields
 from .base import Priced, Usage
-from .tiers import Tier, parse_tiers
+from .tiers import Tier, parse_tiers, tiers_table
 
 NAME = "volume"
 USES_METRIC = True
 KEYS = {"tiers"}
+QUERY = "price_volume"  # the same rule over many rows (pipeline/rate/columns.py)
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,8 @@ def price(charge: Volume, usage: Usage, detail: bool = False) -> Priced:
                    "unit_price": tier.unit_price, "flat_fee": tier.flat_fee,
                    "formula": f"{q} x {tier.unit_price} + {tier.flat_fee} (all units at tier {k + 1})",
                    "exact": amount})
+
+
+def params_table(charges: list[tuple[int, Volume]]) -> pa.Table:
+    """sql/price_volume.sql's parameters: the charges' tiers (tiers.tiers_table)."""
+    return tiers_table([(k, c.tiers) for k, c in charges])
