@@ -216,13 +216,16 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
     quarantine = (done(ingest.empty_quarantine(events)) if span is None or not events.files
                   else ingest.quarantine(con, events, selected_customers(scope) if scope.selected else None, staged))
     con.execute("DROP TABLE IF EXISTS folded")  # every reader of the fold is done: its memory is assembling's
+    # explain and preview read the invoices as objects (invoice.py), a few contracts' worth
+    by = _metered_by_period(scope, ms, usage_rows.to_pylist(), weighted_rows.to_pylist(), pct_rows.to_pylist(),
+                            pct_charges) if objects else []
+    metered = [usage_rows, weighted_rows, pct_rows]
+    del usage_rows, weighted_rows, pct_rows  # assemble lets go of them once its lines are made
     with watch.stage("rate"):
-        tables = assemble(con, scope, ms, usage_rows, weighted_rows, pct_rows, pct_charges)
+        tables = assemble(con, scope, ms, metered, pct_charges)
     with watch.stage("assemble"):
         invoices = []
-        if objects:  # explain and preview read the invoices as objects (invoice.py), a few contracts' worth
-            by = _metered_by_period(scope, ms, usage_rows.to_pylist(), weighted_rows.to_pylist(),
-                                    pct_rows.to_pylist(), pct_charges)
+        if objects:
             with localcontext(EXACT):
                 invoices = [build_invoice(scope, b, metered) for b, metered in zip(scope.periods, by)]
     quarantine = quarantine.result()  # read back meanwhile (ingest.quarantine)
