@@ -7,6 +7,8 @@ user's input: the run stops before writing anything.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor, wait
+
 import pandera.polars as pa
 import polars as pl
 
@@ -58,13 +60,24 @@ def invoice_totals(invoices: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
         pl.col("lines_count", "max_line_number").fill_null(0))
 
 
-def validate_bill(bill: Bill) -> None:
-    counts = pl.DataFrame([bill.counts])
-    check(EventCounts, counts)
-    check(Quarantine, pl.from_arrow(bill.quarantine.select(["reason", "source_file", "source_row"])))
-    check(Usage, pl.from_arrow(bill.usage))
+def _check_invoices(bill: Bill) -> None:
     invoices = _with_digits(pl.from_arrow(bill.invoices), bill.digits)
     lines = _with_digits(pl.from_arrow(bill.lines), bill.digits)
     check(Invoices, invoices)
     check(InvoiceLines, lines)
     check(InvoiceTotals, invoice_totals(invoices, lines))
+
+
+def validate_bill(bill: Bill) -> None:
+    """Every model on the run's tables. The usage rows are checked in a thread of their own while the
+    invoices and lines are: Polars runs each check's query without the GIL, and one at a time they
+    kept 1.3 of 2 cores busy (500k contracts)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        usage = pool.submit(lambda: check(Usage, pl.from_arrow(bill.usage)))
+        try:
+            check(EventCounts, pl.DataFrame([bill.counts]))
+            check(Quarantine, pl.from_arrow(bill.quarantine.select(["reason", "source_file", "source_row"])))
+            _check_invoices(bill)
+        finally:
+            wait([usage])
+        usage.result()
