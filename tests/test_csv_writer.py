@@ -156,3 +156,19 @@ def test_wide_rows_are_written_in_smaller_slices(tmp_path, monkeypatch):
     assert emit._slice_rows(table) < 20
     arrow, duck = _both(table, tmp_path)
     assert arrow == duck
+
+
+def test_plain_and_quoted_slices_in_one_file_give_duckdbs_bytes(tmp_path, monkeypatch):
+    """A slice whose cells hold no comma, quote or line break is written by Arrow's writer as the
+    cells are, the others joined by Arrow kernels: one file of both kinds, in order, has DuckDB's bytes."""
+    monkeypatch.setattr(emit, "_CSV_SLICE", 1_000)
+    special = {2500: "a,b", 4200: 'q"q', 4201: "l\nb"}  # in the third and fifth slices only
+    data = [("USD", i, special.get(i, f"line {i}"), i * 10**6, 10**12, dt.date(2026, 10, 1), i % 7, 19 * 10**6)
+            for i in range(6_000)]
+    calls = []
+    original = emit._has_special
+    monkeypatch.setattr(emit, "_has_special", lambda cells: calls.append(found := original(cells)) or found)
+    arrow, duck = _both(_table(data), tmp_path)
+    assert arrow == duck
+    assert True in calls and calls.count(True) < len(calls)
+    assert arrow.count(b"\n") == 6_000 + 1 + 1  # the header, the rows and the break inside one cell

@@ -377,6 +377,10 @@ class _FullFile:
     def __exit__(self, *exc):
         self.file.close()
 
+    @property
+    def closed(self):  # Arrow's CSV writer writes to a Python file, and asks
+        return self.file.closed
+
     def write(self, data):
         if self.written:
             _no_space()
