@@ -2,12 +2,14 @@
 
 Which lines each invoice has, their order and numbers, the sums they total to and the output
 tables are DuckDB queries over the whole run at once (sql/assemble_*.sql). The pricing rules are
-not written again here: each is still the one function in pipeline/rate/ (charge models,
-floors.py, discount.py, one_time.py) and pipeline/core/money.py, called once per *distinct* set of
-figures (charge, proration, currency digits, quantity, ...) rather than once per line, and the
-results are joined back. A run of 828k invoices and 4.4M usage lines prices about 100k distinct
-quantities. `build_invoice` (invoice.py) builds the same invoice as Python objects for explain and
-preview; tests/test_assemble.py pins that both give the same tables.
+not written here: the usage lines' charge models are priced by their queries (pipeline/rate/columns.py,
+sql/price_<model>.sql, each held to its model's price() by tests/test_price_columns.py), and by
+price() what DECIMAL(38) cannot hold; the other rules (flat charges, floors.py, discount.py,
+one_time.py, the totals) are their functions in pipeline/rate/ and pipeline/core/money.py, called
+once per *distinct* set of figures (charge, proration, currency digits, quantity, ...) rather than
+once per line. Either way the results are joined back: a run of 828k invoices and 4.4M usage lines
+prices about 127k distinct usage rows. `build_invoice` (invoice.py) builds the same invoice as
+Python objects for explain and preview; tests/test_assemble.py pins that both give the same tables.
 """
 from __future__ import annotations
 
