@@ -135,7 +135,7 @@ def line_terms(ws: Workspace, invoices: pa.Table, lines: pa.Table) -> pa.Table:
     codes = pc.fill_null(coded.indices, -1).to_numpy()
     present = np.flatnonzero(codes >= 0)
     _, first = np.unique(codes[present], return_index=True)  # each key's first invoice (codes: first seen)
-    firsts = present[first].tolist()
+    firsts = pa.array(present[first], pa.int64())
     first_ids, first_starts = ids.take(firsts).to_pylist(), starts.take(firsts).to_pylist()
     terms = [ws.terms_at(contracts[c], d) for c, d in zip(first_ids, first_starts)]
     of_invoice = pc.cast(coded.indices, pa.int64())
