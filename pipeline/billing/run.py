@@ -219,10 +219,10 @@ def _rate(workspace: Path, args: RunArgs, watch: Stopwatch, threads: int | None,
     # explain and preview read the invoices as objects (invoice.py), a few contracts' worth
     by = _metered_by_period(scope, ms, usage_rows.to_pylist(), weighted_rows.to_pylist(), pct_rows.to_pylist(),
                             pct_charges) if objects else []
-    metered = [usage_rows, weighted_rows, pct_rows]
+    metered_rows = [usage_rows, weighted_rows, pct_rows]
     del usage_rows, weighted_rows, pct_rows  # assemble lets go of them once its lines are made
     with watch.stage("rate"):
-        tables = assemble(con, scope, ms, metered, pct_charges)
+        tables = assemble(con, scope, ms, metered_rows, pct_charges)
     with watch.stage("assemble"):
         invoices = []
         if objects:

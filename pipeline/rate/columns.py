@@ -4,9 +4,10 @@ Each model's rule is its module's `price()`. The same rule over columns is its m
 sql/price_<model>.sql, reading the parameter table its `params_table()` makes; the run prices
 every distinct usage row in one query of them (sql/assemble_usage_prices.sql), where a Python loop
 called `price()` once a row (128k rows at 20M events: 1.2 s). DECIMAL(38) arithmetic is exact but
-bounded: a parameter of more than 38 digits, a product past 38 digits or a currency of more than
-4 digits is `NotColumnar`, and the caller then prices those rows by `price()`, which holds any
-size. tests/test_price_columns.py holds every query against its `price()`.
+bounded: a parameter of more than 38 digits, a bound or free units of more places than a
+quantity's 9, a product past 38 digits or a currency of more than 4 digits is `NotColumnar`, and
+the caller then prices those rows by `price()`, which holds any size. tests/test_price_columns.py
+holds every query against its `price()`.
 """
 from __future__ import annotations
 
