@@ -89,7 +89,7 @@ BATCH_ROWS = 1_000_000
 def stream_table(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
     """A large result as an Arrow table of batches of BATCH_ROWS rows, each converted as DuckDB yields it:
     no whole copy of the result is held in DuckDB beside the Arrow one (6M invoice lines and 4.4M usage
-    rows at 500k contracts: the run's peak 4.9 -> 4.1 GB)."""
+    rows at 500k contracts: the run's in-process high-water mark 4.9 -> 4.1-4.6 GB)."""
     return con.sql(query).to_arrow_reader(BATCH_ROWS).read_all()
 
 
