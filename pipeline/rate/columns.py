@@ -16,6 +16,7 @@ from types import ModuleType
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..core.db import fetch_table, sql
 
@@ -47,7 +48,7 @@ def price_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, charges: dict[int
     rounded to the row's digits), unit_price (DECIMAL(38, 12)) and head (prefix, the quantity as
     shown, suffix), in the rows' order. charges: charge_key -> (its model's module, its parameters);
     heads: charge_key -> (prefix, suffix). NotColumnar when some row is beyond the queries."""
-    if rows.num_rows and max(rows["digits"].to_pylist()) > MAX_DIGITS:
+    if rows.num_rows and pc.max(rows["digits"]).as_py() > MAX_DIGITS:
         raise NotColumnar("a currency of more than 4 digits")
     by_model: dict[str, list[tuple[int, object]]] = {}
     modules: dict[str, ModuleType] = {}
@@ -56,11 +57,11 @@ def price_rows(con: duckdb.DuckDBPyConnection, rows: pa.Table, charges: dict[int
             raise NotColumnar(f"no query for the {module.NAME} model")
         by_model.setdefault(module.NAME, []).append((key, params))
         modules[module.NAME] = module
-    model_of = {key: module.NAME for key, (module, _) in charges.items()}
-    keys = rows["charge_key"].to_pylist()
+    keys = sorted(charges)  # each row's model, taken by its charge's place among them
+    model = pa.array([charges[k][0].NAME for k in keys], pa.string()).take(
+        pc.index_in(rows["charge_key"], value_set=pa.array(keys, rows["charge_key"].type)))
     con.register("price_rows_t", pa.table({
-        "row_id": pa.array(range(rows.num_rows), pa.int64()), "charge_key": rows["charge_key"],
-        "model": pa.array([model_of[k] for k in keys], pa.string()) if keys else pa.array([], pa.string()),
+        "row_id": pa.array(range(rows.num_rows), pa.int64()), "charge_key": rows["charge_key"], "model": model,
         "digits": rows["digits"], "quantity": rows["quantity"], "event_amount": rows["event_amount"]}))
     con.register("heads_t", pa.table({"charge_key": pa.array(list(heads), pa.int32()),
                                       "prefix": [h[0] for h in heads.values()],
