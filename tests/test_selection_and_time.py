@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from decimal import Decimal
 
 import pytest
 from builders import ev, workspace
@@ -191,3 +192,29 @@ def test_pandera_catches_a_usage_row_twice(tmp_path):
     twice = pa.concat_tables([result.usage, result.usage.slice(result.usage.num_rows - 1)])
     with pytest.raises(CheckError, match="Usage failed.*keys_are_unique"):
         validate_bill(dataclasses.replace(result, usage=twice))
+
+
+def test_pandera_rounds_money_by_each_rows_currency(tmp_path):
+    """money_is_rounded reads each row's digits by its currency: a JPY invoice with a cent stops the run,
+    the same amount in USD passes, and a currency the run has no digits for stops it too."""
+    import pyarrow as pa
+
+    result = run_bill(workspace(tmp_path / "ws", metrics=METRICS, charges=[{"id": "fee", "model": "flat",
+                                                                            "amount": 5}],
+                                events=[], currency="JPY"))
+    validate_bill(result)
+    assert set(result.digits) == {"JPY"} and result.digits["JPY"] == 0
+
+    def with_cent(table: pa.Table, name: str) -> pa.Table:
+        values = table.column(name).to_pylist()
+        values[0] += Decimal("0.01")
+        kind = table.schema.field(name).type
+        return table.set_column(table.schema.get_field_index(name), name, pa.array(values, kind))
+
+    lines = with_cent(result.lines, "amount")
+    invoices = with_cent(with_cent(result.invoices, "subtotal"), "total")
+    with pytest.raises(CheckError, match="Invoices failed.*money_is_rounded"):
+        validate_bill(dataclasses.replace(result, lines=lines, invoices=invoices))
+    validate_bill(dataclasses.replace(result, lines=lines, invoices=invoices, digits={"JPY": 2}))
+    with pytest.raises(CheckError, match="digits"):
+        validate_bill(dataclasses.replace(result, digits={"USD": 2}))
