@@ -196,7 +196,7 @@ def test_pandera_catches_a_usage_row_twice(tmp_path):
 
 def test_pandera_rounds_money_by_each_rows_currency(tmp_path):
     """money_is_rounded reads each row's digits by its currency: a JPY invoice with a cent stops the run,
-    the same amount in USD passes, and a currency the run has no digits for stops it too."""
+    the same bill read with two digits passes, and a currency the run has no digits for stops it too."""
     import pyarrow as pa
 
     result = run_bill(workspace(tmp_path / "ws", metrics=METRICS, charges=[{"id": "fee", "model": "flat",
