@@ -125,6 +125,7 @@ def line_terms(ws: Workspace, invoices: pa.Table, lines: pa.Table) -> pa.Table:
     at = pc.index_in(invoices.column("contract_id"), value_set=pa.array(list(contracts), pa.string()))
     plan = pa.array([k.plan_id for k in contracts.values()], pa.string()).take(at)
     ids, starts = invoices.column("contract_id"), invoices.column("period_start")
+    # not ws.unchanging(contract), by column: a versioned plan or an entry in the contract terms
     changing = pc.or_(pc.is_in(plan, value_set=pa.array(sorted(ws.versioned_plans), pa.string())),
                       pc.is_in(ids, value_set=pa.array(sorted(ws.terms.entries), pa.string())))
     key = pc.if_else(changing, pc.binary_join_element_wise(ids, pc.cast(starts, pa.string()), "\0"),
